@@ -1,0 +1,81 @@
+"""Excel error values: the one representation every layer of xlfuncs shares.
+
+An :class:`ExcelError` *is* its Excel text (``ExcelError.DIV0 == "#DIV/0!"``), so it can be
+handed to xlwings, openpyxl or a cell writer unchanged, while its :attr:`ExcelError.code`
+(Excel's ``ERROR.TYPE`` number) is what the vectorised code carries in its ``int8`` error
+planes. Code ``0`` means "no error".
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+
+class ExcelError(str, enum.Enum):
+    """An Excel error value, numbered as Excel's ``ERROR.TYPE`` numbers it."""
+
+    NULL = "#NULL!"
+    DIV0 = "#DIV/0!"
+    VALUE = "#VALUE!"
+    REF = "#REF!"
+    NAME = "#NAME?"
+    NUM = "#NUM!"
+    NA = "#N/A"
+    GETTING_DATA = "#GETTING_DATA"
+
+    @property
+    def code(self) -> int:
+        """Excel's ``ERROR.TYPE`` number (1 for ``#NULL!`` ... 7 for ``#N/A``)."""
+        return _CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> ExcelError:
+        return _BY_CODE[int(code)]
+
+    @classmethod
+    def parse(cls, text: object) -> ExcelError | None:
+        """The error a cell text stands for (``"#div/0!"`` -> DIV0), or None."""
+        if isinstance(text, ExcelError):
+            return text
+        if isinstance(text, str) and text[:1] == "#":
+            return _BY_TEXT.get(text.strip().upper())
+        return None
+
+    def __str__(self) -> str:  # show "#DIV/0!", not "ExcelError.DIV0"
+        return self.value
+
+
+_CODES = {e: i for i, e in enumerate(ExcelError, start=1)}
+_BY_CODE = {i: e for e, i in _CODES.items()}
+_BY_TEXT = {e.value: e for e in ExcelError}
+
+# Error codes as stored in the int8 error planes of the vectorised code.
+OK = 0
+NULL = ExcelError.NULL.code
+DIV0 = ExcelError.DIV0.code
+VALUE = ExcelError.VALUE.code
+REF = ExcelError.REF.code
+NAME = ExcelError.NAME.code
+NUM = ExcelError.NUM.code
+NA = ExcelError.NA.code
+
+
+class ExcelErrorValue(ValueError):
+    """Raised by the scalar Python API: carries the Excel error a cell would show."""
+
+    def __init__(self, error: ExcelError, function: str, reason: str = ""):
+        self.error = error
+        self.function = function
+        self.reason = reason
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"{function}() -> {error.value}{detail}")
+
+
+def first_error(*planes: np.ndarray) -> np.ndarray:
+    """Combine error planes left to right: the first non-zero code wins, as in Excel."""
+    out = np.zeros(np.broadcast_shapes(*(np.shape(p) for p in planes)), dtype=np.int8)
+    for plane in planes:
+        out = np.where(out == OK, plane, out)
+    return out

@@ -1,0 +1,473 @@
+"""Pure, vectorised metrics: numpy arrays in, ``(values, errors)`` out.
+
+Every function here works on float arrays that the caller has already broadcast to one
+shape and whose defaults are filled in. It returns a pair: the float result and an
+``int8`` *error plane* of the same shape holding Excel ``ERROR.TYPE`` codes (0 = valid,
+see :mod:`xlfuncs.errors`). Domain checks run in a fixed order: ``#NUM!`` (an argument out
+of range) before ``#DIV/0!``, so one cell has one deterministic error.
+
+Nothing in this module knows about cells, blanks, text or spreadsheets: that is the job
+of :mod:`xlfuncs.adapter`. Each function is one numpy pass over its inputs, so a call over
+a million cells costs a handful of array operations, not a Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DIV0, NUM, OK, VALUE
+
+__all__ = [
+    "clv",
+    "ltv_cac",
+    "payback",
+    "onboarding_roi",
+    "ttfv",
+    "health_status",
+    "segment",
+    "arpu",
+    "cac",
+    "retention_cost",
+    "net_mrr",
+    "churn_rate",
+    "nrr",
+    "grr",
+    "quick_ratio",
+    "health_score",
+    "mrr_movements",
+]
+
+
+class _Errors:
+    """An error plane filled in check order: the first failed check of a cell wins."""
+
+    def __init__(self, shape):
+        self.plane = np.zeros(shape, dtype=np.int8)
+
+    def where(self, condition, code: int) -> None:
+        np.copyto(self.plane, np.int8(code), where=(self.plane == OK) & condition)
+
+
+def _outside(x, low=-np.inf, high=np.inf):
+    # NaN compares False everywhere, so test "inside" and negate to catch it too.
+    return ~((x >= low) & (x <= high))
+
+
+def _retention(churn, discount):
+    """q = (1 - churn) / (1 + discount) and 1 - q = (churn + discount) / (1 + discount).
+
+    1 - q is formed from churn + discount rather than by subtracting q from 1: that keeps
+    ``CLV(35, 0.05)`` at exactly 700 instead of 699.9999999999994.
+    """
+    return (1.0 - churn) / (1.0 + discount), (churn + discount) / (1.0 + discount)
+
+
+# ---------------------------------------------------------------- element-wise
+
+
+def clv(arpu, churn, margin, discount, periods):
+    """Customer lifetime value, discounted, first period undiscounted.
+
+    Parameters
+    ----------
+    arpu : ndarray
+        Revenue per customer per period, >= 0.
+    churn : ndarray
+        Share of customers lost per period, 0 <= churn <= 1.
+    margin : ndarray
+        Gross margin, 0 <= margin <= 1.
+    discount : ndarray
+        Discount rate per period, >= 0.
+    periods : ndarray
+        Horizon in periods, >= 1, truncated to whole periods; ``inf`` for no limit.
+
+    Returns
+    -------
+    values, errors : ndarray, ndarray of int8
+        The CLV and the error plane (``#NUM!`` out of range, ``#DIV/0!`` for
+        churn = discount = 0 with no limit).
+
+    Notes
+    -----
+    With :math:`m = arpu \\cdot margin` and :math:`q = (1 - churn) / (1 + discount)`,
+
+    .. math:: CLV = \\sum_{t=0}^{n-1} m q^t = m \\frac{1 - q^n}{1 - q}
+
+    and :math:`m / (1 - q) = m (1 + d) / (c + d)` with no limit: the textbook form
+    :math:`m(1+d)/(1+d-r)` of Blattberg, Malthouse and Neslin (2009), where the first
+    period is counted undiscounted (some books drop it, which gives :math:`m r/(1+d-r)`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values, errors = clv(*map(np.array, ([35.0], [0.05], [1.0], [0.0], [np.inf])))
+    >>> float(values[0]), int(errors[0])
+    (700.0, 0)
+    """
+    with np.errstate(all="ignore"):
+        err = _Errors(np.shape(arpu))
+        err.where(
+            _outside(arpu, 0)
+            | _outside(churn, 0, 1)
+            | _outside(margin, 0, 1)
+            | _outside(discount, 0)
+            | _outside(periods, 1),
+            NUM,
+        )
+        m = arpu * margin
+        q, one_minus_q = _retention(churn, discount)
+        n = np.floor(periods)
+        unlimited = np.isinf(n)
+        steady = one_minus_q == 0  # churn = discount = 0: the customer never leaves
+        err.where(unlimited & steady, DIV0)
+        limited = np.where(steady, m * n, m * (1.0 - q**n) / one_minus_q)
+        values = np.where(unlimited, m / one_minus_q, limited)
+    return values, err.plane
+
+
+def ltv_cac(ltv, cac):
+    """LTV:CAC ratio, ``ltv / cac``; healthy at 3 or more (the 3:1 rule).
+
+    Returns ``#NUM!`` where either is negative, ``#DIV/0!`` where cac = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(ltv_cac(np.array(1500.0), np.array(500.0))[0])
+    3.0
+    """
+    with np.errstate(all="ignore"):
+        err = _Errors(np.shape(ltv))
+        err.where(_outside(ltv, 0) | _outside(cac, 0), NUM)
+        err.where(cac == 0, DIV0)
+        return ltv / cac, err.plane
+
+
+def payback(cac, arpu, margin, churn, discount):
+    """Periods until the acquisition cost is earned back, fractional.
+
+    Notes
+    -----
+    Payments at the start of each period. With :math:`m = arpu \\cdot margin` and
+    :math:`q = (1 - churn)/(1 + discount)`: :math:`n = cac/m` when :math:`q = 1`, otherwise
+    :math:`n = \\ln(1 - cac (1 - q)/m) / \\ln q`. ``#NUM!`` when never earned back
+    (the logarithm's argument <= 0) or out of range, ``#DIV/0!`` when m = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array
+    >>> float(payback(a(1000.0), a(100.0), a(1.0), a(0.05), a(0.0))[0])
+    13.5134073340
+    """
+    with np.errstate(all="ignore"):
+        err = _Errors(np.shape(cac))
+        err.where(
+            _outside(cac, 0)
+            | _outside(arpu, 0)
+            | _outside(margin, 0, 1)
+            | _outside(churn, 0, 1)
+            | _outside(discount, 0),
+            NUM,
+        )
+        m = arpu * margin
+        err.where(m == 0, DIV0)
+        q, one_minus_q = _retention(churn, discount)
+        steady = one_minus_q == 0
+        remaining = 1.0 - cac * one_minus_q / m
+        err.where(~steady & ~(remaining > 0), NUM)
+        # q = 0 (churn = 1) makes ln(q) = -inf: only the first payment counts, so the
+        # cost is recovered at once or never; the +0.0 turns -0.0 into 0.
+        values = np.where(steady, cac / m, np.log(remaining) / np.log(q) + 0.0)
+    return values, err.plane
+
+
+def onboarding_roi(value_with, value_without, cost):
+    """Return on onboarding: ``(value_with - value_without - cost) / cost``.
+
+    ``#NUM!`` where cost < 0, ``#DIV/0!`` where cost = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(onboarding_roi(np.array(1400.0), np.array(600.0), np.array(200.0))[0])
+    3.0
+    """
+    with np.errstate(all="ignore"):
+        err = _Errors(np.shape(cost))
+        err.where(_outside(cost, 0), NUM)
+        err.where(cost == 0, DIV0)
+        return (value_with - value_without - cost) / cost, err.plane
+
+
+def ttfv(start, first_value):
+    """Time to first value in days, ``first_value - start`` (Excel date serials).
+
+    ``#NUM!`` where first value comes before the start. (An empty first value, ``#N/A``,
+    is a cell-level fact the adapter handles.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(ttfv(np.array(46000.0), np.array(46045.5))[0])
+    45.5
+    """
+    with np.errstate(all="ignore"):
+        err = _Errors(np.shape(start))
+        days = first_value - start
+        err.where(_outside(days, 0), NUM)
+        return days, err.plane
+
+
+HEALTH_LABELS = ("red", "yellow", "green")
+SEGMENT_LABELS = ("VIP", "potential", "core", "non-core")
+
+
+def health_status(score, red_below, green_from):
+    """Index into :data:`HEALTH_LABELS`: red below ``red_below``, green from ``green_from``.
+
+    ``#NUM!`` where red_below > green_from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> idx, _ = health_status(np.array([40.0, 60, 80]), np.array(50.0), np.array(75.0))
+    >>> [HEALTH_LABELS[i] for i in idx]
+    ['red', 'yellow', 'green']
+    """
+    err = _Errors(np.broadcast_shapes(np.shape(score), np.shape(red_below)))
+    err.where(~(red_below <= green_from), NUM)
+    index = np.where(score < red_below, 0, np.where(score >= green_from, 2, 1))
+    return index.astype(np.int8), err.plane
+
+
+def segment(mrr, potential_mrr, vip_mrr, core_mrr):
+    """Index into :data:`SEGMENT_LABELS` ("VIP", "potential", "core", "non-core").
+
+    ``#NUM!`` where vip_mrr < core_mrr.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array
+    >>> idx, _ = segment(a([900.0, 100, 300, 50]), a([0.0, 1000, 0, 0]), a(800.0), a(200.0))
+    >>> [SEGMENT_LABELS[i] for i in idx]
+    ['VIP', 'potential', 'core', 'non-core']
+    """
+    err = _Errors(np.broadcast_shapes(np.shape(mrr), np.shape(vip_mrr)))
+    err.where(~(vip_mrr >= core_mrr), NUM)
+    index = np.select([mrr >= vip_mrr, potential_mrr >= vip_mrr, mrr >= core_mrr], [0, 1, 2], default=3)
+    return index.astype(np.int8), err.plane
+
+
+# ---------------------------------------------------------------- aggregating
+#
+# Aggregating metrics receive, for each argument, the 1-D array of the numbers found in
+# that range (the adapter has dropped blanks and text, as SUM does) and return a 0-d
+# result and a 0-d error plane.
+
+
+def _scalar(value, code=OK):
+    return np.float64(value), np.int8(code)
+
+
+def _ratio(numerator, denominator, negative):
+    """numerator / denominator with #NUM! when ``negative`` and #DIV/0! on a zero."""
+    if negative:
+        return _scalar(np.nan, NUM)
+    if denominator == 0:
+        return _scalar(np.nan, DIV0)
+    return _scalar(numerator / denominator)
+
+
+def arpu(revenue, customers):
+    """Average revenue per customer: ``SUM(revenue) / AVERAGE(customers)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(arpu(np.array([10500.0]), np.array([280.0, 320.0]))[0])
+    35.0
+    """
+    average = customers.mean() if customers.size else 0.0
+    return _ratio(revenue.sum(), average, bool((customers < 0).any()))
+
+
+def cac(spend, new_customers):
+    """Customer acquisition cost: ``SUM(spend) / SUM(new_customers)``.
+
+    ``#NUM!`` for a negative customer count, ``#DIV/0!`` with no new customers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(cac(np.array([3000.0, 2000.0]), np.array([6.0, 4.0]))[0])
+    500.0
+    """
+    return _ratio(spend.sum(), new_customers.sum(), bool((new_customers < 0).any()))
+
+
+def retention_cost(spend, customers):
+    """Cost of keeping one customer: ``SUM(spend) / SUM(customers)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(retention_cost(np.array([12000.0]), np.array([400.0]))[0])
+    30.0
+    """
+    return _ratio(spend.sum(), customers.sum(), bool((customers < 0).any()))
+
+
+def _magnitude(losses):
+    # Losses may be typed as 50 or -50: both mean 50 lost, cell by cell.
+    return np.abs(losses).sum()
+
+
+def net_mrr(new, expansion, contraction, churned, reactivation):
+    """Net new MRR: ``new + expansion + reactivation - |contraction| - |churned|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array
+    >>> float(net_mrr(a([1000.0]), a([500.0]), a([-200.0]), a([-300.0]), a([100.0]))[0])
+    1100.0
+    """
+    gains = new.sum() + expansion.sum() + reactivation.sum()
+    return _scalar(gains - _magnitude(contraction) - _magnitude(churned))
+
+
+def churn_rate(lost, at_start):
+    """Churn: ``SUM(lost) / SUM(at_start)``; ``#NUM!`` for negative values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(churn_rate(np.array([5.0]), np.array([100.0]))[0])
+    0.05
+    """
+    negative = bool((lost < 0).any() or (at_start < 0).any())
+    return _ratio(lost.sum(), at_start.sum(), negative)
+
+
+def nrr(start_mrr, expansion, contraction, churned, reactivation):
+    """Net revenue retention.
+
+    Notes
+    -----
+    :math:`(start + expansion + reactivation - |contraction| - |churned|) / start`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array
+    >>> float(nrr(a([10000.0]), a([1500.0]), a([-300.0]), a([-700.0]), a([0.0]))[0])
+    1.05
+    """
+    start = start_mrr.sum()
+    kept = start + expansion.sum() + reactivation.sum()
+    kept -= _magnitude(contraction) + _magnitude(churned)
+    return _ratio(kept, start, bool((start_mrr < 0).any()))
+
+
+def grr(start_mrr, contraction, churned):
+    """Gross revenue retention: ``(start - |contraction| - |churned|) / start``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array
+    >>> float(grr(a([10000.0]), a([-300.0]), a([-700.0]))[0])
+    0.9
+    """
+    start = start_mrr.sum()
+    kept = start - _magnitude(contraction) - _magnitude(churned)
+    return _ratio(kept, start, bool((start_mrr < 0).any()))
+
+
+def quick_ratio(new, expansion, contraction, churned, reactivation):
+    """SaaS quick ratio: ``(new + expansion + reactivation) / (|contraction| + |churned|)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array
+    >>> float(quick_ratio(a([1000.0]), a([500.0]), a([200.0]), a([300.0]), a([0.0]))[0])
+    3.0
+    """
+    gains = new.sum() + expansion.sum() + reactivation.sum()
+    return _ratio(gains, _magnitude(contraction) + _magnitude(churned), False)
+
+
+def health_score(scores, weights):
+    """Weighted health score ``SUMPRODUCT(scores, weights) / SUM(weights)``.
+
+    ``scores`` and ``weights`` are paired 1-D arrays of the counted cells (the adapter
+    drops a blank score together with its weight). ``#NUM!`` for a score outside 0..100 or
+    a negative weight, ``#DIV/0!`` when the weights sum to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(health_score(np.array([80.0, 40.0]), np.array([3.0, 1.0]))[0])
+    70.0
+    """
+    negative = bool(_outside(scores, 0, 100).any() or (weights < 0).any())
+    return _ratio(float(scores @ weights), weights.sum(), negative)
+
+
+# ---------------------------------------------------------------- table
+
+MRR_COLUMNS = ("new", "expansion", "reactivation", "contraction", "churned", "net")
+
+
+def mrr_movements(mrr):
+    """MRR movements between consecutive periods.
+
+    Parameters
+    ----------
+    mrr : ndarray, shape (customers, periods)
+        MRR per customer and period, periods in time order, >= 0.
+
+    Returns
+    -------
+    values : ndarray, shape (periods - 1, 6)
+        Per step: new, expansion, reactivation, contraction, churned, net (losses
+        negative, net the row sum).
+    errors : ndarray of int8, shape ()
+        ``#VALUE!`` for fewer than 2 periods, ``#NUM!`` for negative MRR.
+
+    Notes
+    -----
+    A customer going from 0 to > 0 is *reactivation* if it had MRR > 0 in any earlier
+    period, otherwise *new*.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table, _ = mrr_movements(np.array([[100.0, 150, 0], [0, 200, 100]]))
+    >>> table.tolist()
+    [[200.0, 50.0, 0.0, 0.0, 0.0, 250.0], [0.0, 0.0, 0.0, -100.0, -150.0, -250.0]]
+    """
+    mrr = np.asarray(mrr, dtype=float)
+    if mrr.ndim != 2 or mrr.shape[1] < 2:
+        return np.full((1, len(MRR_COLUMNS)), np.nan), np.int8(VALUE)
+    if (mrr < 0).any():
+        return np.full((mrr.shape[1] - 1, len(MRR_COLUMNS)), np.nan), np.int8(NUM)
+    before, after = mrr[:, :-1], mrr[:, 1:]
+    delta = after - before
+    # Whether the customer paid in this period or any earlier one.
+    paid_before = np.logical_or.accumulate(mrr > 0, axis=1)[:, :-1]
+    starts = (before == 0) & (after > 0)
+    table = np.column_stack(
+        [
+            np.where(starts & ~paid_before, after, 0.0).sum(axis=0),
+            np.where((before > 0) & (delta > 0), delta, 0.0).sum(axis=0),
+            np.where(starts & paid_before, after, 0.0).sum(axis=0),
+            np.where((after > 0) & (delta < 0), delta, 0.0).sum(axis=0),
+            np.where((before > 0) & (after == 0), -before, 0.0).sum(axis=0),
+        ]
+    )
+    table = np.column_stack([table, table.sum(axis=1)]) + 0.0
+    return table, np.int8(OK)
