@@ -69,10 +69,11 @@ def _elementwise(fn: registry.Function, values: list):
 
 
 def _aggregating(fn: registry.Function, values: list):
-    arrays = [_as_float(v, a.name, fn).reshape(-1) for v, a in zip(values, fn.args)]
+    arrays = [_as_float(v, a.name, fn) for v, a in zip(values, fn.args)]
+    if fn.paired and arrays[0].shape != arrays[1].shape:
+        raise ExcelErrorValue(ExcelError.VALUE, fn.name, "scores and weights differ in shape")
+    arrays = [a.reshape(-1) for a in arrays]
     if fn.paired:
-        if arrays[0].shape != arrays[1].shape:
-            raise ExcelErrorValue(ExcelError.VALUE, fn.name, "scores and weights differ in shape")
         counted = ~np.isnan(arrays[0])
         arrays = [arrays[0][counted], np.nan_to_num(arrays[1])[counted]]
     else:
