@@ -1,0 +1,308 @@
+"""Recalculate one workbook, and a batch of them over one or more LibreOffice processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+import re
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import registry
+from ..errors import ExcelError
+from . import formula as formulas
+from .office import CIRCULAR, NO_NAME, Office, OfficeError
+from .workbook import BadWorkbook, Workbook, copy_unchanged, same_value, show
+
+# A formula that may produce a logical (Calc keeps TRUE as the number 1): comparisons,
+# logical functions, IS* tests. Only such cells are asked for their displayed text.
+_MAYBE_LOGICAL = re.compile(r"""[<>=]|\b(?:TRUE|FALSE|AND|OR|NOT|XOR|IS[A-Z.]*|EXACT)\b""", re.I)
+_CALLED = re.compile(r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\(""")
+_STRINGS = re.compile(r'"(?:[^"]|"")*"')
+# Excel-only spellings LibreOffice understands under another name.
+_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
+
+OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: Path
+    status: str = OK
+    output: Path | None = None
+    message: str = ""  # one line: why the file failed
+    changes: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new"
+    errors: list[str] = field(default_factory=list)  # formula cells whose value is an error
+    formula_cells: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (FAILED, CHECK_FAILED)
+
+
+def _qualified(sheet: str, ref: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet):
+        return f"{sheet}!{ref}"
+    return "'" + sheet.replace("'", "''") + f"'!{ref}"
+
+
+def unknown_functions(text: str, known: set[str]) -> list[str]:
+    """Names called in ``text`` that neither LibreOffice nor xlfuncs implements."""
+    out = []
+    for match in _CALLED.finditer(_STRINGS.sub('""', text)):
+        name = match.group(1).upper()
+        qualified = match.group(0).split("(")[0]
+        if "!" in qualified and formulas.our_name("x!", name) is None:
+            out.append(qualified)
+            continue
+        if formulas.our_name(None, name) is not None:
+            continue
+        bare = name
+        for prefix in _PREFIXES:
+            if bare.startswith(prefix):
+                bare = bare[len(prefix) :]
+                break
+        if bare not in known and name not in known:
+            out.append(match.group(1))
+    return out
+
+
+def recalc_file(office: Office, source: Path, target: Path | None, check: bool) -> FileResult:
+    """Recalculate one workbook.
+
+    Parameters
+    ----------
+    office : Office
+        The LibreOffice to use (started by the caller, reused across files).
+    source : Path
+        The workbook; never modified unless ``target`` is the same path.
+    target : Path or None
+        Where to write the result (may equal ``source`` for --in-place); None with
+        ``check``.
+    check : bool
+        Compare only: the result fails when a cached value changed or a formula cell
+        evaluates to an error; nothing is written.
+    """
+    started = time.perf_counter()
+    result = FileResult(path=source)
+    try:
+        _recalc(office, source, target, check, result)
+    except BadWorkbook as exc:
+        result.status, result.message = FAILED, str(exc)
+    except OfficeError as exc:
+        result.status, result.message = FAILED, str(exc)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _recalc(office: Office, source: Path, target: Path | None, check: bool, result: FileResult) -> None:
+    workbook = Workbook(source)
+    wanted = {}
+    for sheet in workbook.sheets:
+        wanted[sheet.name] = [
+            (
+                cell.row,
+                cell.col,
+                cell.t == "b" or (cell.old is None and bool(_MAYBE_LOGICAL.search(sheet.formula_of(cell)))),
+            )
+            for cell in sheet.cells
+        ]
+        result.formula_cells += len(sheet.cells)
+    if result.formula_cells == 0:
+        if not check and target is not None and target != source:
+            copy_unchanged(source, target)
+            result.output = target
+        result.status = UNCHANGED
+        return
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
+        engine_path = workbook.engine_copy(Path(folder))
+        calculated = office.recalc(engine_path, wanted)
+
+    circular, no_name = [], []
+    values: dict[str, dict[tuple[int, int], object]] = {}
+    for sheet in workbook.sheets:
+        sheet_values = calculated.get(sheet.name, {})
+        values[sheet.name] = {key: value for key, (value, _) in sheet_values.items()}
+        for cell in sheet.cells:
+            value, code = sheet_values.get((cell.row, cell.col), (None, 0))
+            if code == CIRCULAR:
+                circular.append(_qualified(sheet.name, cell.ref))
+            elif code == NO_NAME:
+                no_name.append((sheet, cell))
+    if circular:
+        more = f" (and {len(circular) - 1} more cells)" if len(circular) > 1 else ""
+        raise BadWorkbook(f"circular reference at {circular[0]}{more}")
+    for sheet, cell in no_name:
+        unknown = unknown_functions(sheet.formula_of(cell), office.function_names() | set(registry.FUNCTIONS))
+        if unknown:
+            raise BadWorkbook(
+                f"unknown function {unknown[0]} at {_qualified(sheet.name, cell.ref)} (neither LibreOffice nor xlfuncs implements it)"
+            )
+
+    for sheet in workbook.sheets:
+        sheet_values = values[sheet.name]
+        for cell in sheet.cells:
+            new = sheet_values.get((cell.row, cell.col))
+            if new is None:
+                continue
+            where = _qualified(sheet.name, cell.ref)
+            if isinstance(new, ExcelError):
+                result.errors.append(f"{where}: {new.value}")
+            if not same_value(cell.old, new):
+                result.changes.append(f"{where}: {show(cell.old)} -> {show(new)}")
+
+    if check:
+        result.status = CHECK_FAILED if (result.changes or result.errors) else UNCHANGED
+        return
+    assert target is not None
+    changed_parts = workbook.patched(values)
+    if changed_parts:
+        workbook.write(target, changed_parts)
+        result.output = target
+        result.status = CHANGED
+    else:
+        if target != source:
+            copy_unchanged(source, target)
+            result.output = target
+        result.status = UNCHANGED
+
+
+# ---------------------------------------------------------------------- batches
+
+
+@dataclass
+class Task:
+    index: int
+    source: Path
+    target: Path | None
+
+
+def _serial(tasks: list[Task], check: bool, on_result: Callable[[int, FileResult], None]) -> None:
+    office = Office()
+    office.start()
+    try:
+        for task in tasks:
+            result = _guarded(office, task, check)
+            on_result(task.index, result)
+            if not office.alive():
+                office.stop()
+                office = Office()
+                office.start()
+    finally:
+        office.stop()
+
+
+def _guarded(office: Office, task: Task, check: bool) -> FileResult:
+    try:
+        return recalc_file(office, task.source, task.target, check)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return FileResult(path=task.source, status=FAILED, message=f"internal error: {detail}")
+
+
+def _worker(tasks, results, check: bool) -> None:
+    office = Office()
+    office.start()
+    try:
+        while True:
+            task = tasks.get()
+            if task is None:
+                break
+            result = _guarded(office, task, check)
+            results.put((task.index, result))
+            if not office.alive():
+                office.stop()
+                office = Office()
+                office.start()
+    finally:
+        office.stop()
+
+
+def run_batch(
+    tasks: list[Task], check: bool, jobs: int, on_result: Callable[[int, FileResult], None]
+) -> None:
+    """Recalculate ``tasks`` over ``jobs`` LibreOffice processes, reporting each result.
+
+    With one job everything runs in this process; with more, each worker process owns
+    one LibreOffice and pulls the next file from a shared queue.
+    """
+    jobs = max(1, min(jobs, len(tasks)))
+    if jobs == 1:
+        _serial(tasks, check, on_result)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    task_queue = context.Queue()
+    result_queue = context.Queue()
+    for task in tasks:
+        task_queue.put(task)
+    for _ in range(jobs):
+        task_queue.put(None)
+    workers = [context.Process(target=_worker, args=(task_queue, result_queue, check)) for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+    pending = {task.index: task for task in tasks}
+    try:
+        while pending:
+            try:
+                index, result = result_queue.get(timeout=1.0)
+            except queue_module.Empty:
+                if not any(w.is_alive() for w in workers):
+                    for index, task in sorted(pending.items()):
+                        on_result(index, FileResult(path=task.source, status=FAILED, message="worker process died"))
+                    pending.clear()
+                continue
+            pending.pop(index, None)
+            on_result(index, result)
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def expand_inputs(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and the .xlsx/.xlsm files under each folder given (sorted)."""
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$")
+            )
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
+def shard(paths: list[Path], index: int, count: int) -> list[Path]:
+    """The ``index``-th (1-based) of ``count`` deterministic slices of ``paths``.
+
+    Files are sorted by path and dealt round-robin, so every machine of a CI matrix
+    computes the same split without talking to the others, and the slices differ in
+    size by one file at most.
+
+    Examples
+    --------
+    >>> [p.name for p in shard([Path(n) for n in "cabde"], 2, 2)]
+    ['b', 'd']
+    """
+    ordered = sorted(paths, key=lambda p: p.as_posix())
+    return [p for i, p in enumerate(ordered) if i % count == index - 1]

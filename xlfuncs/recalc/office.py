@@ -1,0 +1,324 @@
+"""One headless LibreOffice process, driven over a UNO pipe.
+
+:class:`Office` starts ``soffice`` with a private copy of the prepared profile (see
+:mod:`xlfuncs.recalc.extension`), connects, loads workbooks hidden and read-only (they
+recalculate on load: the profile says so), reads the values of the cells asked for, and
+stops the process when done. One :class:`Office` serves a whole batch; ``--jobs N`` runs
+N of them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import ExcelError
+from . import extension
+
+# LibreOffice FormulaError -> the Excel error its xlsx export writes (XclTools::GetXclErrorCode).
+_LO_TO_EXCEL = {
+    501: ExcelError.VALUE,  # IllegalChar
+    502: ExcelError.NUM,  # IllegalArgument
+    503: ExcelError.NUM,  # IllegalFPOperation
+    504: ExcelError.VALUE,  # IllegalParameter
+    507: ExcelError.VALUE,  # PairExpected
+    508: ExcelError.VALUE,  # OperatorExpected
+    509: ExcelError.VALUE,  # VariableExpected
+    510: ExcelError.VALUE,  # ParameterExpected
+    511: ExcelError.VALUE,  # MissingVariable
+    512: ExcelError.VALUE,  # StringOverflow
+    513: ExcelError.VALUE,  # StringOverflow
+    519: ExcelError.VALUE,  # NoValue
+    521: ExcelError.NULL,  # NoCode
+    522: ExcelError.VALUE,  # CircularReference
+    523: ExcelError.NUM,  # NoConvergence
+    524: ExcelError.REF,  # NoRef
+    525: ExcelError.NAME,  # NoName
+    532: ExcelError.DIV0,  # DivisionByZero
+    32767: ExcelError.NA,  # NotAvailable
+}
+CIRCULAR = 522
+NO_CONVERGENCE = 523
+NO_NAME = 525
+
+# com.sun.star.sheet.FormulaResult
+_RESULT_STRING = 2
+_RESULT_ERROR = 4
+
+
+class OfficeError(RuntimeError):
+    """LibreOffice could not be started, or died."""
+
+
+def excel_error(code: int) -> ExcelError:
+    return _LO_TO_EXCEL.get(int(code), ExcelError.VALUE)
+
+
+def _import_uno():
+    """Import pyuno from Debian's python3-uno into this interpreter (same minor version)."""
+    try:
+        import uno  # noqa: PLC0415
+    except ImportError:
+        for path in ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program"):
+            if os.path.isdir(path) and path not in sys.path:
+                sys.path.append(path)  # appended: never shadows this interpreter's packages
+        try:
+            import uno  # noqa: PLC0415
+        except ImportError as exc:
+            raise OfficeError(
+                "cannot import LibreOffice's Python bridge (uno): install python3-uno "
+                f"(Debian) for this Python {sys.version_info.major}.{sys.version_info.minor}: {exc}"
+            ) from None
+    return uno
+
+
+def find_soffice() -> str:
+    for candidate in (os.environ.get("XLFUNCS_SOFFICE"), shutil.which("soffice"), "/usr/lib/libreoffice/program/soffice"):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise OfficeError("LibreOffice (soffice) not found: install libreoffice-calc-nogui")
+
+
+def office_env() -> dict[str, str]:
+    """The environment soffice runs in: our package and numpy importable, a system PATH.
+
+    LibreOffice's embedded Python locates its standard library through PATH; with a
+    pyenv or venv ``python3`` first on PATH it picks that one and fails to start, so the
+    system folders go first.
+    """
+    import numpy  # noqa: PLC0415 - locate the site-packages that hold our dependencies
+
+    import xlfuncs  # noqa: PLC0415
+
+    paths = [str(Path(xlfuncs.__file__).resolve().parent.parent)]
+    for module in (numpy,):
+        site = str(Path(module.__file__).resolve().parent.parent)
+        if site not in paths:
+            paths.append(site)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "_PYENV", "VIRTUAL_ENV", "PYTHONHOME"))}
+    system = ["/usr/local/bin", "/usr/bin", "/bin"]
+    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p not in system]
+    env["PATH"] = os.pathsep.join(system + rest)
+    env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["XLFUNCS_RECALC_ADDIN"] = "1"
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def _property(uno, name: str, value):
+    prop = uno.createUnoStruct("com.sun.star.beans.PropertyValue")
+    prop.Name = name
+    prop.Value = value
+    return prop
+
+
+class Office:
+    """A headless LibreOffice for one batch of workbooks.
+
+    Use as a context manager; :meth:`start` returns at once (start-up overlaps with the
+    caller's work), the first :meth:`recalc` waits for the connection.
+    """
+
+    def __init__(self, start_timeout: float = 120.0):
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen | None = None
+        self.profile_dir: Path | None = None
+        self.pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._uno = None
+        self._ctx = None
+        self._desktop = None
+        self._functions: set[str] | None = None
+
+    def __enter__(self) -> Office:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        soffice = find_soffice()
+        env = office_env()
+        template = extension.profile_template(soffice, env)
+        self.profile_dir = Path(tempfile.mkdtemp(prefix="xlfuncs-lo-"))
+        shutil.copytree(template / "profile", self.profile_dir / "profile")
+        self.process = subprocess.Popen(
+            [
+                soffice,
+                f"-env:UserInstallation={(self.profile_dir / 'profile').as_uri()}",
+                "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+                f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
+            ],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() can end all of it
+        )  # fmt: skip
+
+    def _connect(self) -> None:
+        if self._desktop is not None:
+            return
+        if self.process is None:
+            self.start()
+        uno = self._uno = _import_uno()
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                self._ctx = resolver.resolve(f"uno:pipe,name={self.pipe};urp;StarOffice.ComponentContext")
+                break
+            except Exception as exc:  # NoConnectException until soffice listens
+                if self.process.poll() is not None:
+                    raise OfficeError(f"LibreOffice exited during start-up (code {self.process.returncode})") from None
+                if time.monotonic() > deadline:
+                    raise OfficeError(f"LibreOffice did not start within {self.start_timeout:.0f} s: {exc}") from None
+                time.sleep(0.02)
+        self._desktop = self._ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", self._ctx)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Terminate soffice (politely, then by signal) and delete the private profile."""
+        if self._desktop is not None:
+            try:
+                self._desktop.terminate()
+            except Exception:  # noqa: BLE001 - the bridge goes away while terminating
+                pass
+        self._desktop = None
+        self._ctx = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait(timeout=15)
+            self.process = None
+        if self.profile_dir is not None:
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
+            self.profile_dir = None
+
+    # ------------------------------------------------------------------ documents
+
+    def function_names(self) -> set[str]:
+        """Upper-case English names of every function this LibreOffice knows."""
+        if self._functions is None:
+            self._connect()
+            descriptions = self._ctx.ServiceManager.createInstanceWithContext(
+                "com.sun.star.sheet.FunctionDescriptions", self._ctx
+            )
+            names = set()
+            for i in range(descriptions.getCount()):
+                for prop in descriptions.getByIndex(i):
+                    if prop.Name == "Name":
+                        names.add(str(prop.Value).upper())
+            self._functions = names
+        return self._functions
+
+    def recalc(self, path: Path, wanted: dict[str, Iterable[tuple[int, int, bool]]]):
+        """Load ``path`` (recalculating it) and read the values of the wanted cells.
+
+        Parameters
+        ----------
+        path : Path
+            The workbook LibreOffice loads (the normalised copy).
+        wanted : dict
+            Sheet name -> (row, col, maybe_logical) of the cells to read. ``maybe_logical``
+            asks to tell TRUE/FALSE apart from 1/0 (Calc stores logicals as numbers).
+
+        Returns
+        -------
+        dict
+            Sheet name -> {(row, col): (value, lo_error_code)}, the value a float, str,
+            bool or ExcelError, the code 0 unless the cell is an error.
+        """
+        self._connect()
+        uno = self._uno
+        props = (
+            _property(uno, "Hidden", True),
+            _property(uno, "ReadOnly", True),
+            _property(uno, "MacroExecutionMode", 0),  # NEVER_EXECUTE
+            _property(uno, "UpdateDocMode", 0),  # NO_UPDATE: never follow external links
+            _property(uno, "FilterName", "Calc MS Excel 2007 XML"),
+        )
+        try:
+            doc = self._desktop.loadComponentFromURL(Path(path).resolve().as_uri(), "_blank", 0, props)
+        except Exception as exc:
+            if not self.alive():
+                raise OfficeError(f"LibreOffice died loading the workbook: {exc}") from None
+            raise OfficeError(f"LibreOffice could not load the workbook: {getattr(exc, 'Message', exc)}") from None
+        if doc is None:
+            raise OfficeError("LibreOffice could not load the workbook")
+        try:
+            return self._read(doc, wanted)
+        finally:
+            try:
+                doc.close(True)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _read(self, doc, wanted):
+        sheets = doc.Sheets
+        out = {}
+        for name, cells in wanted.items():
+            cells = list(cells)
+            values: dict[tuple[int, int], tuple] = {}
+            out[name] = values
+            if not cells or not sheets.hasByName(name):
+                continue
+            sheet = sheets.getByName(name)
+            r0 = min(c[0] for c in cells)
+            r1 = max(c[0] for c in cells)
+            c0 = min(c[1] for c in cells)
+            c1 = max(c[1] for c in cells)
+            data = sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray()
+            errors = self._cells_of(sheet.queryFormulaCells(_RESULT_ERROR))
+            strings = self._cells_of(sheet.queryFormulaCells(_RESULT_STRING))
+            for row, col, maybe_logical in cells:
+                key = (row, col)
+                if key in errors:
+                    code = sheet.getCellByPosition(col, row).getError()
+                    values[key] = (excel_error(code), code)
+                    continue
+                value = data[row - r0][col - c0]
+                if isinstance(value, str):
+                    if key in strings or value != "":
+                        values[key] = (value, 0)
+                    else:
+                        values[key] = (0.0, 0)  # an empty-looking number cell: never seen
+                    continue
+                if value is None:
+                    code = sheet.getCellByPosition(col, row).getError()
+                    values[key] = (excel_error(code), code) if code else (0.0, 0)
+                    continue
+                number = float(value)
+                if maybe_logical and number in (0.0, 1.0):
+                    text = sheet.getCellByPosition(col, row).getString()
+                    if text in ("TRUE", "FALSE"):
+                        values[key] = (text == "TRUE", 0)
+                        continue
+                if math.isnan(number) or math.isinf(number):
+                    values[key] = (ExcelError.NUM, 503)
+                    continue
+                values[key] = (number, 0)
+        return out
+
+    @staticmethod
+    def _cells_of(ranges) -> set[tuple[int, int]]:
+        cells = set()
+        for address in ranges.getRangeAddresses():
+            for row in range(address.StartRow, address.EndRow + 1):
+                for col in range(address.StartColumn, address.EndColumn + 1):
+                    cells.add((row, col))
+        return cells

@@ -1,0 +1,585 @@
+"""The xlsx/xlsm side: read a workbook safely, find its formula cells, patch their values.
+
+A workbook is a zip of XML parts. ``recalc`` changes exactly one thing in it: the cached
+value (``<v>``) and the value type (``t``) of formula cells whose value changed. So this
+module never re-serialises XML: it finds each formula cell's ``<c>`` element by its byte
+offsets and splices a new element in its place, and copies every other zip entry with its
+original content, name, time stamp and attributes.
+
+Safety, before anything reaches LibreOffice or an XML parser:
+
+* not a zip, or an OLE compound file (what Office writes for a password-protected
+  workbook) -> :class:`BadWorkbook` with a one-line reason;
+* a zip bomb: too many entries, too much declared data, an implausible compression ratio,
+  or an entry that inflates past its declared size;
+* an XML bomb: every XML part's prolog goes through defusedxml, which refuses document
+  type declarations (the carrier of entity expansion); the small structural parts
+  (relationships, workbook, shared strings) are parsed with defusedxml entirely.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from ..errors import ExcelError
+from . import formula as formulas
+
+# Zip bomb limits: generous for real models (a 1M-row sheet is ~100 MB of XML).
+MAX_ENTRIES = 20_000
+MAX_TOTAL_BYTES = 2 * 1024**3
+MAX_RATIO = 200  # uncompressed / compressed, for entries above RATIO_FLOOR
+RATIO_FLOOR = 4 * 1024**2
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_REL_OFFICE_DOC = "/officeDocument"
+_REL_WORKSHEET = "/worksheet"
+_REL_SHARED_STRINGS = "/sharedStrings"
+
+Value = float | str | bool | ExcelError
+
+
+class BadWorkbook(Exception):
+    """A workbook recalc refuses; ``str()`` is the one-line reason (without the file name)."""
+
+
+@dataclass
+class Cell:
+    """One formula cell (or one cell of an array formula's range) of a worksheet."""
+
+    ref: str
+    row: int  # 0-based
+    col: int  # 0-based
+    start: int  # byte span of the whole <c> element in the sheet part
+    end: int
+    attrs: bytes  # the start tag's attribute text
+    children: bytes | None  # what is between <c ...> and </c>
+    t: str | None
+    old: Value | None  # the cached value, None when there is none
+    formula: str | None = None  # the formula text (unescaped); None for array members
+    shared_index: str | None = None
+
+
+@dataclass
+class Sheet:
+    name: str
+    part: str
+    data: bytes
+    prefix: bytes
+    cells: list[Cell] = field(default_factory=list)
+    shared_masters: dict[str, str] = field(default_factory=dict)
+
+    def formula_of(self, cell: Cell) -> str:
+        """The formula text of a cell (a shared formula's master text for its followers)."""
+        if cell.formula:
+            return cell.formula
+        if cell.shared_index is not None:
+            return self.shared_masters.get(cell.shared_index, "")
+        return ""
+
+
+def _check_xml(part: str, data: bytes) -> None:
+    """Refuse an XML part with a document type declaration (entity expansion bombs)."""
+    head = data[:65536]
+    if b"<!" not in head:
+        return
+    match = re.search(rb"<[A-Za-z_]", head)
+    prolog = head[: match.start()] if match else head
+    if b"<!" not in prolog:
+        return
+    try:
+        SafeET.fromstring(prolog + b"<x/>")
+    except DefusedXmlException as exc:
+        raise BadWorkbook(f"XML bomb refused: {part} declares a DTD/entities ({type(exc).__name__})") from None
+    except SafeET.ParseError as exc:
+        raise BadWorkbook(f"corrupt XML in {part}: {exc}") from None
+
+
+def _parse(part: str, data: bytes):
+    _check_xml(part, data)
+    try:
+        return SafeET.fromstring(data)
+    except DefusedXmlException as exc:
+        raise BadWorkbook(f"XML bomb refused: {part} ({type(exc).__name__})") from None
+    except SafeET.ParseError as exc:
+        raise BadWorkbook(f"corrupt XML in {part}: {exc}") from None
+
+
+def _rels(zf_parts: dict[str, bytes], part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target part path) of a part."""
+    path = PurePosixPath(part)
+    rels_part = str(path.parent / "_rels" / (path.name + ".rels")).lstrip("/")
+    if rels_part.startswith("./"):
+        rels_part = rels_part[2:]
+    data = zf_parts.get(rels_part)
+    if data is None:
+        return {}
+    out = {}
+    for rel in _parse(rels_part, data):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External":
+            continue
+        if target.startswith("/"):
+            resolved = target.lstrip("/")
+        else:
+            resolved = os.path.normpath(str(path.parent / target)).replace(os.sep, "/")
+            resolved = resolved.lstrip("./") if resolved.startswith("./") else resolved
+        out[rel.get("Id", "")] = (rel.get("Type", ""), resolved)
+    return out
+
+
+def col_name(col: int) -> str:
+    """0-based column index -> letters (0 -> "A", 26 -> "AA")."""
+    name = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+_REF = re.compile(rb"([A-Za-z]{1,3})([0-9]+)")
+
+
+def _parse_ref(ref: bytes) -> tuple[int, int]:
+    match = _REF.fullmatch(ref.replace(b"$", b""))
+    if not match:
+        raise ValueError(ref)
+    letters, digits = match.groups()
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ch - 64)
+    return int(digits) - 1, col - 1
+
+
+def _parse_range(ref: bytes) -> tuple[int, int, int, int]:
+    first, _, last = ref.partition(b":")
+    r1, c1 = _parse_ref(first)
+    r2, c2 = _parse_ref(last) if last else (r1, c1)
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+_ATTR = re.compile(rb"""([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _attrs(text: bytes) -> dict[bytes, bytes]:
+    return {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(text)}
+
+
+def _unescape(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8"))
+
+
+def _escape(text: str) -> bytes:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
+
+
+def format_number(value: float) -> str:
+    """A float as a cell's ``<v>`` text: integers without ".0", others round-trip exact."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def same_value(old: Value | None, new: Value) -> bool:
+    """Whether a cached value already holds the recalculated one.
+
+    Numbers are equal when they agree to 15 significant digits: the precision Excel
+    itself keeps, so the last-bit noise between two engines is not a change.
+    """
+    if old is None:
+        return False
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool) and old == new
+    if isinstance(old, ExcelError) or isinstance(new, ExcelError):
+        return isinstance(old, ExcelError) and isinstance(new, ExcelError) and old == new
+    if isinstance(old, float) and isinstance(new, float):
+        return old == new or f"{old:.15g}" == f"{new:.15g}"
+    if isinstance(old, str) and isinstance(new, str):
+        return old == new
+    return False
+
+
+def show(value: Value | None) -> str:
+    """A value as the --check report prints it."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, ExcelError):
+        return value.value
+    if isinstance(value, float):
+        return f"{value:.15g}"
+    return repr(value)
+
+
+class Workbook:
+    """An xlsx/xlsm file opened for recalculation.
+
+    Parameters
+    ----------
+    path : Path
+        The workbook. It is read once, fully, and never written by this class except
+        through :meth:`write` to a path of the caller's choice.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.parts: dict[str, bytes] = {}
+        self.infos: list[zipfile.ZipInfo] = []
+        self.sheets: list[Sheet] = []
+        self.workbook_part = ""
+        self._shared_strings: list[str] | None = None
+        self._shared_part: str | None = None
+        self._read_zip()
+        self._read_structure()
+
+    # ------------------------------------------------------------------ reading
+
+    def _read_zip(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                magic = handle.read(8)
+        except OSError as exc:
+            raise BadWorkbook(f"cannot read: {exc.strerror or exc}") from None
+        if magic == _OLE_MAGIC:
+            raise BadWorkbook(
+                "encrypted or legacy workbook: an OLE compound file, not xlsx/xlsm "
+                "(password-protected workbooks cannot be recalculated; remove the password)"
+            )
+        if not zipfile.is_zipfile(self.path):
+            raise BadWorkbook("not an xlsx/xlsm file (not a zip archive)")
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                infos = zf.infolist()
+                if len(infos) > MAX_ENTRIES:
+                    raise BadWorkbook(f"zip bomb refused: {len(infos)} entries")
+                total = sum(i.file_size for i in infos)
+                if total > MAX_TOTAL_BYTES:
+                    raise BadWorkbook(f"zip bomb refused: {total} bytes uncompressed")
+                for info in infos:
+                    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                        raise BadWorkbook(
+                            f"zip bomb refused: {info.filename} inflates {info.compress_size} -> {info.file_size} bytes"
+                        )
+                for info in infos:
+                    if info.is_dir():
+                        continue
+                    with zf.open(info) as member:
+                        data = member.read(info.file_size + 1)
+                    if len(data) > info.file_size:
+                        raise BadWorkbook(f"zip bomb refused: {info.filename} inflates past its declared size")
+                    self.parts[info.filename] = data
+                self.infos = infos
+        except BadWorkbook:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+            raise BadWorkbook(f"corrupt zip archive: {exc}") from None
+        if "[Content_Types].xml" not in self.parts:
+            raise BadWorkbook("not an xlsx/xlsm file (no [Content_Types].xml)")
+        for name, data in self.parts.items():
+            if name.endswith((".xml", ".rels", ".vml")):
+                _check_xml(name, data)
+
+    def _read_structure(self) -> None:
+        root_rels = _rels(self.parts, "")
+        office = [target for kind, target in root_rels.values() if kind.endswith(_REL_OFFICE_DOC)]
+        if not office or office[0] not in self.parts:
+            raise BadWorkbook("not an xlsx/xlsm file (no workbook part)")
+        self.workbook_part = office[0]
+        workbook = _parse(self.workbook_part, self.parts[self.workbook_part])
+        rels = _rels(self.parts, self.workbook_part)
+        for kind, target in rels.values():
+            if kind.endswith(_REL_SHARED_STRINGS):
+                self._shared_part = target
+        sheets = workbook.find(f"{{{_NS_MAIN}}}sheets")
+        if sheets is None:
+            raise BadWorkbook("corrupt workbook: no sheets")
+        for sheet in sheets:
+            rid = sheet.get(f"{{{_NS_REL}}}id")
+            kind, target = rels.get(rid or "", ("", ""))
+            if not kind.endswith(_REL_WORKSHEET):
+                continue  # chart sheets and dialog sheets hold no cells
+            if target not in self.parts:
+                raise BadWorkbook(f"corrupt workbook: sheet {sheet.get('name')!r} has no part {target}")
+            self.sheets.append(self._scan(sheet.get("name", ""), target))
+
+    def shared_string(self, index: int) -> str:
+        if self._shared_strings is None:
+            self._shared_strings = []
+            if self._shared_part and self._shared_part in self.parts:
+                root = _parse(self._shared_part, self.parts[self._shared_part])
+                for si in root:
+                    self._shared_strings.append("".join(t.text or "" for t in si.iter(f"{{{_NS_MAIN}}}t")))
+        try:
+            return self._shared_strings[index]
+        except IndexError:
+            return ""
+
+    def _scan(self, name: str, part: str) -> Sheet:
+        data = self.parts[part]
+        root = re.search(rb"<(\w+:)?worksheet\b", data[:65536])
+        if not root:
+            raise BadWorkbook(f"corrupt worksheet {part}: no <worksheet> element")
+        prefix = root.group(1) or b""
+        sheet = Sheet(name=name, part=part, data=data, prefix=prefix)
+        p = re.escape(prefix)
+        scanner = re.compile(rb"<" + p + rb"row\b([^>]*)>|<" + p + rb"c\b([^>]*?)(/>|>(.*?)</" + p + rb"c>)", re.S)
+        f_re = re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>(.*?)</" + p + rb"f>)", re.S)
+        v_re = re.compile(rb"<" + p + rb"v\b[^>]*?(?:/>|>(.*?)</" + p + rb"v>)", re.S)
+        is_re = re.compile(rb"<" + p + rb"t\b[^>]*?(?:/>|>(.*?)</" + p + rb"t>)", re.S)
+        f_open = b"<" + prefix + b"f"
+        arrays: list[tuple[int, int, int, int]] = []
+        row = -1
+        col = -1
+        try:
+            for match in scanner.finditer(data):
+                row_attrs = match.group(1)
+                if row_attrs is not None:
+                    r = _attrs(row_attrs).get(b"r")
+                    row = int(r) - 1 if r else row + 1
+                    col = -1
+                    continue
+                attrs_text = match.group(2)
+                children = match.group(4)
+                is_formula = children is not None and f_open in children
+                r_match = re.search(rb'\br\s*=\s*["\']([A-Za-z$]+[0-9$]+)["\']', attrs_text)
+                if r_match:
+                    row, col = _parse_ref(r_match.group(1))
+                else:
+                    col += 1
+                if not is_formula:
+                    if not arrays or not any(a <= row <= c and b <= col <= d for a, b, c, d in arrays):
+                        continue
+                attrs = _attrs(attrs_text)
+                t = attrs.get(b"t", b"n").decode()
+                cell = Cell(
+                    ref=f"{col_name(col)}{row + 1}",
+                    row=row,
+                    col=col,
+                    start=match.start(),
+                    end=match.end(),
+                    attrs=attrs_text,
+                    children=children,
+                    t=t,
+                    old=None,
+                )
+                if children:
+                    f_match = f_re.search(children) if is_formula else None
+                    if f_match:
+                        f_attrs = _attrs(f_match.group(1))
+                        text = _unescape(f_match.group(2)) if f_match.group(2) else ""
+                        cell.formula = text or None
+                        kind = f_attrs.get(b"t")
+                        if kind == b"shared":
+                            si = f_attrs.get(b"si", b"").decode()
+                            cell.shared_index = si
+                            if text:
+                                sheet.shared_masters[si] = text
+                        elif kind == b"array" and f_attrs.get(b"ref"):
+                            arrays.append(_parse_range(f_attrs[b"ref"]))
+                    cell.old = self._cached(t, children, v_re, is_re)
+                sheet.cells.append(cell)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadWorkbook(f"corrupt worksheet {part}: {exc}") from None
+        return sheet
+
+    def _cached(self, t: str, children: bytes, v_re, is_re) -> Value | None:
+        if t == "inlineStr":
+            texts = [m.group(1) or b"" for m in is_re.finditer(children)]
+            return _unescape(b"".join(texts)) if texts else None
+        v_match = v_re.search(children)
+        if not v_match or v_match.group(1) is None:
+            return None
+        raw = v_match.group(1)
+        if t == "n":
+            text = raw.strip()
+            return float(text) if text else None
+        if t == "str" or t == "d":
+            return _unescape(raw)
+        if t == "s":
+            return self.shared_string(int(raw))
+        if t == "b":
+            return raw.strip() in (b"1", b"true")
+        if t == "e":
+            return ExcelError.parse(_unescape(raw).strip()) or ExcelError.VALUE
+        return None
+
+    # ------------------------------------------------------------------ LibreOffice's copy
+
+    def calls_ours(self) -> set[str]:
+        """The registry functions any formula or defined name of the workbook calls."""
+        found: set[str] = set()
+        for sheet in self.sheets:
+            for cell in sheet.cells:
+                if cell.formula and formulas.MAYBE_OURS.search(cell.formula):
+                    found |= formulas.normalise(cell.formula)[1]
+        wb = self.parts[self.workbook_part]
+        if formulas.MAYBE_OURS_BYTES.search(wb):
+            for match in re.finditer(rb"<(?:\w+:)?definedName\b[^>]*>(.*?)</(?:\w+:)?definedName>", wb, re.S):
+                found |= formulas.normalise(_unescape(match.group(1)))[1]
+        return found
+
+    def engine_copy(self, folder: Path) -> Path:
+        """The file LibreOffice should load: this one, or a copy with our calls spelt for Calc.
+
+        Only formula text changes in the copy (see :mod:`xlfuncs.recalc.formula`); the
+        original is never touched.
+        """
+        changed: dict[str, bytes] = {}
+        for sheet in self.sheets:
+            new = self._normalised_sheet(sheet)
+            if new is not None:
+                changed[sheet.part] = new
+        wb = self.parts[self.workbook_part]
+        if formulas.MAYBE_OURS_BYTES.search(wb):
+            new_wb = re.sub(
+                rb"(<(?:\w+:)?definedName\b[^>]*>)(.*?)(</(?:\w+:)?definedName>)",
+                lambda m: m.group(1) + formulas.normalise_xml(m.group(2).decode())[0].encode() + m.group(3),
+                wb,
+                flags=re.S,
+            )
+            if new_wb != wb:
+                changed[self.workbook_part] = new_wb
+        if not changed:
+            return self.path
+        target = folder / ("engine" + self.path.suffix.lower())
+        # Stored, not deflated: LibreOffice reads it once, and compressing costs time.
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+            for info in self.infos:
+                if info.is_dir():
+                    continue
+                out.writestr(info.filename, changed.get(info.filename, self.parts[info.filename]))
+        return target
+
+    def _normalised_sheet(self, sheet: Sheet) -> bytes | None:
+        data = sheet.data
+        if not formulas.MAYBE_OURS_BYTES.search(data):
+            return None
+        p = re.escape(sheet.prefix)
+        f_re = re.compile(rb"(<" + p + rb"f\b[^>]*>)(.*?)(</" + p + rb"f>)", re.S)
+
+        def fix(match):
+            text = match.group(2)
+            if not formulas.MAYBE_OURS_BYTES.search(text):
+                return match.group(0)
+            new, _ = formulas.normalise_xml(text.decode("utf-8"))
+            return match.group(1) + new.encode("utf-8") + match.group(3)
+
+        new = f_re.sub(fix, data)
+        return None if new == data else new
+
+    # ------------------------------------------------------------------ writing
+
+    def patched(self, values: dict[str, dict[tuple[int, int], Value]]) -> dict[str, bytes]:
+        """New bytes of every worksheet part whose formula values changed.
+
+        Parameters
+        ----------
+        values : dict
+            Sheet name -> {(row, col): recalculated value}.
+        """
+        out: dict[str, bytes] = {}
+        for sheet in self.sheets:
+            sheet_values = values.get(sheet.name, {})
+            pieces: list[bytes] = []
+            pos = 0
+            for cell in sheet.cells:
+                new = sheet_values.get((cell.row, cell.col))
+                if new is None or same_value(cell.old, new):
+                    continue
+                pieces.append(sheet.data[pos : cell.start])
+                pieces.append(self._cell_xml(sheet, cell, new))
+                pos = cell.end
+            if pieces:
+                pieces.append(sheet.data[pos:])
+                out[sheet.part] = b"".join(pieces)
+        return out
+
+    @staticmethod
+    def _cell_xml(sheet: Sheet, cell: Cell, value: Value) -> bytes:
+        prefix = sheet.prefix
+        if isinstance(value, bool):
+            t, text = b"b", (b"1" if value else b"0")
+        elif isinstance(value, ExcelError):
+            t, text = b"e", value.value.encode()
+        elif isinstance(value, str):
+            t, text = b"str", _escape(value)
+        else:
+            t, text = None, format_number(float(value)).encode()
+        attrs = re.sub(rb"""\s+t\s*=\s*(?:"[^"]*"|'[^']*')""", b"", cell.attrs)
+        attrs = attrs.rstrip()
+        if t is not None:
+            attrs += b' t="' + t + b'"'
+        children = cell.children or b""
+        p = re.escape(prefix)
+        # Keep <f> and <extLst> as they are; the old <v> or inline <is> goes.
+        kept_f = re.search(rb"<" + p + rb"f\b[^>]*?(?:/>|>.*?</" + p + rb"f>)", children, re.S)
+        kept_ext = re.search(rb"<" + p + rb"extLst\b.*?</" + p + rb"extLst>", children, re.S)
+        v = b"<" + prefix + b"v>" + text + b"</" + prefix + b"v>"
+        body = (kept_f.group(0) if kept_f else b"") + v + (kept_ext.group(0) if kept_ext else b"")
+        return b"<" + prefix + b"c" + attrs + b">" + body + b"</" + prefix + b"c>"
+
+    def write(self, target: Path, changed: dict[str, bytes]) -> None:
+        """Write this workbook with ``changed`` parts to ``target``, atomically.
+
+        Every entry keeps its name, order, time stamp, attributes and compression; the
+        content of every entry not in ``changed`` is byte-identical. The file appears
+        under ``target`` only when complete (temporary file, fsync, rename).
+        """
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                with zipfile.ZipFile(handle, "w") as out:
+                    for info in self.infos:
+                        clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                        clone.compress_type = info.compress_type
+                        clone.external_attr = info.external_attr
+                        clone.create_system = info.create_system
+                        clone.comment = info.comment
+                        clone.extra = info.extra
+                        if info.is_dir():
+                            out.writestr(clone, b"")
+                            continue
+                        out.writestr(clone, changed.get(info.filename, self.parts[info.filename]))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                mode = stat.S_IMODE(os.stat(target if target.exists() else self.path).st_mode)
+                os.chmod(tmp, mode)
+            except OSError:
+                pass
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def copy_unchanged(source: Path, target: Path) -> None:
+    """Write an unchanged workbook to ``target`` atomically (byte-identical copy)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp_name)
+        shutil.copymode(source, tmp_name)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
