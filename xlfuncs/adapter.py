@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 
 from . import registry
-from .errors import NA, NUM, OK, VALUE, ExcelError, first_error
+from .errors import NA, NUM, OK, VALUE, ExcelError, first_error, nonfinite_as_num
 
 __all__ = ["call", "MISSING", "to_serial"]
 
@@ -219,6 +219,8 @@ def _elementwise(fn: registry.Function, cells: list[_Cells]):
         values.append(_stretch(v, rows, cols, np.nan, float))
         errors.append(_stretch(e, rows, cols, NA, np.int8))
     result, metric_errors = fn.impl(*values)
+    if fn.labels is None:
+        metric_errors = nonfinite_as_num(result, metric_errors)
     errors = first_error(*errors, metric_errors)
     spill = any(c.is_range for c in cells)
     return _package(fn, result, errors, spill)
@@ -272,6 +274,7 @@ def _aggregating(fn: registry.Function, cells: list[_Cells], given: list[bool]):
     else:
         arrays = [_numbers(c, arg, g) for c, arg, g in zip(cells, fn.args, given)]
     value, error = fn.impl(*arrays)
+    error = nonfinite_as_num(value, error)
     return ExcelError.from_code(int(error)) if error else float(value)
 
 
@@ -286,9 +289,8 @@ def _table(fn: registry.Function, cells: list[_Cells]):
     if np.isin(grid.kinds, (TEXT, LOGICAL)).any():
         return ExcelError.VALUE
     table, error = fn.impl(np.where(grid.kinds == BLANK, 0.0, grid.values))
-    if error:
-        return ExcelError.from_code(int(error))
-    return table.tolist()
+    error = error or nonfinite_as_num(table, np.zeros(table.shape, np.int8)).max()
+    return ExcelError.from_code(int(error)) if error else table.tolist()
 
 
 # ---------------------------------------------------------------- entry point

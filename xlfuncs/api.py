@@ -25,7 +25,7 @@ import inspect
 import numpy as np
 
 from . import registry
-from .errors import OK, VALUE, ExcelError, ExcelErrorValue, first_error
+from .errors import OK, VALUE, ExcelError, ExcelErrorValue, first_error, nonfinite_as_num
 
 
 def _as_float(value, name: str, fn: registry.Function) -> np.ndarray:
@@ -52,6 +52,8 @@ def _elementwise(fn: registry.Function, values: list):
             fill = arg.default if arg.blank == registry.BLANK_DEFAULT else 0.0
             filled.append(np.where(blank, fill, array))
     result, errors = fn.impl(*filled)
+    if fn.labels is None:
+        errors = nonfinite_as_num(result, errors)
     errors = first_error(*blank_errors, errors) if blank_errors else errors
     if fn.labels is not None:
         index = result.astype(np.intp)
@@ -79,6 +81,7 @@ def _aggregating(fn: registry.Function, values: list):
     else:
         arrays = [a[~np.isnan(a)] for a in arrays]
     value, error = fn.impl(*arrays)
+    error = nonfinite_as_num(value, error)
     if error:
         raise ExcelErrorValue(ExcelError.from_code(int(error)), fn.name)
     return float(value)
@@ -89,6 +92,7 @@ def _table(fn: registry.Function, values: list):
     if grid.ndim != 2:
         raise ExcelErrorValue(ExcelError.VALUE, fn.name, "mrr must be a 2-D customers x periods array")
     table, error = fn.impl(np.nan_to_num(grid))
+    error = error or nonfinite_as_num(table, np.zeros(table.shape, np.int8)).max()
     if error:
         reason = "needs at least 2 periods" if error == VALUE else "MRR must be >= 0"
         raise ExcelErrorValue(ExcelError.from_code(int(error)), fn.name, reason)

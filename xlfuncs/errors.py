@@ -79,3 +79,11 @@ def first_error(*planes: np.ndarray) -> np.ndarray:
     for plane in planes:
         out = np.where(out == OK, plane, out)
     return out
+
+
+def nonfinite_as_num(values: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """The error plane with #NUM! wherever a valid cell's number is inf or NaN.
+
+    Overflow (a CLV of 1e308) or an unforeseen 0/0 must never reach a cell as a number.
+    """
+    return np.where((errors == OK) & ~np.isfinite(values), NUM, errors).astype(np.int8)

@@ -13,6 +13,8 @@ a million cells costs a handful of array operations, not a Python loop.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .errors import DIV0, NUM, OK, VALUE
@@ -115,12 +117,14 @@ def clv(arpu, churn, margin, discount, periods):
             NUM,
         )
         m = arpu * margin
-        q, one_minus_q = _retention(churn, discount)
+        _, one_minus_q = _retention(churn, discount)
         n = np.floor(periods)
         unlimited = np.isinf(n)
         steady = one_minus_q == 0  # churn = discount = 0: the customer never leaves
         err.where(unlimited & steady, DIV0)
-        limited = np.where(steady, m * n, m * (1.0 - q**n) / one_minus_q)
+        # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
+        kept_share = -np.expm1(n * np.log1p(-one_minus_q))
+        limited = np.where(steady, m * n, m * kept_share / one_minus_q)
         values = np.where(unlimited, m / one_minus_q, limited)
     return values, err.plane
 
@@ -174,11 +178,13 @@ def payback(cac, arpu, margin, churn, discount):
         err.where(m == 0, DIV0)
         q, one_minus_q = _retention(churn, discount)
         steady = one_minus_q == 0
-        remaining = 1.0 - cac * one_minus_q / m
-        err.where(~steady & ~(remaining > 0), NUM)
+        lost_share = cac * one_minus_q / m
+        err.where(~steady & ~(lost_share < 1), NUM)
+        # log1p keeps ln(1 - x) exact for tiny x: with a discount of 1e-200, q rounds to 1
+        # and ln(q) to 0, while log1p(-(1 - q)) still sees the difference.
         # q = 0 (churn = 1) makes ln(q) = -inf: only the first payment counts, so the
         # cost is recovered at once or never; the +0.0 turns -0.0 into 0.
-        values = np.where(steady, cac / m, np.log(remaining) / np.log(q) + 0.0)
+        values = np.where(steady, cac / m, np.log1p(-lost_share) / np.log1p(-one_minus_q) + 0.0)
     return values, err.plane
 
 
@@ -267,6 +273,18 @@ def segment(mrr, potential_mrr, vip_mrr, core_mrr):
 # result and a 0-d error plane.
 
 
+def _quiet(function):
+    """Run under np.errstate(all="ignore"): an overflow becomes inf, which the caller
+    reports as #NUM!, instead of a warning."""
+
+    @functools.wraps(function)
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return function(*args)
+
+    return quiet
+
+
 def _scalar(value, code=OK):
     return np.float64(value), np.int8(code)
 
@@ -280,6 +298,7 @@ def _ratio(numerator, denominator, negative):
     return _scalar(numerator / denominator)
 
 
+@_quiet
 def arpu(revenue, customers):
     """Average revenue per customer: ``SUM(revenue) / AVERAGE(customers)``.
 
@@ -293,6 +312,7 @@ def arpu(revenue, customers):
     return _ratio(revenue.sum(), average, bool((customers < 0).any()))
 
 
+@_quiet
 def cac(spend, new_customers):
     """Customer acquisition cost: ``SUM(spend) / SUM(new_customers)``.
 
@@ -307,6 +327,7 @@ def cac(spend, new_customers):
     return _ratio(spend.sum(), new_customers.sum(), bool((new_customers < 0).any()))
 
 
+@_quiet
 def retention_cost(spend, customers):
     """Cost of keeping one customer: ``SUM(spend) / SUM(customers)``.
 
@@ -324,6 +345,7 @@ def _magnitude(losses):
     return np.abs(losses).sum()
 
 
+@_quiet
 def net_mrr(new, expansion, contraction, churned, reactivation):
     """Net new MRR: ``new + expansion + reactivation - |contraction| - |churned|``.
 
@@ -338,6 +360,7 @@ def net_mrr(new, expansion, contraction, churned, reactivation):
     return _scalar(gains - _magnitude(contraction) - _magnitude(churned))
 
 
+@_quiet
 def churn_rate(lost, at_start):
     """Churn: ``SUM(lost) / SUM(at_start)``; ``#NUM!`` for negative values.
 
@@ -351,6 +374,7 @@ def churn_rate(lost, at_start):
     return _ratio(lost.sum(), at_start.sum(), negative)
 
 
+@_quiet
 def nrr(start_mrr, expansion, contraction, churned, reactivation):
     """Net revenue retention.
 
@@ -371,6 +395,7 @@ def nrr(start_mrr, expansion, contraction, churned, reactivation):
     return _ratio(kept, start, bool((start_mrr < 0).any()))
 
 
+@_quiet
 def grr(start_mrr, contraction, churned):
     """Gross revenue retention: ``(start - |contraction| - |churned|) / start``.
 
@@ -386,6 +411,7 @@ def grr(start_mrr, contraction, churned):
     return _ratio(kept, start, bool((start_mrr < 0).any()))
 
 
+@_quiet
 def quick_ratio(new, expansion, contraction, churned, reactivation):
     """SaaS quick ratio: ``(new + expansion + reactivation) / (|contraction| + |churned|)``.
 
@@ -400,6 +426,7 @@ def quick_ratio(new, expansion, contraction, churned, reactivation):
     return _ratio(gains, _magnitude(contraction) + _magnitude(churned), False)
 
 
+@_quiet
 def health_score(scores, weights):
     """Weighted health score ``SUMPRODUCT(scores, weights) / SUM(weights)``.
 
@@ -422,6 +449,7 @@ def health_score(scores, weights):
 MRR_COLUMNS = ("new", "expansion", "reactivation", "contraction", "churned", "net")
 
 
+@_quiet
 def mrr_movements(mrr):
     """MRR movements between consecutive periods.
 

@@ -1,0 +1,108 @@
+"""Property tests: whatever a spreadsheet hands over, the adapter answers with a value.
+
+For every registry function: random numbers, blanks, text, logicals, error values, dates
+and range shapes go in; out comes a finite number, a label or an Excel error (or a 2-D
+spill of those), never a Python exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xlfuncs import adapter, registry
+from xlfuncs.errors import ExcelError
+
+cells = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.floats(min_value=0, max_value=1),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.none(),
+    st.just(""),
+    st.text(max_size=5),
+    st.booleans(),
+    st.sampled_from(list(ExcelError)),
+    st.sampled_from([e.value for e in ExcelError]),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 1, 1)),
+)
+
+
+@st.composite
+def ranges(draw):
+    rows = draw(st.integers(1, 4))
+    cols = draw(st.integers(1, 4))
+    return [[draw(cells) for _ in range(cols)] for _ in range(rows)]
+
+
+arguments = st.one_of(cells, ranges(), st.just(adapter.MISSING))
+
+
+def _valid(value, labels) -> bool:
+    if isinstance(value, ExcelError):
+        return True
+    if isinstance(value, str):
+        return labels is not None and value in labels
+    return isinstance(value, float) and math.isfinite(value)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_function_answers_every_input_with_a_value_or_an_excel_error(data):
+    for fn in registry.FUNCTIONS.values():
+        count = data.draw(st.integers(0, len(fn.args)), label=f"{fn.name} argument count")
+        args = [data.draw(arguments, label=f"{fn.name}.{a.name}") for a in fn.args[:count]]
+        result = adapter.call(fn.name, *args)
+        if isinstance(result, list):
+            assert result and all(isinstance(row, list) and len(row) == len(result[0]) for row in result)
+            assert all(_valid(cell, fn.labels) for row in result for cell in row), (fn.name, args, result)
+        else:
+            assert _valid(result, fn.labels), (fn.name, args, result)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    arpu=st.floats(0, 1e6),
+    churn=st.floats(0.001, 1),
+    margin=st.floats(0, 1),
+    discount=st.floats(0, 0.5),
+    periods=st.integers(1, 600),
+)
+def test_clv_over_a_horizon_never_exceeds_clv_without_limit(arpu, churn, margin, discount, periods):
+    limited = adapter.call("CLV", arpu, churn, margin, discount, periods)
+    unlimited = adapter.call("CLV", arpu, churn, margin, discount)
+    assert 0 <= limited <= unlimited * (1 + 1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(cac=st.floats(1, 1e5), arpu=st.floats(1, 1e4), churn=st.floats(0, 0.5), discount=st.floats(0, 0.1))
+def test_payback_is_where_clv_over_the_horizon_reaches_cac(cac, arpu, churn, discount):
+    n = adapter.call("PAYBACK", cac, arpu, 1, churn, discount)
+    if isinstance(n, ExcelError):
+        # Never earned back: even an unlimited life is worth less than the cost.
+        assert n is ExcelError.NUM
+        assert adapter.call("CLV", arpu, churn, 1, discount) <= cac * (1 + 1e-9)
+        return
+    # The cumulative discounted margin is CLV over a (fractional) horizon n: compare the
+    # whole periods around n.
+    before = adapter.call("CLV", arpu, churn, 1, discount, max(math.floor(n), 1))
+    after = adapter.call("CLV", arpu, churn, 1, discount, math.floor(n) + 1)
+    assert before <= cac * (1 + 1e-9) or math.floor(n) == 0
+    assert after >= cac * (1 - 1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    grid=st.lists(st.lists(st.floats(0, 1e4) | st.just(0.0), min_size=2, max_size=6), min_size=1, max_size=6).filter(
+        lambda g: len({len(r) for r in g}) == 1
+    )
+)
+def test_mrr_movements_net_adds_up_to_the_change_in_total_mrr(grid):
+    table = np.array(adapter.call("MRR_MOVEMENTS", grid))
+    totals = np.array(grid).sum(axis=0)
+    assert np.allclose(table[:, 5], np.diff(totals), rtol=1e-9, atol=1e-6)
+    assert np.allclose(table[:, :5].sum(axis=1), table[:, 5])
