@@ -110,10 +110,17 @@ def _cell(value, date_text: bool) -> tuple[float, int, int]:
 class _Cells:
     """An argument as three 2-D planes: numbers, cell kinds and error codes."""
 
-    __slots__ = ("values", "kinds", "errors", "is_range")
+    __slots__ = ("values", "kinds", "errors", "is_range", "clean")
 
     def __init__(self, values, kinds, errors, is_range):
         self.values, self.kinds, self.errors, self.is_range = values, kinds, errors, is_range
+        self.clean = False  # every cell is a finite number: no blank, text or error to resolve
+
+    @classmethod
+    def numbers(cls, values: np.ndarray) -> _Cells:
+        cells = cls(values, np.zeros(values.shape, np.int8), np.zeros(values.shape, np.int8), True)
+        cells.clean = True
+        return cells
 
     @property
     def shape(self):
@@ -139,7 +146,9 @@ def _cells(value, date_text: bool = False) -> _Cells:
         number, kind, error = _cell(value.item() if isinstance(value, np.ndarray) else value, date_text)
         return _Cells(np.array([[number]]), np.array([[kind]], np.int8), np.array([[error]], np.int8), False)
     if isinstance(grid, np.ndarray) and grid.ndim == 2 and grid.dtype.kind in "fiu":
-        values = grid.astype(float)
+        values = grid.astype(float, copy=False)
+        if np.isfinite(values).all():
+            return _Cells.numbers(values)
         blank = np.isnan(values)
         bad = np.isinf(values)
         kinds = np.where(blank, BLANK, np.where(bad, ERROR, NUMBER)).astype(np.int8)
@@ -147,16 +156,21 @@ def _cells(value, date_text: bool = False) -> _Cells:
         return _Cells(np.where(bad, np.nan, values), kinds, errors, True)
     if isinstance(grid, np.ndarray) and grid.ndim != 2:
         raise _Refuse(VALUE)
-    rows = [list(row) for row in grid]
+    rows = [row if isinstance(row, (list, tuple)) else list(row) for row in grid]
     width = len(rows[0]) if rows else 0
     if width == 0 or any(len(row) != width for row in rows):
         raise _Refuse(VALUE)  # ragged or empty: not a range
-    flat = [cell for row in rows for cell in row]
     shape = (len(rows), width)
-    if set(map(type, flat)) <= _FAST_TYPES:
-        values = np.array(flat, dtype=float).reshape(shape)
+    # The usual range is all numbers: one type scan, then numpy converts the nested
+    # lists in C. (numpy alone would also turn None, True and "12" into numbers.)
+    types = set()
+    for row in rows:
+        types.update(map(type, row))
+    if types <= _FAST_TYPES:
+        values = np.array(rows, dtype=float)
         if np.isfinite(values).all():
-            return _Cells(values, np.zeros(shape, np.int8), np.zeros(shape, np.int8), True)
+            return _Cells.numbers(values)
+    flat = [cell for row in rows for cell in row]
     classified = [_cell(cell, date_text) for cell in flat]
     numbers_, kinds, errors = zip(*classified)
     return _Cells(
@@ -180,6 +194,8 @@ class _Refuse(Exception):
 
 def _operand(cells: _Cells, arg: registry.Arg) -> tuple[np.ndarray, np.ndarray]:
     """Numbers and error plane of one element-wise operand, blanks resolved."""
+    if cells.clean:
+        return cells.values, np.zeros((1, 1), np.int8)  # broadcasts: no error anywhere
     kinds = cells.kinds
     values = cells.values
     errors = np.where(kinds == ERROR, cells.errors, OK)
@@ -194,19 +210,19 @@ def _operand(cells: _Cells, arg: registry.Arg) -> tuple[np.ndarray, np.ndarray]:
     return values, errors
 
 
-def _stretch(plane: np.ndarray, rows: int, cols: int, pad, dtype) -> np.ndarray:
-    """Excel's array broadcasting: a 1-wide side repeats, a shorter side pads with ``pad``."""
+def _stretch(plane: np.ndarray, rows: int, cols: int, pad) -> np.ndarray:
+    """Excel's array broadcasting: a 1-wide side repeats, a shorter side pads with ``pad``.
+
+    A side that is 1 wide or full length is left to numpy's broadcasting (no copy), so a
+    single cell against a million-cell range costs nothing; only a range that is shorter
+    than the longest one is copied into a padded array.
+    """
     r, c = plane.shape
-    if r == rows and c == cols:
+    if r in (1, rows) and c in (1, cols):
         return plane
-    out = np.full((rows, cols), pad, dtype=dtype)
-    src = plane
-    if r == 1:
-        src = np.repeat(src, rows, axis=0)
-    if c == 1:
-        src = np.repeat(src, cols, axis=1)
-    rr, cc = src.shape
-    out[:rr, :cc] = src
+    out = np.full((rows, cols), pad, dtype=plane.dtype)
+    filled_rows, filled_cols = (rows if r == 1 else r), (cols if c == 1 else c)
+    out[:filled_rows, :filled_cols] = np.broadcast_to(plane, (filled_rows, filled_cols))
     return out
 
 
@@ -216,8 +232,12 @@ def _elementwise(fn: registry.Function, cells: list[_Cells]):
     cols = max(c.shape[1] for c in cells)
     values, errors = [], []
     for v, e in operands:
-        values.append(_stretch(v, rows, cols, np.nan, float))
-        errors.append(_stretch(e, rows, cols, NA, np.int8))
+        stretched = _stretch(v, rows, cols, np.nan)
+        if stretched is not v:
+            # Padded: the error plane needs the operand's own shape to be padded with #N/A.
+            e = np.broadcast_to(e, v.shape)
+        values.append(stretched)
+        errors.append(_stretch(e, rows, cols, NA))
     result, metric_errors = fn.impl(*values)
     if fn.labels is None:
         metric_errors = nonfinite_as_num(result, metric_errors)

@@ -43,8 +43,10 @@ __all__ = [
 class _Errors:
     """An error plane filled in check order: the first failed check of a cell wins."""
 
-    def __init__(self, shape):
-        self.plane = np.zeros(shape, dtype=np.int8)
+    def __init__(self, *operands):
+        # The operands may be views broadcast from single cells: the plane takes their
+        # common shape.
+        self.plane = np.zeros(np.broadcast_shapes(*(np.shape(x) for x in operands)), dtype=np.int8)
 
     def where(self, condition, code: int) -> None:
         np.copyto(self.plane, np.int8(code), where=(self.plane == OK) & condition)
@@ -55,13 +57,14 @@ def _outside(x, low=-np.inf, high=np.inf):
     return ~((x >= low) & (x <= high))
 
 
-def _retention(churn, discount):
-    """q = (1 - churn) / (1 + discount) and 1 - q = (churn + discount) / (1 + discount).
+def _one_minus_q(churn, discount):
+    """1 - q, where q = (1 - churn) / (1 + discount) is the share kept and discounted.
 
-    1 - q is formed from churn + discount rather than by subtracting q from 1: that keeps
-    ``CLV(35, 0.05)`` at exactly 700 instead of 699.9999999999994.
+    Formed as (churn + discount) / (1 + discount) rather than by subtracting q from 1: that
+    keeps ``CLV(35, 0.05)`` at exactly 700 instead of 699.9999999999994, and ln(q) is then
+    taken as log1p(-(1 - q)), exact even when q rounds to 1.
     """
-    return (1.0 - churn) / (1.0 + discount), (churn + discount) / (1.0 + discount)
+    return (churn + discount) / (1.0 + discount)
 
 
 # ---------------------------------------------------------------- element-wise
@@ -107,7 +110,7 @@ def clv(arpu, churn, margin, discount, periods):
     (700.0, 0)
     """
     with np.errstate(all="ignore"):
-        err = _Errors(np.shape(arpu))
+        err = _Errors(arpu, churn, margin, discount, periods)
         err.where(
             _outside(arpu, 0)
             | _outside(churn, 0, 1)
@@ -117,15 +120,17 @@ def clv(arpu, churn, margin, discount, periods):
             NUM,
         )
         m = arpu * margin
-        _, one_minus_q = _retention(churn, discount)
+        one_minus_q = _one_minus_q(churn, discount)
         n = np.floor(periods)
         unlimited = np.isinf(n)
         steady = one_minus_q == 0  # churn = discount = 0: the customer never leaves
         err.where(unlimited & steady, DIV0)
-        # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
-        kept_share = -np.expm1(n * np.log1p(-one_minus_q))
-        limited = np.where(steady, m * n, m * kept_share / one_minus_q)
-        values = np.where(unlimited, m / one_minus_q, limited)
+        values = m / one_minus_q
+        if not unlimited.all():  # the horizon branch costs four more passes: only when used
+            # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
+            kept_share = -np.expm1(n * np.log1p(-one_minus_q))
+            limited = np.where(steady, m * n, m * kept_share / one_minus_q)
+            values = np.where(unlimited, values, limited)
     return values, err.plane
 
 
@@ -141,7 +146,7 @@ def ltv_cac(ltv, cac):
     3.0
     """
     with np.errstate(all="ignore"):
-        err = _Errors(np.shape(ltv))
+        err = _Errors(ltv, cac)
         err.where(_outside(ltv, 0) | _outside(cac, 0), NUM)
         err.where(cac == 0, DIV0)
         return ltv / cac, err.plane
@@ -165,7 +170,7 @@ def payback(cac, arpu, margin, churn, discount):
     13.5134073340
     """
     with np.errstate(all="ignore"):
-        err = _Errors(np.shape(cac))
+        err = _Errors(cac, arpu, margin, churn, discount)
         err.where(
             _outside(cac, 0)
             | _outside(arpu, 0)
@@ -176,7 +181,7 @@ def payback(cac, arpu, margin, churn, discount):
         )
         m = arpu * margin
         err.where(m == 0, DIV0)
-        q, one_minus_q = _retention(churn, discount)
+        one_minus_q = _one_minus_q(churn, discount)
         steady = one_minus_q == 0
         lost_share = cac * one_minus_q / m
         err.where(~steady & ~(lost_share < 1), NUM)
@@ -200,7 +205,7 @@ def onboarding_roi(value_with, value_without, cost):
     3.0
     """
     with np.errstate(all="ignore"):
-        err = _Errors(np.shape(cost))
+        err = _Errors(value_with, value_without, cost)
         err.where(_outside(cost, 0), NUM)
         err.where(cost == 0, DIV0)
         return (value_with - value_without - cost) / cost, err.plane
@@ -219,7 +224,7 @@ def ttfv(start, first_value):
     45.5
     """
     with np.errstate(all="ignore"):
-        err = _Errors(np.shape(start))
+        err = _Errors(start, first_value)
         days = first_value - start
         err.where(_outside(days, 0), NUM)
         return days, err.plane
@@ -241,7 +246,7 @@ def health_status(score, red_below, green_from):
     >>> [HEALTH_LABELS[i] for i in idx]
     ['red', 'yellow', 'green']
     """
-    err = _Errors(np.broadcast_shapes(np.shape(score), np.shape(red_below)))
+    err = _Errors(score, red_below, green_from)
     err.where(~(red_below <= green_from), NUM)
     index = np.where(score < red_below, 0, np.where(score >= green_from, 2, 1))
     return index.astype(np.int8), err.plane
@@ -260,7 +265,7 @@ def segment(mrr, potential_mrr, vip_mrr, core_mrr):
     >>> [SEGMENT_LABELS[i] for i in idx]
     ['VIP', 'potential', 'core', 'non-core']
     """
-    err = _Errors(np.broadcast_shapes(np.shape(mrr), np.shape(vip_mrr)))
+    err = _Errors(mrr, potential_mrr, vip_mrr, core_mrr)
     err.where(~(vip_mrr >= core_mrr), NUM)
     index = np.select([mrr >= vip_mrr, potential_mrr >= vip_mrr, mrr >= core_mrr], [0, 1, 2], default=3)
     return index.astype(np.int8), err.plane
