@@ -67,7 +67,7 @@ def main() -> None:
     def scalar_api_per_cell():
         return [
             [xlfuncs.clv(a, c, margin, discount) for a, c in zip(arow, crow)]
-            for arow, crow in zip(arpu_list, churn_list)
+            for arow, crow in zip(arpu_list[:sample_rows], churn_list[:sample_rows])
         ]
 
     reference = bare()
