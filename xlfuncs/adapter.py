@@ -144,6 +144,10 @@ def _cells(value, date_text: bool = False) -> _Cells:
     grid = _grid(value)
     if grid is None:
         number, kind, error = _cell(value.item() if isinstance(value, np.ndarray) else value, date_text)
+        if kind == NUMBER:
+            cells = _Cells.numbers(np.array([[number]]))
+            cells.is_range = False
+            return cells
         return _Cells(np.array([[number]]), np.array([[kind]], np.int8), np.array([[error]], np.int8), False)
     if isinstance(grid, np.ndarray) and grid.ndim == 2 and grid.dtype.kind in "fiu":
         values = grid.astype(float, copy=False)
@@ -192,10 +196,14 @@ class _Refuse(Exception):
 # ---------------------------------------------------------------- element-wise
 
 
-def _operand(cells: _Cells, arg: registry.Arg) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers and error plane of one element-wise operand, blanks resolved."""
+def _operand(cells: _Cells, arg: registry.Arg) -> tuple[np.ndarray, np.ndarray | None]:
+    """Numbers and error plane (None: no error anywhere) of one element-wise operand,
+    blanks resolved."""
     if cells.clean:
-        return cells.values, np.zeros((1, 1), np.int8)  # broadcasts: no error anywhere
+        return cells.values, None
+    if not cells.is_range and cells.kinds[0, 0] == BLANK and arg.blank != registry.BLANK_NA:
+        # An omitted optional argument: the commonest non-number, worth no array work.
+        return np.array([[arg.default if arg.blank == registry.BLANK_DEFAULT else 0.0]]), None
     kinds = cells.kinds
     values = cells.values
     errors = np.where(kinds == ERROR, cells.errors, OK)
@@ -235,13 +243,14 @@ def _elementwise(fn: registry.Function, cells: list[_Cells]):
         stretched = _stretch(v, rows, cols, np.nan)
         if stretched is not v:
             # Padded: the error plane needs the operand's own shape to be padded with #N/A.
-            e = np.broadcast_to(e, v.shape)
+            e = np.zeros(v.shape, np.int8) if e is None else e
         values.append(stretched)
-        errors.append(_stretch(e, rows, cols, NA))
+        if e is not None:
+            errors.append(_stretch(e, rows, cols, NA))
     result, metric_errors = fn.impl(*values)
     if fn.labels is None:
         metric_errors = nonfinite_as_num(result, metric_errors)
-    errors = first_error(*errors, metric_errors)
+    errors = first_error(*errors, metric_errors) if errors else metric_errors
     spill = any(c.is_range for c in cells)
     return _package(fn, result, errors, spill)
 
