@@ -49,5 +49,10 @@ def functions_command(
         typer.echo(f"{row['signature']:<{width}}  {row['description']}")
 
 
+from .recalc.cli import recalc_command  # noqa: E402 - the recalc engine's command
+
+app.command("recalc")(recalc_command)
+
+
 def main() -> None:  # console-script entry point
     app()

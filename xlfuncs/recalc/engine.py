@@ -14,20 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import registry
-from ..errors import ExcelError
 from . import formula as formulas
 from .office import CIRCULAR, NO_NAME, Office, OfficeError
 from .workbook import BadWorkbook, Workbook, copy_unchanged, same_value, show
 
-# A formula that may produce a logical (Calc keeps TRUE as the number 1): comparisons,
-# logical functions, IS* tests. Only such cells are asked for their displayed text.
-_MAYBE_LOGICAL = re.compile(r"""[<>=]|\b(?:TRUE|FALSE|AND|OR|NOT|XOR|IS[A-Z.]*|EXACT)\b""", re.I)
 _CALLED = re.compile(r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\(""")
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 # Excel-only spellings LibreOffice understands under another name.
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
 
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
+MAX_LISTED = 50  # changed and error cells listed per file; all are counted
 
 
 @dataclass
@@ -38,8 +35,10 @@ class FileResult:
     status: str = OK
     output: Path | None = None
     message: str = ""  # one line: why the file failed
-    changes: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new"
-    errors: list[str] = field(default_factory=list)  # formula cells whose value is an error
+    changes: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new", the first ones
+    errors: list[str] = field(default_factory=list)  # "Sheet!A1: #DIV/0!", the first ones
+    change_count: int = 0
+    error_count: int = 0
     formula_cells: int = 0
     seconds: float = 0.0
 
@@ -107,14 +106,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     workbook = Workbook(source)
     wanted = {}
     for sheet in workbook.sheets:
-        wanted[sheet.name] = [
-            (
-                cell.row,
-                cell.col,
-                cell.t == "b" or (cell.old is None and bool(_MAYBE_LOGICAL.search(sheet.formula_of(cell)))),
-            )
-            for cell in sheet.cells
-        ]
+        wanted[sheet.name] = [(cell.row, cell.col) for cell in sheet.cells]
         result.formula_cells += len(sheet.cells)
     if result.formula_cells == 0:
         if not check and target is not None and target != source:
@@ -126,44 +118,43 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         engine_path = workbook.engine_copy(Path(folder))
         calculated = office.recalc(engine_path, wanted)
 
+    # One pass over the results: structural failures first, then what changed.
     circular, no_name = [], []
-    values: dict[str, dict[tuple[int, int], object]] = {}
+    updates: dict[str, list] = {}
     for sheet in workbook.sheets:
-        sheet_values = calculated.get(sheet.name, {})
-        values[sheet.name] = {key: value for key, (value, _) in sheet_values.items()}
-        for cell in sheet.cells:
-            value, code = sheet_values.get((cell.row, cell.col), (None, 0))
-            if code == CIRCULAR:
-                circular.append(_qualified(sheet.name, cell.ref))
-            elif code == NO_NAME:
-                no_name.append((sheet, cell))
+        news, codes = calculated.get(sheet.name, ([], []))
+        sheet_updates = updates[sheet.name] = []
+        for cell, new, code in zip(sheet.cells, news, codes):
+            if code:
+                if code == CIRCULAR:
+                    circular.append((sheet.name, cell.ref))
+                elif code == NO_NAME:
+                    no_name.append((sheet, cell))
+                result.error_count += 1
+                if len(result.errors) < MAX_LISTED:
+                    result.errors.append(f"{_qualified(sheet.name, cell.ref)}: {new.value}")
+            if new is None or same_value(cell.old, new):
+                continue
+            sheet_updates.append((cell, new))
+            result.change_count += 1
+            if len(result.changes) < MAX_LISTED:
+                result.changes.append(f"{_qualified(sheet.name, cell.ref)}: {show(cell.old)} -> {show(new)}")
     if circular:
         more = f" (and {len(circular) - 1} more cells)" if len(circular) > 1 else ""
-        raise BadWorkbook(f"circular reference at {circular[0]}{more}")
+        raise BadWorkbook(f"circular reference at {_qualified(*circular[0])}{more}")
     for sheet, cell in no_name:
         unknown = unknown_functions(sheet.formula_of(cell), office.function_names() | set(registry.FUNCTIONS))
         if unknown:
             raise BadWorkbook(
-                f"unknown function {unknown[0]} at {_qualified(sheet.name, cell.ref)} (neither LibreOffice nor xlfuncs implements it)"
+                f"unknown function {unknown[0]} at {_qualified(sheet.name, cell.ref)} "
+                "(neither LibreOffice nor xlfuncs implements it)"
             )
 
-    for sheet in workbook.sheets:
-        sheet_values = values[sheet.name]
-        for cell in sheet.cells:
-            new = sheet_values.get((cell.row, cell.col))
-            if new is None:
-                continue
-            where = _qualified(sheet.name, cell.ref)
-            if isinstance(new, ExcelError):
-                result.errors.append(f"{where}: {new.value}")
-            if not same_value(cell.old, new):
-                result.changes.append(f"{where}: {show(cell.old)} -> {show(new)}")
-
     if check:
-        result.status = CHECK_FAILED if (result.changes or result.errors) else UNCHANGED
+        result.status = CHECK_FAILED if (result.change_count or result.error_count) else UNCHANGED
         return
     assert target is not None
-    changed_parts = workbook.patched(values)
+    changed_parts = workbook.patched(updates)
     if changed_parts:
         workbook.write(target, changed_parts)
         result.output = target
@@ -188,6 +179,7 @@ class Task:
 def _serial(tasks: list[Task], check: bool, on_result: Callable[[int, FileResult], None]) -> None:
     office = Office()
     office.start()
+    office.warm_up()
     try:
         for task in tasks:
             result = _guarded(office, task, check)
@@ -211,6 +203,7 @@ def _guarded(office: Office, task: Task, check: bool) -> FileResult:
 def _worker(tasks, results, check: bool) -> None:
     office = Office()
     office.start()
+    office.warm_up()
     try:
         while True:
             task = tasks.get()

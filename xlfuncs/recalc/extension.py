@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from .. import registry
-from .addin import IMPLEMENTATION_NAME, INTERFACE_NAME, SERVICE_NAME
+from .addin import SPILL_SUFFIX, IMPLEMENTATION_NAME, INTERFACE_NAME, JOB_IMPLEMENTATION_NAME, JOB_SERVICE_NAME, SERVICE_NAME
 
 ADDIN_MODULE = "xlfuncs.recalc.addin"
 
@@ -52,7 +52,8 @@ def idl_text() -> str:
     lines = []
     for fn in registry.FUNCTIONS.values():
         params = ", ".join(f"[in] any {_idl_name(arg.name)}" for arg in fn.args)
-        lines.append(f"    sequence< sequence< any > > {fn.name}({params});")
+        lines.append(f"    any {fn.name}({params});")
+        lines.append(f"    sequence< sequence< any > > {fn.name}{SPILL_SUFFIX}({params});")
     opening = " ".join(f"module {part} {{" for part in module.split("."))
     closing = " ".join("};" for _ in module.split("."))
     return (
@@ -77,6 +78,9 @@ def components_text() -> str:
     <implementation name="{IMPLEMENTATION_NAME}">
       <service name="com.sun.star.sheet.AddIn"/>
       <service name="{SERVICE_NAME}"/>
+    </implementation>
+    <implementation name="{JOB_IMPLEMENTATION_NAME}">
+      <service name="{JOB_SERVICE_NAME}"/>
     </implementation>
   </component>
 </components>

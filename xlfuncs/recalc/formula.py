@@ -26,7 +26,7 @@ import html
 import re
 
 from .. import registry
-from .addin import CALC_PREFIX
+from .addin import CALC_PREFIX, SPILL_SUFFIX
 
 NAMES = frozenset(registry.FUNCTIONS)
 _BY_LENGTH = sorted(NAMES, key=len, reverse=True)
@@ -35,6 +35,30 @@ _NAME_ALTERNATION = "|".join(re.escape(n) for n in _BY_LENGTH)
 #: Cheap pre-filter: could this formula call one of our functions at all?
 MAYBE_OURS = re.compile(rf"(?i)(?:{_NAME_ALTERNATION})\s*\(")
 MAYBE_OURS_BYTES = re.compile(MAYBE_OURS.pattern.encode())
+# Every identifier followed by "(": a scan with a literal anchor is much faster than
+# the case-insensitive alternation over megabytes of formulas.
+_IDENT_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
+
+
+def spellings(texts) -> set[str]:
+    """The spellings of our functions' names called in some formula texts.
+
+    Examples
+    --------
+    >>> sorted(spellings(["SUM(A1)+clv(A1,B1)", "_xldudf_XLFUNCS_CAC(1,2)"]))
+    ['_xldudf_XLFUNCS_CAC', 'clv']
+    """
+    found = set()
+    for text in texts:
+        if "(" in text:
+            found.update(_IDENT_CALL.findall(text))
+    return {name for name in found if our_name(None, name) is not None}
+
+
+def spelling_filter(names: set[str]) -> re.Pattern:
+    """A regex finding any of ``names`` as a call (exact case, as found by :func:`spellings`)."""
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?:{alternation})\s*\(")
 
 # A call site: optional qualifier, then an identifier, then "(".
 _CALL = re.compile(
@@ -137,6 +161,25 @@ def _args_end(text: str, open_paren: int) -> tuple[int, list[tuple[int, int]]]:
     return n, args
 
 
+def _needs_range(fn: registry.Function, position: int) -> bool:
+    """Whether a single-cell reference given for this argument must reach us as a range.
+
+    Calc hands an empty cell given as a plain reference over as 0, which is the
+    contract's meaning for a required number, so those stay plain (a range costs Calc a
+    matrix per call). Aggregating functions read a reference like SUM (text in it is
+    skipped), optional arguments take their default for an empty cell (unless that
+    default is 0), and TTFV's first_value is #N/A when empty: those get ranges.
+    """
+    if fn.kind == registry.AGGREGATING:
+        return True
+    if position >= len(fn.args):
+        return False
+    arg = fn.args[position]
+    if arg.blank == registry.BLANK_NA:
+        return True
+    return arg.optional and arg.default != 0
+
+
 def _as_range(arg: str) -> str:
     stripped = arg.strip()
     match = _SINGLE_REF.match(stripped)
@@ -147,13 +190,16 @@ def _as_range(arg: str) -> str:
     return f"{lead}{stripped}:{match.group('cell')}{trail}"
 
 
-def normalise(text: str) -> tuple[str, set[str]]:
+def normalise(text: str, array: bool = False) -> tuple[str, set[str]]:
     """Spell every call of our functions for Calc.
 
     Parameters
     ----------
     text : str
         Formula text as stored in the file (no leading ``=``, XML entities decoded).
+    array : bool
+        The formula is an array formula (Excel's dynamic arrays are stored as such):
+        call the variants that return the whole spill.
 
     Returns
     -------
@@ -162,10 +208,12 @@ def normalise(text: str) -> tuple[str, set[str]]:
 
     Examples
     --------
-    >>> normalise("IF(A1>0,[1]!CLV(B2,Sheet2!C$2),\\"CLV(x)\\")")[0]
-    'IF(A1>0,ORG.XLFUNCS.ADDIN.CLV(B2:B2,Sheet2!C$2:C$2),"CLV(x)")'
+    >>> normalise("IF(A1>0,[1]!CLV(B2,C2,Sheet2!D$2),\\"CLV(x)\\")")[0]
+    'IF(A1>0,ORG.XLFUNCS.ADDIN.CLV(B2,C2,Sheet2!D$2:D$2),"CLV(x)")'
     >>> normalise("ARPU(10500, {280, 320})+SUM(A1)")[0]
     'ORG.XLFUNCS.ADDIN.ARPU(10500, {280, 320})+SUM(A1)'
+    >>> normalise("SUM(CLV(A1:A3,0.05))")[0]
+    'SUM(ORG.XLFUNCS.ADDIN.CLV_SPILL(A1:A3,0.05))'
     """
     if not MAYBE_OURS.search(text):
         return text, set()
@@ -183,28 +231,33 @@ def normalise(text: str) -> tuple[str, set[str]]:
             if name is None:
                 continue
             found.add(name)
+            fn = registry.FUNCTIONS[name]
             open_paren = match.end() - 1
             close, args = _args_end(text, open_paren)
             inner = text[open_paren + 1 : close]
-            # Arguments may themselves call our functions: rewrite them first.
             pieces = []
-            for a_start, a_end in args:
-                arg_text, inner_found = normalise(text[a_start:a_end])
-                found |= inner_found
-                pieces.append(_as_range(arg_text))
+            spill = array or fn.kind == registry.TABLE
+            for position, (a_start, a_end) in enumerate(args):
+                arg_text = text[a_start:a_end]
+                if "(" in arg_text:  # arguments may themselves call our functions
+                    arg_text, inner_found = normalise(arg_text, array)
+                    found |= inner_found
+                if fn.kind == registry.ELEMENTWISE and (":" in arg_text or "{" in arg_text):
+                    spill = True  # a range in: an array out, as Excel's dynamic arrays do
+                pieces.append(_as_range(arg_text) if _needs_range(fn, position) else arg_text)
             inner = ",".join(pieces) if args else inner
             out.append(text[pos : match.start()])
-            out.append(f"{CALC_PREFIX}{name}({inner})")
+            out.append(f"{CALC_PREFIX}{name}{SPILL_SUFFIX if spill else ''}({inner})")
             pos = close + 1
     out.append(text[pos:])
     return "".join(out), found
 
 
-def normalise_xml(escaped: str) -> tuple[str, set[str]]:
+def normalise_xml(escaped: str, array: bool = False) -> tuple[str, set[str]]:
     """:func:`normalise` for formula text as it sits in XML (entities escaped)."""
     if not MAYBE_OURS.search(escaped):
         return escaped, set()
-    text, found = normalise(html.unescape(escaped))
+    text, found = normalise(html.unescape(escaped), array)
     if not found:
         return escaped, found
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), found

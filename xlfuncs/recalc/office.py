@@ -9,20 +9,21 @@ N of them.
 
 from __future__ import annotations
 
-import math
+import marshal
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ExcelError
 from . import extension
+from .addin import JOB_SERVICE_NAME
 
 # LibreOffice FormulaError -> the Excel error its xlsx export writes (XclTools::GetXclErrorCode).
 _LO_TO_EXCEL = {
@@ -49,11 +50,6 @@ _LO_TO_EXCEL = {
 CIRCULAR = 522
 NO_CONVERGENCE = 523
 NO_NAME = 525
-
-# com.sun.star.sheet.FormulaResult
-_RESULT_STRING = 2
-_RESULT_ERROR = 4
-
 
 class OfficeError(RuntimeError):
     """LibreOffice could not be started, or died."""
@@ -137,6 +133,11 @@ class Office:
         self._ctx = None
         self._desktop = None
         self._functions: set[str] | None = None
+        self._reader = None
+        self._warm: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._warm_error: str | None = None
+        self.last_timings: dict[str, float] = {}
 
     def __enter__(self) -> Office:
         self.start()
@@ -162,7 +163,39 @@ class Office:
             start_new_session=True,  # its own process group: stop() can end all of it
         )  # fmt: skip
 
+    def warm_up(self) -> None:
+        """Connect and make soffice import the add-in now, in a background thread.
+
+        Starting LibreOffice, its Python, numpy and xlfuncs takes about a second; the
+        caller reads and prepares the first workbook meanwhile. Errors surface later, on
+        the first real request.
+        """
+
+        def run():
+            try:
+                answer = self._job({"op": "ping"})
+                if tuple(answer["python"]) != tuple(sys.version_info[:2]):
+                    self._warm_error = (
+                        f"LibreOffice's Python is {answer['python'][0]}.{answer['python'][1]}, this one is "
+                        f"{sys.version_info[0]}.{sys.version_info[1]}: run xlfuncs recalc with the same minor version"
+                    )
+            except Exception as exc:  # noqa: BLE001 - reported by the first recalc instead
+                self._warm_error = str(exc)
+
+        self._warm = threading.Thread(target=run, name="xlfuncs-office-warm-up", daemon=True)
+        self._warm.start()
+
+    def _wait_warm(self) -> None:
+        warm = self._warm
+        if warm is not None and warm is not threading.current_thread():
+            warm.join()
+            self._warm = None
+
     def _connect(self) -> None:
+        with self._lock:
+            self._connect_locked()
+
+    def _connect_locked(self) -> None:
         if self._desktop is not None:
             return
         if self.process is None:
@@ -188,6 +221,7 @@ class Office:
 
     def stop(self) -> None:
         """Terminate soffice (politely, then by signal) and delete the private profile."""
+        self._wait_warm()
         if self._desktop is not None:
             try:
                 self._desktop.terminate()
@@ -195,6 +229,7 @@ class Office:
                 pass
         self._desktop = None
         self._ctx = None
+        self._reader = None
         if self.process is not None:
             try:
                 self.process.wait(timeout=15)
@@ -211,22 +246,35 @@ class Office:
 
     # ------------------------------------------------------------------ documents
 
+    def _job(self, request: dict) -> dict:
+        """One request to the in-process reader (:func:`xlfuncs.recalc.addin.run_job`)."""
+        self._wait_warm()
+        if self._warm_error and "Python is" in self._warm_error:
+            raise OfficeError(self._warm_error)
+        self._connect()
+        if self._reader is None:
+            self._reader = self._ctx.ServiceManager.createInstanceWithContext(JOB_SERVICE_NAME, self._ctx)
+            if self._reader is None:
+                raise OfficeError("LibreOffice did not load the xlfuncs add-in (is python3-uno installed?)")
+        argument = self._uno.createUnoStruct("com.sun.star.beans.NamedValue")
+        argument.Name, argument.Value = "request", self._uno.ByteSequence(marshal.dumps(request))
+        try:
+            answer = marshal.loads(self._reader.execute((argument,)).value)
+        except Exception as exc:
+            if not self.alive():
+                raise OfficeError(f"LibreOffice died: {getattr(exc, 'Message', exc)}") from None
+            raise OfficeError(f"LibreOffice failed: {getattr(exc, 'Message', exc)}") from None
+        if "error" in answer:
+            raise OfficeError(answer["error"])
+        return answer
+
     def function_names(self) -> set[str]:
         """Upper-case English names of every function this LibreOffice knows."""
         if self._functions is None:
-            self._connect()
-            descriptions = self._ctx.ServiceManager.createInstanceWithContext(
-                "com.sun.star.sheet.FunctionDescriptions", self._ctx
-            )
-            names = set()
-            for i in range(descriptions.getCount()):
-                for prop in descriptions.getByIndex(i):
-                    if prop.Name == "Name":
-                        names.add(str(prop.Value).upper())
-            self._functions = names
+            self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
         return self._functions
 
-    def recalc(self, path: Path, wanted: dict[str, Iterable[tuple[int, int, bool]]]):
+    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]]):
         """Load ``path`` (recalculating it) and read the values of the wanted cells.
 
         Parameters
@@ -234,91 +282,31 @@ class Office:
         path : Path
             The workbook LibreOffice loads (the normalised copy).
         wanted : dict
-            Sheet name -> (row, col, maybe_logical) of the cells to read. ``maybe_logical``
-            asks to tell TRUE/FALSE apart from 1/0 (Calc stores logicals as numbers).
+            Sheet name -> (row, col) of the cells to read.
 
         Returns
         -------
         dict
-            Sheet name -> {(row, col): (value, lo_error_code)}, the value a float, str,
-            bool or ExcelError, the code 0 unless the cell is an error.
+            Sheet name -> (values, codes), aligned with ``wanted``: each value a float,
+            str, bool, ExcelError or None (unknown), each code LibreOffice's FormulaError
+            (0 unless the cell is an error).
         """
-        self._connect()
-        uno = self._uno
-        props = (
-            _property(uno, "Hidden", True),
-            _property(uno, "ReadOnly", True),
-            _property(uno, "MacroExecutionMode", 0),  # NEVER_EXECUTE
-            _property(uno, "UpdateDocMode", 0),  # NO_UPDATE: never follow external links
-            _property(uno, "FilterName", "Calc MS Excel 2007 XML"),
-        )
-        try:
-            doc = self._desktop.loadComponentFromURL(Path(path).resolve().as_uri(), "_blank", 0, props)
-        except Exception as exc:
-            if not self.alive():
-                raise OfficeError(f"LibreOffice died loading the workbook: {exc}") from None
-            raise OfficeError(f"LibreOffice could not load the workbook: {getattr(exc, 'Message', exc)}") from None
-        if doc is None:
-            raise OfficeError("LibreOffice could not load the workbook")
-        try:
-            return self._read(doc, wanted)
-        finally:
-            try:
-                doc.close(True)
-            except Exception:  # noqa: BLE001
-                pass
-
-    def _read(self, doc, wanted):
-        sheets = doc.Sheets
+        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted})
+        self.last_timings = {k: v for k, v in reply.items() if k.endswith("_s")}
+        answer = reply["values"]
         out = {}
         for name, cells in wanted.items():
-            cells = list(cells)
-            values: dict[tuple[int, int], tuple] = {}
-            out[name] = values
-            if not cells or not sheets.hasByName(name):
-                continue
-            sheet = sheets.getByName(name)
-            r0 = min(c[0] for c in cells)
-            r1 = max(c[0] for c in cells)
-            c0 = min(c[1] for c in cells)
-            c1 = max(c[1] for c in cells)
-            data = sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray()
-            errors = self._cells_of(sheet.queryFormulaCells(_RESULT_ERROR))
-            strings = self._cells_of(sheet.queryFormulaCells(_RESULT_STRING))
-            for row, col, maybe_logical in cells:
-                key = (row, col)
-                if key in errors:
-                    code = sheet.getCellByPosition(col, row).getError()
-                    values[key] = (excel_error(code), code)
-                    continue
-                value = data[row - r0][col - c0]
-                if isinstance(value, str):
-                    if key in strings or value != "":
-                        values[key] = (value, 0)
-                    else:
-                        values[key] = (0.0, 0)  # an empty-looking number cell: never seen
-                    continue
-                if value is None:
-                    code = sheet.getCellByPosition(col, row).getError()
-                    values[key] = (excel_error(code), code) if code else (0.0, 0)
-                    continue
-                number = float(value)
-                if maybe_logical and number in (0.0, 1.0):
-                    text = sheet.getCellByPosition(col, row).getString()
-                    if text in ("TRUE", "FALSE"):
-                        values[key] = (text == "TRUE", 0)
-                        continue
-                if math.isnan(number) or math.isinf(number):
-                    values[key] = (ExcelError.NUM, 503)
-                    continue
-                values[key] = (number, 0)
+            news: list = []
+            codes: list[int] = []
+            for value in answer.get(name) or [None] * len(cells):
+                if type(value) is float:
+                    news.append(value)
+                    codes.append(0)
+                elif isinstance(value, tuple):
+                    news.append(excel_error(value[0]))
+                    codes.append(int(value[0]))
+                else:  # str, bool, or None (a sheet LibreOffice does not have)
+                    news.append(value)
+                    codes.append(0)
+            out[name] = (news, codes)
         return out
-
-    @staticmethod
-    def _cells_of(ranges) -> set[tuple[int, int]]:
-        cells = set()
-        for address in ranges.getRangeAddresses():
-            for row in range(address.StartRow, address.EndRow + 1):
-                for col in range(address.StartColumn, address.EndColumn + 1):
-                    cells.add((row, col))
-        return cells
