@@ -28,7 +28,19 @@ from . import adapter, registry
 
 CATEGORY = "xlfuncs"
 
+# The classic add-in (``xw.func`` is ``xlwings.udfs.xlfunc``, bound by xlwings on Windows)
+# writes a VBA wrapper whose parameters are the argument names, and ``New`` is a VBA
+# keyword: ``Function NET_MRR(new, ...)`` would not compile, and with it none of the
+# functions of the generated module. There, and only there, such an argument is renamed;
+# Office.js shows the contract's names.
+_CLASSIC = getattr(xw.func, "__module__", None) == "xlwings.udfs"
+_VBA_RENAMES = {"new": "new_mrr"}
+
 __all__ = []
+
+
+def _param(arg: registry.Arg) -> str:
+    return _VBA_RENAMES.get(arg.name, arg.name) if _CLASSIC else arg.name
 
 
 def _udf(fn: registry.Function):
@@ -40,7 +52,7 @@ def _udf(fn: registry.Function):
     udf.__signature__ = inspect.Signature(
         [
             inspect.Parameter(
-                a.name,
+                _param(a),
                 inspect.Parameter.POSITIONAL_OR_KEYWORD,
                 default=None if a.optional else inspect.Parameter.empty,
             )
@@ -54,7 +66,7 @@ def _udf(fn: registry.Function):
     udf.__module__ = __name__
     for arg in reversed(fn.args):
         doc = arg.doc + (f" Optional, default {arg.default_doc}." if arg.optional else "")
-        udf = xw.arg(arg.name, ndim=2, err_to_str=True, doc=doc)(udf)
+        udf = xw.arg(_param(arg), ndim=2, err_to_str=True, doc=doc)(udf)
     return xw.func(category=CATEGORY)(udf)
 
 
