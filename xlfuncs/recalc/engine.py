@@ -59,10 +59,10 @@ def unknown_functions(text: str, known: set[str]) -> list[str]:
     for match in _CALLED.finditer(_STRINGS.sub('""', text)):
         name = match.group(1).upper()
         qualified = match.group(0).split("(")[0]
-        if "!" in qualified and formulas.our_name("x!", name) is None:
-            out.append(qualified)
-            continue
         if formulas.our_name(None, name) is not None:
+            continue
+        if "!" in qualified:
+            out.append(qualified)  # another workbook's or add-in's function
             continue
         bare = name
         for prefix in _PREFIXES:
@@ -201,7 +201,7 @@ def _guarded(office: Office, task: Task, check: bool) -> FileResult:
 
 
 def _worker(tasks, results, check: bool) -> None:
-    office = Office()
+    office = Office(threaded=False)
     office.start()
     office.warm_up()
     try:
@@ -213,7 +213,7 @@ def _worker(tasks, results, check: bool) -> None:
             results.put((task.index, result))
             if not office.alive():
                 office.stop()
-                office = Office()
+                office = Office(threaded=False)
                 office.start()
     finally:
         office.stop()

@@ -87,14 +87,22 @@ def components_text() -> str:
 """
 
 
+def _item(path: str, prop: str, kind: str, value: str) -> str:
+    return (
+        f'<item oor:path="{path}"><prop oor:name="{prop}" oor:op="fuse">'
+        f'<value xsi:type="xs:{kind}">{value}</value></prop></item>'
+    )
+
+
 def _settings_xml() -> str:
-    items = []
-    for (path, prop), (kind, value) in _SETTINGS.items():
-        items.append(
-            f'<item oor:path="{path}"><prop oor:name="{prop}" oor:op="fuse">'
-            f'<value xsi:type="xs:{kind}">{value}</value></prop></item>'
-        )
-    return "\n".join(items)
+    return "\n".join(_item(path, prop, kind, value) for (path, prop), (kind, value) in _SETTINGS.items())
+
+
+def set_option(profile: Path, path: str, prop: str, kind: str, value: str) -> None:
+    """Add one setting to a profile's registrymodifications.xcu (a copy of the template)."""
+    registry_file = profile / "user" / "registrymodifications.xcu"
+    text = registry_file.read_text()
+    registry_file.write_text(text.replace("</oor:items>", _item(path, prop, kind, value) + "\n</oor:items>"))
 
 
 def _office_version() -> str:

@@ -75,29 +75,39 @@ _NAMESPACE = "XLFUNCS"
 def our_name(qualifier: str | None, identifier: str) -> str | None:
     """The registry name a call site stands for, or None when it is not one of ours.
 
+    ``qualifier`` (``[1]!``, ``'C:\\addins\\xlfuncs.xlam'!``) does not change the answer:
+    it only says which workbook or add-in provided the function when the file was saved.
+
     Examples
     --------
     >>> our_name(None, "clv"), our_name("[1]!", "CLV"), our_name(None, "_xll.Payback")
     ('CLV', 'CLV', 'PAYBACK')
     >>> our_name(None, "_xldudf_XLFUNCS_LTV_CAC"), our_name(None, "XLFUNCS.CAC")
     ('LTV_CAC', 'CAC')
-    >>> our_name(None, "SUM") is None
-    True
+    >>> our_name("[2]!", "_xldudf_CLV"), our_name(None, "_xll.XLFUNCS.NRR")
+    ('CLV', 'NRR')
+    >>> our_name(None, "SUM") is None, our_name(None, "OTHER.CLV") is None
+    (True, True)
     """
     upper = identifier.upper()
     if upper in NAMES:
         return upper
-    if qualifier:
-        return None  # a qualified name that is not ours as such: some other workbook's
-    for prefix in ("_XLL.", _NAMESPACE + ".", _NAMESPACE + "_"):
-        if upper.startswith(prefix) and upper[len(prefix) :] in NAMES:
-            return upper[len(prefix) :]
-    if upper.startswith("_XLDUDF_"):
-        rest = upper[len("_XLDUDF_") :]
-        # Office.js stores NAMESPACE_NAME; take the longest of our names ending it.
-        for name in _BY_LENGTH:
-            if rest == name or rest.endswith(("_" + name, "." + name)):
-                return name
+    for prefix in ("_XLL.", "_XLDUDF_"):
+        if upper.startswith(prefix):
+            rest = upper[len(prefix) :]
+            break
+    else:
+        # Typed with our Office.js namespace; another namespace is another add-in's.
+        for prefix in (_NAMESPACE + ".", _NAMESPACE + "_"):
+            if upper.startswith(prefix) and upper[len(prefix) :] in NAMES:
+                return upper[len(prefix) :]
+        return None
+    if rest in NAMES:
+        return rest
+    # NAMESPACE_NAME or NAMESPACE.NAME: the longest of our names ending it.
+    for name in _BY_LENGTH:
+        if rest.endswith(("_" + name, "." + name)):
+            return name
     return None
 
 
@@ -125,6 +135,22 @@ def _code_spans(text: str):
         i += 1
     if start < n:
         yield start, n, True
+
+
+def _qualifier_start(text: str, bang: int) -> int:
+    """Where the workbook qualifier ending at ``text[bang] == "!"`` starts."""
+    if bang > 0 and text[bang - 1] == "'":
+        i = bang - 2
+        while i >= 0:
+            if text[i] == "'":
+                if i > 0 and text[i - 1] == "'":
+                    i -= 2
+                    continue
+                return i
+            i -= 1
+        return bang
+    match = re.search(r"[A-Za-z0-9_.\\:~$\[\]-]+$", text[:bang])
+    return match.start() if match else bang
 
 
 def _args_end(text: str, open_paren: int) -> tuple[int, list[tuple[int, int]]]:
@@ -232,6 +258,9 @@ def normalise(text: str, array: bool = False) -> tuple[str, set[str]]:
                 continue
             found.add(name)
             fn = registry.FUNCTIONS[name]
+            call_start = match.start()
+            if match.group("qual") is None and call_start > 0 and text[call_start - 1] == "!":
+                call_start = _qualifier_start(text, call_start - 1)  # a quoted 'path'!NAME(
             open_paren = match.end() - 1
             close, args = _args_end(text, open_paren)
             inner = text[open_paren + 1 : close]
@@ -246,7 +275,7 @@ def normalise(text: str, array: bool = False) -> tuple[str, set[str]]:
                     spill = True  # a range in: an array out, as Excel's dynamic arrays do
                 pieces.append(_as_range(arg_text) if _needs_range(fn, position) else arg_text)
             inner = ",".join(pieces) if args else inner
-            out.append(text[pos : match.start()])
+            out.append(text[pos:call_start])
             out.append(f"{CALC_PREFIX}{name}{SPILL_SUFFIX if spill else ''}({inner})")
             pos = close + 1
     out.append(text[pos:])

@@ -124,8 +124,11 @@ class Office:
     caller's work), the first :meth:`recalc` waits for the connection.
     """
 
-    def __init__(self, start_timeout: float = 120.0):
+    def __init__(self, start_timeout: float = 120.0, threaded: bool = True):
         self.start_timeout = start_timeout
+        # Calc's threaded formula-group calculation: worth it for one LibreOffice, but with
+        # one per core (--jobs) the threads only fight over the same cores.
+        self.threaded = threaded
         self.process: subprocess.Popen | None = None
         self.profile_dir: Path | None = None
         self.pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -152,6 +155,14 @@ class Office:
         template = extension.profile_template(soffice, env)
         self.profile_dir = Path(tempfile.mkdtemp(prefix="xlfuncs-lo-"))
         shutil.copytree(template / "profile", self.profile_dir / "profile")
+        if not self.threaded:
+            extension.set_option(
+                self.profile_dir / "profile",
+                "/org.openoffice.Office.Calc/Formula/Calculation",
+                "UseThreadedCalculationForFormulaGroups",
+                "boolean",
+                "false",
+            )
         self.process = subprocess.Popen(
             [
                 soffice,

@@ -1,0 +1,228 @@
+"""Benchmark ``xlfuncs recalc`` against plain LibreOffice and pycel, in one run.
+
+What is measured (wall time of a whole command, median of ``--runs``, peak memory of its
+process tree):
+
+* **plain LibreOffice**: ``soffice --headless --convert-to xlsx`` of the workbook *without*
+  the CLV column, with a warm private profile set to recalculate on load (LibreOffice's
+  own load + recalculate + write; it cannot evaluate CLV at all);
+* **xlfuncs recalc**: ``python -m xlfuncs recalc`` of the same workbook *with* a CLV
+  column (10,000 CLV calls inside LibreOffice's calculation), writing the patched file;
+* **pycel**: loading the workbook with CLV registered as a plugin and evaluating every
+  formula cell (one run: it takes minutes);
+* **--jobs**: 20 such workbooks with ``--jobs 1`` and ``--jobs 2``.
+
+The workbooks are what a model in git looks like: saved with cached values (primed by one
+recalc), then an input changed (Assumptions!B1) so that the cached values are stale. The
+same comparison on a never-calculated file (openpyxl output, no cached values at all: every
+cell rewritten) is printed too.
+
+Run: ``python benchmarks/bench_recalc.py`` (``--rows 2000 --skip-pycel`` for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_workbook import make_workbook  # noqa: E402
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run a command; (wall seconds, peak RSS in MB of its whole process tree)."""
+    peak = 0.0
+    stop = threading.Event()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def sample():
+        nonlocal peak
+        try:
+            parent = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not stop.is_set():
+            total = 0
+            try:
+                for p in [parent, *parent.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+            except psutil.NoSuchProcess:
+                break
+            peak = max(peak, total / 1024**2)
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return elapsed, peak
+
+
+def median_runs(cmd, runs, env=None):
+    run_measured(cmd, env)  # warm-up: file caches, profile caches
+    results = [run_measured(cmd, env) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def make_stale(source: Path, target: Path, cell: str = "B1", value: str = "1.1") -> None:
+    """Copy a workbook with cached values, changing one Assumptions input in its XML only."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet2.xml":
+                data, n = re.subn(
+                    rb'(<c r="' + cell.encode() + rb'"[^>]*><v>)[^<]*(</v>)', rb"\g<1>" + value.encode() + rb"\g<2>", data
+                )
+                assert n == 1, f"Assumptions!{cell} not found"
+            zout.writestr(info, data)
+
+
+def lo_profile(folder: Path) -> Path:
+    """A warm LibreOffice profile that recalculates xlsx on load (RECALC-NOTES)."""
+    profile = folder / "lo-profile"
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--terminate_after_init"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=120,
+    )  # fmt: skip
+    registry = profile / "user" / "registrymodifications.xcu"
+    text = registry.read_text()
+    setting = (
+        '<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" '
+        'oor:op="fuse"><value>0</value></prop></item>\n'
+    )
+    registry.write_text(text.replace("</oor:items>", setting + "</oor:items>"))
+    return profile
+
+
+PYCEL_PLUGIN = '''
+from xlfuncs import adapter
+
+def clv(*args):
+    return adapter.call("CLV", *args)
+'''
+
+
+def pycel_seconds(path: Path, folder: Path) -> tuple[float, float]:
+    """pycel with CLV registered: evaluate every formula cell (in a child process)."""
+    (folder / "xlfuncs_pycel_plugin.py").write_text(PYCEL_PLUGIN)
+    script = folder / "run_pycel.py"
+    script.write_text(
+        f"""
+import sys
+sys.path.insert(0, {str(folder)!r})
+import openpyxl
+from pycel import ExcelCompiler
+wb = openpyxl.load_workbook({str(path)!r})
+cells = [f"{{ws.title}}!{{c.coordinate}}" for ws in wb for row in ws.iter_rows() for c in row
+         if isinstance(c.value, str) and c.value.startswith("=")]
+excel = ExcelCompiler(filename={str(path)!r}, plugins=["xlfuncs_pycel_plugin"])
+for address in cells:
+    excel.evaluate(address)
+print(len(cells), excel.evaluate("Summary!E2"))
+"""
+    )
+    return run_measured([sys.executable, str(script)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=20, help="workbooks in the --jobs comparison")
+    parser.add_argument("--skip-pycel", action="store_true")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="xlfuncs-bench-"))
+    try:
+        xlfuncs = [sys.executable, "-m", "xlfuncs", "recalc"]
+        fresh_clv = make_workbook(folder / "fresh_clv.xlsx", args.rows, clv=True)
+        fresh_plain = make_workbook(folder / "fresh_plain.xlsx", args.rows, clv=False)
+        # Give both workbooks cached values, as Excel saves them, then make them stale.
+        primed = {}
+        for name, fresh in (("clv", fresh_clv), ("plain", fresh_plain)):
+            primed[name] = folder / f"primed_{name}.xlsx"
+            subprocess.run([*xlfuncs, str(fresh), "-o", str(primed[name])], check=True, stderr=subprocess.DEVNULL)
+            make_stale(primed[name], folder / f"stale_{name}.xlsx")
+        stale_clv, stale_plain = folder / "stale_clv.xlsx", folder / "stale_plain.xlsx"
+        profile = lo_profile(folder)
+        out = folder / "out"
+        out.mkdir()
+
+        def lo_cmd(path):
+            return [
+                "soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                "--convert-to", "xlsx", "--outdir", str(out), str(path),
+            ]  # fmt: skip
+
+        print(f"workbook: {args.rows} rows, {7 * args.rows} built-in formula cells + {args.rows} CLV cells")
+        lo_t, lo_mem = median_runs(lo_cmd(stale_plain), args.runs)
+        ours_t, ours_mem = median_runs([*xlfuncs, str(stale_clv), "-o", str(out / "ours.xlsx")], args.runs)
+        lo_fresh_t, _ = median_runs(lo_cmd(fresh_plain), args.runs)
+        ours_fresh_t, ours_fresh_mem = median_runs([*xlfuncs, str(fresh_clv), "-o", str(out / "ours_fresh.xlsx")], args.runs)
+
+        batch = folder / "batch"
+        batch.mkdir()
+        for i in range(args.copies):
+            # Each copy with its own margin (Assumptions!B3, an argument of every CLV call),
+            # so no workbook reuses another's CLV results.
+            make_stale(primed["clv"], batch / f"model_{i:02d}.xlsx", "B3", f"{0.7 + i / 100:.2f}")
+        jobs1_t, jobs1_mem = run_measured([*xlfuncs, str(batch), "-o", str(folder / "b1"), "--jobs", "1"])
+        jobs2_t, jobs2_mem = run_measured([*xlfuncs, str(batch), "-o", str(folder / "b2"), "--jobs", "2"])
+
+        if args.skip_pycel:
+            pycel_t = pycel_mem = float("nan")
+        else:
+            pycel_t, pycel_mem = pycel_seconds(fresh_clv, folder)
+
+        def row(label, seconds, mem):
+            print(f"  {label:<58} {seconds:7.2f} s  {mem:6.0f} MB")
+
+        print(f"median of {args.runs} runs (wall time of the whole command, peak RSS of its process tree):")
+        row("plain LibreOffice, no CLV column (stale cached values)", lo_t, lo_mem)
+        row("xlfuncs recalc, with CLV column (stale cached values)", ours_t, ours_mem)
+        row("plain LibreOffice, no CLV column (no cached values)", lo_fresh_t, float("nan"))
+        row("xlfuncs recalc, with CLV column (no cached values)", ours_fresh_t, ours_fresh_mem)
+        row(f"xlfuncs recalc --jobs 1, {args.copies} workbooks", jobs1_t, jobs1_mem)
+        row(f"xlfuncs recalc --jobs 2, {args.copies} workbooks", jobs2_t, jobs2_mem)
+        if not args.skip_pycel:
+            row("pycel with CLV registered (one run, no cached values)", pycel_t, pycel_mem)
+
+        checks = [
+            ("xlfuncs / plain LibreOffice (stale)", ours_t / lo_t, "<= 1.5", ours_t / lo_t <= 1.5),
+            ("xlfuncs / plain LibreOffice (no cached values)", ours_fresh_t / lo_fresh_t, "(info)", None),
+            ("peak memory of xlfuncs recalc (MB)", max(ours_mem, ours_fresh_mem), "< 500", max(ours_mem, ours_fresh_mem) < 500),
+            ("--jobs 1 / --jobs 2", jobs1_t / jobs2_t, ">= 1.6", jobs1_t / jobs2_t >= 1.6),
+        ]
+        if not args.skip_pycel:
+            checks.append(("pycel / xlfuncs (no cached values)", pycel_t / ours_fresh_t, ">= 20", pycel_t / ours_fresh_t >= 20))
+        print("ratios:")
+        for label, value, target, ok in checks:
+            verdict = "" if ok is None else ("PASS" if ok else "FAIL")
+            print(f"  {label:<50} {value:8.2f}   target {target:<7} {verdict}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
