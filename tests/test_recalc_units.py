@@ -1,0 +1,130 @@
+"""Parts of recalc that need no LibreOffice: the add-in's value mapping, formula
+spellings, the worksheet scanners and the value patcher."""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+from pathlib import Path
+
+import pytest
+
+from recalc_support import decorated_workbook, mixed_workbook
+from xlfuncs import adapter, registry
+from xlfuncs.errors import ExcelError
+from xlfuncs.recalc import addin, formula
+from xlfuncs.recalc.engine import shard, unknown_functions
+from xlfuncs.recalc.workbook import Workbook, format_number, same_value
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def test_fast_path_equals_the_adapter():
+    """The add-in's shortcut for plain numbers gives exactly what the adapter gives."""
+    rng = random.Random(3)
+    picks = [0.0, 1.0, 0.5, -1.0, 35.0, 0.05, 100.0, 1e-9, 12.0, 46000.0, 46045.5]
+    checked = 0
+    for name, fn in registry.FUNCTIONS.items():
+        for _ in range(200):
+            count = rng.randint(len(fn.required), len(fn.args))
+            args = [rng.choice(picks + [rng.uniform(-5, 500)]) for _ in range(count)]
+            calc_args = tuple(args) + (None,) * (len(fn.args) - count)  # Calc's omitted args
+            fast = addin.fast_value(fn, calc_args)
+            if fast is None:
+                continue
+            assert _same(fast, adapter.call(name, *args)), (name, args)
+            checked += 1
+    assert checked > 1500
+
+
+def test_one_cell_ranges_and_blanks_go_through_the_adapter():
+    assert addin.evaluate("CLV", False, (((35.0,),), 0.05, None, None, None)) == 700.0
+    # An empty margin cell takes the default; an empty first_value is #N/A.
+    assert addin.evaluate("CLV", False, (35.0, 0.05, (("",),), None, None)) == 700.0
+    assert addin.evaluate("TTFV", False, (46000.0, (("",),))) is ExcelError.NA
+    # Aggregating functions read a one-cell range like SUM: text is skipped.
+    assert addin.evaluate("NET_MRR", True, ((("x",),), 5.0, 0.0, 0.0, None)) == 5.0
+
+
+def test_errors_cross_as_lo_error_nans():
+    for error, code in addin.LO_ERROR_CODES.items():
+        value = addin.to_calc(error)
+        assert math.isnan(value)
+        assert struct.unpack("<Q", struct.pack("<d", value))[0] & 0xFFFF == code
+    assert addin.call("CLV", False, (35.0, 0.0, None, None, None)) is addin.to_calc(ExcelError.DIV0)
+    spill = addin.call_spill("MRR_MOVEMENTS", False, (((100.0, 150.0), (0.0, 200.0)),))
+    assert spill == ((0.0, 50.0, 0.0, 0.0, 0.0, 50.0),) or len(spill) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CLV(A1,B1)", "ORG.XLFUNCS.ADDIN.CLV(A1,B1)"),
+        ("CLV(A1,B1,C1)", "ORG.XLFUNCS.ADDIN.CLV(A1,B1,C1:C1)"),
+        ("TTFV(A1,B1)", "ORG.XLFUNCS.ADDIN.TTFV(A1,B1:B1)"),
+        ("NET_MRR(A1,B1,C1,D1)", "ORG.XLFUNCS.ADDIN.NET_MRR(A1:A1,B1:B1,C1:C1,D1:D1)"),
+        ('IF(A1="CLV(",1,CLV(1,2))', 'IF(A1="CLV(",1,ORG.XLFUNCS.ADDIN.CLV(1,2))'),
+        ("LTV_CAC(CLV(A1,B1),C1)", "ORG.XLFUNCS.ADDIN.LTV_CAC(ORG.XLFUNCS.ADDIN.CLV(A1,B1),C1)"),
+        ("SUM(CLV(A1:A9,0.05))", "SUM(ORG.XLFUNCS.ADDIN.CLV_SPILL(A1:A9,0.05))"),
+        ("MRR_MOVEMENTS(B2:E5)", "ORG.XLFUNCS.ADDIN.MRR_MOVEMENTS_SPILL(B2:E5)"),
+        ("'My Sheet'!A1+[3]!CLV('My Sheet'!B2,C2)", "'My Sheet'!A1+ORG.XLFUNCS.ADDIN.CLV('My Sheet'!B2,C2)"),
+        ("SUM(A1:A3)", "SUM(A1:A3)"),
+        ("OTHER.CLV(1,2)", "OTHER.CLV(1,2)"),
+    ],
+)
+def test_normalise(text, expected):
+    assert formula.normalise(text)[0] == expected
+
+
+def test_array_formulas_call_the_spill_variant():
+    assert formula.normalise("CLV(35,0.05)", array=True)[0] == "ORG.XLFUNCS.ADDIN.CLV_SPILL(35,0.05)"
+
+
+def test_unknown_functions():
+    known = {"SUM", "IF", "STDEV.S"}
+    assert unknown_functions("SUM(A1)+FOO(B1)", known) == ["FOO"]
+    assert unknown_functions('IF(A1,"BAR(",_xlfn.STDEV.S(A1:A3))', known) == []
+    assert unknown_functions("CLV(1,2)+_xldudf_XLFUNCS_CAC(1,2)", known) == []
+    assert unknown_functions("[1]!Other(1)", known) == ["[1]!Other"]
+
+
+def test_shard_is_a_deterministic_partition():
+    paths = [Path(f"f{i:02d}.xlsx") for i in range(10)]
+    slices = [shard(list(reversed(paths)), i, 3) for i in (1, 2, 3)]
+    assert sorted(p for s in slices for p in s) == paths
+    assert [len(s) for s in slices] == [4, 3, 3]
+
+
+def test_number_text_and_comparison():
+    assert format_number(700.0) == "700" and format_number(0.1 + 0.2) == "0.30000000000000004"
+    assert same_value(1683.3333333333333, 1683.33333333333) and not same_value(1.0, 1.0001)
+    assert not same_value(None, 1.0) and not same_value(True, 1.0)
+
+
+def test_fast_and_general_scanners_agree(tmp_path):
+    seen = 0
+    for path in (mixed_workbook(tmp_path / "m.xlsx"), decorated_workbook(tmp_path / "d.xlsx")):
+        wb = Workbook(path)
+        for sheet in wb.sheets:
+            fast = [(c.ref, c.start, c.end, c.f_xml, c.old, c.formula) for c in sheet.cells]
+            sheet.cells.clear()
+            wb._scan_general(sheet)
+            general = [(c.ref, c.start, c.end, c.f_xml, c.old, c.formula) for c in sheet.cells]
+            if b"array" not in sheet.data:
+                assert fast == general
+            seen += len(general)
+    assert seen > 10
+
+
+def test_patch_touches_only_formula_cells(tmp_path):
+    wb = Workbook(mixed_workbook(tmp_path / "m.xlsx"))
+    sheet = next(s for s in wb.sheets if s.name == "Model")
+    updates = {sheet.name: [(cell, 1.5) for cell in sheet.cells]}
+    new = wb.patched(updates)[sheet.part]
+    assert new.count(b"<v>1.5</v>") == len(sheet.cells)
+    assert new.replace(b"<v>1.5</v>", b"<v />") == sheet.data.replace(b"<v></v>", b"<v />")
