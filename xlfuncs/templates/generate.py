@@ -1,0 +1,230 @@
+"""``generate``: template + scenario + language + edition -> a finished xlsx file.
+
+Steps: validate everything the caller gave (template, language, output path, scenario)
+before any work, so bad input writes nothing; build the workbook in memory (every cell's
+value is computed while it is written, see :mod:`xlfuncs.templates.book`); save it next to
+the target under a temporary name; put the cached values into the formula cells; move the
+finished file into place in one step (refusing to replace an existing file unless asked).
+
+Cached values come from xlfuncs itself (``values="xlfuncs"``, the default: no LibreOffice
+needed, a fraction of a second) or from LibreOffice through ``xlfuncs recalc``
+(``values="libreoffice"``), which recomputes the whole workbook with the xlfuncs add-in.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ExcelError
+from . import i18n, onboarding_roi
+from .book import Book
+from .scenario import Scenario, ScenarioError, load
+
+VALUES_XLFUNCS = "xlfuncs"
+VALUES_LIBREOFFICE = "libreoffice"
+
+
+class GenerateError(Exception):
+    """Why nothing was generated; ``str()`` is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A workbook template: a name, one line of description and its builder."""
+
+    name: str
+    description: str
+    build: Callable[[Scenario, dict[str, str], str, bool], Book]
+    default_scenario: str  # file name under workbook_templates/
+
+
+TEMPLATES: dict[str, Template] = {
+    onboarding_roi.NAME: Template(
+        onboarding_roi.NAME, onboarding_roi.DESCRIPTION, onboarding_roi.build, "onboarding-roi.toml"
+    ),
+}
+
+
+@dataclass
+class Generated:
+    """What :func:`generate` made."""
+
+    path: Path
+    template: str
+    lang: str
+    native: bool
+    formula_cells: int
+    build_seconds: float
+    total_seconds: float
+    values: dict[tuple[str, str], object] = field(repr=False, default_factory=dict)
+    formulas: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
+
+
+def _check_output(output: Path, force: bool) -> Path:
+    if output.suffix.lower() != ".xlsx":
+        raise GenerateError(f"{output}: the output must be an .xlsx file")
+    if output.is_dir():
+        raise GenerateError(f"{output}: is a directory")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise GenerateError(f"{output}: folder {parent} does not exist")
+    if output.exists() and not force:
+        raise GenerateError(f"{output}: already exists (use --force to overwrite it)")
+    return output
+
+
+def generate(
+    template: str,
+    output: str | os.PathLike,
+    scenario: str | os.PathLike | None = None,
+    lang: str = "en",
+    native: bool = False,
+    force: bool = False,
+    values: str = VALUES_XLFUNCS,
+) -> Generated:
+    """Generate one workbook.
+
+    Parameters
+    ----------
+    template : str
+        A name from :data:`TEMPLATES` (``"onboarding-roi"``).
+    output : path
+        The .xlsx file to write. It appears complete or not at all.
+    scenario : path, optional
+        A scenario TOML file; the template's built-in default when None.
+    lang : {"en", "es"}
+        Language of sheet names, labels and help texts (function names never change).
+    native : bool
+        Write the native twin: every xlfuncs call replaced by built-in formulas.
+    force : bool
+        Replace ``output`` if it exists (otherwise that is an error).
+    values : {"xlfuncs", "libreoffice"}
+        Who computes the cached values written into the file.
+
+    Returns
+    -------
+    Generated
+
+    Raises
+    ------
+    GenerateError
+        Bad template, language, output path or scenario; nothing is written then.
+    """
+    started = time.perf_counter()
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise GenerateError(f"unknown template {template!r} (available: {', '.join(TEMPLATES)})")
+    if lang not in i18n.LANGUAGES:
+        raise GenerateError(f"unknown language {lang!r} (available: {', '.join(i18n.LANGUAGES)})")
+    if values not in (VALUES_XLFUNCS, VALUES_LIBREOFFICE):
+        raise GenerateError(f"unknown value engine {values!r}")
+    output = _check_output(Path(output), force)
+    try:
+        sc = load(scenario)
+    except ScenarioError as exc:
+        raise GenerateError(f"scenario {exc}") from None
+
+    book = spec.build(sc, i18n.strings(lang), lang, native)
+    built = time.perf_counter()
+
+    folder = output.parent if str(output.parent) else Path(".")
+    fd, raw_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".raw.xlsx", dir=folder)
+    os.close(fd)
+    raw = Path(raw_name)
+    done = raw.with_name(raw.name.replace(".raw.xlsx", ".done.xlsx"))
+    try:
+        book.wb.save(raw)
+        if values == VALUES_XLFUNCS:
+            write_cached_values(raw, done, book.values)
+        else:
+            recalc_with_libreoffice(raw, done)
+        _place(done, output, force)
+    finally:
+        raw.unlink(missing_ok=True)
+        done.unlink(missing_ok=True)
+    finished = time.perf_counter()
+    return Generated(
+        path=output,
+        template=template,
+        lang=lang,
+        native=native,
+        formula_cells=len(book.formulas),
+        build_seconds=built - started,
+        total_seconds=finished - started,
+        values=dict(book.values),
+        formulas=dict(book.formulas),
+    )
+
+
+def _place(done: Path, output: Path, force: bool) -> None:
+    """Move the finished file into place in one step.
+
+    Without ``force`` a hard link is the no-clobber move: it fails if the name appeared
+    since we checked, where a rename would silently replace it.
+    """
+    if force:
+        os.replace(done, output)
+        return
+    try:
+        os.link(done, output)
+    except FileExistsError:
+        raise GenerateError(f"{output}: already exists (use --force to overwrite it)") from None
+    except OSError:
+        # A file system without hard links: check-then-rename is the best it offers.
+        if output.exists():
+            raise GenerateError(f"{output}: already exists (use --force to overwrite it)") from None
+        os.replace(done, output)
+
+
+def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str], object]) -> int:
+    """Copy ``source`` to ``target`` with the cached value of every formula cell set.
+
+    Uses the recalc engine's byte-level patcher, so every part other than the sheets'
+    cell values is copied unchanged. Returns the number of cells given a value.
+
+    Raises
+    ------
+    LookupError
+        A formula cell of the file has no value in ``values`` (a builder bug).
+    """
+    from ..recalc.workbook import Workbook as XlsxFile
+
+    xlsx = XlsxFile(source)
+    updates = {}
+    count = 0
+    for sheet in xlsx.sheets:
+        cells = []
+        for cell in sheet.cells:
+            key = (sheet.name, cell.ref)
+            if key not in values:
+                raise LookupError(f"no value computed for {sheet.name}!{cell.ref}")
+            value = values[key]
+            if value is None:
+                value = 0.0  # a formula that reads an empty cell shows 0, as in Excel
+            if not isinstance(value, (float, int, str, bool, ExcelError)):
+                raise TypeError(f"{sheet.name}!{cell.ref}: cannot cache {value!r}")
+            cells.append((cell, value))
+            count += 1
+        updates[sheet.name] = cells
+    xlsx.write(target, xlsx.patched(updates))
+    return count
+
+
+def recalc_with_libreoffice(source: Path, target: Path) -> None:
+    """Fill the cached values by recalculating in LibreOffice (``xlfuncs recalc``)."""
+    from ..recalc.engine import recalc_file
+    from ..recalc.office import Office
+
+    with Office() as office:
+        result = recalc_file(office, source, target, check=False)
+    if result.failed:
+        raise GenerateError(f"recalculation failed: {result.message}")
+    if result.output is None:
+        import shutil
+
+        shutil.copyfile(source, target)
