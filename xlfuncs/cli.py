@@ -53,6 +53,10 @@ from .recalc.cli import recalc_command  # noqa: E402 - the recalc engine's comma
 
 app.command("recalc")(recalc_command)
 
+from .templates.cli import generate_command  # noqa: E402 - the template generator's command
+
+app.command("generate")(generate_command)
+
 
 def main() -> None:  # console-script entry point
     app()

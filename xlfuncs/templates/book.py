@@ -54,23 +54,25 @@ class Look:
     h: str | None = None  # horizontal alignment
     wrap: bool = False
     input: bool = False
+    indent: int = 0
 
 
 TITLE = Look(bold=True, size=16, color=NAVY)
 SUBTITLE = Look(italic=True, color=GREY_TEXT)
 HEADER = Look(bold=True, color="FFFFFF", fill=NAVY, h="center", wrap=True)
-HEADER_LEFT = Look(bold=True, color="FFFFFF", fill=NAVY, wrap=True)
+HEADER_LEFT = Look(bold=True, color="FFFFFF", fill=NAVY, wrap=True, indent=1)
 GROUP = Look(bold=True, color=NAVY, border=_UNDER)
-LABEL = Look(border=_BOX)
-LABEL_KEY = Look(bold=True, fill=KEY_FILL, border=_BOX)
-NOTE = Look(italic=True, color=GREY_TEXT, size=9, wrap=True, border=_BOX)
+# Text one indent step off the cell border: tables read less cramped.
+LABEL = Look(border=_BOX, indent=1)
+LABEL_KEY = Look(bold=True, fill=KEY_FILL, border=_BOX, indent=1)
+NOTE = Look(italic=True, color=GREY_TEXT, size=9, wrap=True, border=_BOX, indent=1)
 NOTE_PLAIN = Look(italic=True, color=GREY_TEXT, size=9)
 CALC = Look(border=_BOX)
 CALC_KEY = Look(bold=True, fill=KEY_FILL, border=_BOX)
 CALC_CENTER = Look(border=_BOX, h="center")
 CALC_KEY_CENTER = Look(bold=True, fill=KEY_FILL, border=_BOX, h="center")
 INPUT = Look(color=BLUE_INPUT, fill=INPUT_FILL, border=_BOX, input=True)
-INPUT_TEXT = Look(color=BLUE_INPUT, fill=INPUT_FILL, border=_BOX, input=True, h="left")
+INPUT_TEXT = Look(color=BLUE_INPUT, fill=INPUT_FILL, border=_BOX, input=True, h="left", indent=1)
 AXIS_INPUT = Look(bold=True, color=BLUE_INPUT, fill=INPUT_FILL, border=_BOX, input=True, h="center")
 AXIS = Look(bold=True, fill=BAND_FILL, border=_BOX, h="center")
 
@@ -81,8 +83,13 @@ def _apply(cell, look: Look, fmt: str | None) -> None:
         cell.fill = PatternFill("solid", start_color=look.fill, end_color=look.fill)
     if look.border is not None:
         cell.border = look.border
-    if look.h or look.wrap:
-        cell.alignment = Alignment(horizontal=look.h, vertical="center" if look.wrap else None, wrap_text=look.wrap)
+    if look.h or look.wrap or look.indent:
+        cell.alignment = Alignment(
+            horizontal=look.h or ("left" if look.indent else None),
+            vertical="center" if look.wrap else None,
+            wrap_text=look.wrap,
+            indent=look.indent,
+        )
     # Locked is the default of every cell; inputs are the only unlocked ones, so with the
     # sheet protected a reader can change the assumptions but not break a formula.
     cell.protection = Protection(locked=not look.input)

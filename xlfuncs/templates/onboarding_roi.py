@@ -22,8 +22,11 @@ import datetime as dt
 
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, FormulaRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -49,20 +52,22 @@ class Formats:
 
     def __init__(self, currency: str, lang: str):
         cur = '"' + currency.replace('"', "") + '"'
-        # English puts the symbol first ($1,200), Spanish after the amount (1.200 €); the
-        # separators themselves come from the reader's locale, not from the file.
+        # "_)" pads the right edge by the width of ")", so figures do not touch the cell
+        # border and line up with the bracketed negatives finance readers expect. English
+        # puts the symbol first ($1,200), Spanish after the amount (1.200 €); separators
+        # come from the reader's locale, not from the file.
         if lang == "es":
-            self.money = f"#,##0 {cur};-#,##0 {cur}"
-            self.money2 = f"#,##0.00 {cur};-#,##0.00 {cur}"
+            self.money = f"#,##0 {cur}_);(#,##0 {cur})"
+            self.money2 = f"#,##0.00 {cur}_);(#,##0.00 {cur})"
         else:
-            self.money = f"{cur}#,##0;-{cur}#,##0"
-            self.money2 = f"{cur}#,##0.00;-{cur}#,##0.00"
-        self.pct = "0.0%"
-        self.pct2 = "0.00%"
-        self.pct0 = "0%"
-        self.int = "#,##0"
-        self.one = "0.0"
-        self.ratio = '0.0"x"'
+            self.money = f"{cur}#,##0_);({cur}#,##0)"
+            self.money2 = f"{cur}#,##0.00_);({cur}#,##0.00)"
+        self.pct = "0.0%_);(0.0%)"
+        self.pct2 = "0.00%_);(0.00%)"
+        self.pct0 = "0%_);(0%)"
+        self.int = "#,##0_);(#,##0)"
+        self.one = "0.0_);(0.0)"
+        self.ratio = '0.0"x"_)'
         self.date = "yyyy-mm-dd"
         self.days = "0"
 
@@ -160,13 +165,13 @@ def _validation(ctx: _Ctx, key: Key, coord: str, title: str, help_text: str) -> 
 
 def _inputs(ctx: _Ctx) -> dict[str, Name]:
     p = ctx.book.page(ctx.s("sheet.inputs"))
-    p.widths(A=46, B=14, C=14, D=22, E=70)
+    p.widths(A=44, B=13, C=14, D=20, E=62)
     p.put("A1", ctx.s("inputs.title"), B.TITLE)
     p.put("A2", ctx.s("inputs.subtitle"), B.SUBTITLE)
     edition = ctx.s("edition.native" if ctx.book.native else "edition.udf")
     p.put("A3", edition, B.NOTE_PLAIN)
     for col, key in zip("ABCDE", ("input", "value", "unit", "name", "help")):
-        p.put(f"{col}5", ctx.s(f"inputs.h.{key}"), B.HEADER if col in "BC" else B.HEADER_LEFT)
+        p.put(f"{col}5", ctx.s(f"inputs.h.{key}"), B.HEADER if col == "B" else B.HEADER_LEFT)
     names: dict[str, Name] = {}
     row = 6
     for group, items in _INPUT_GROUPS:
@@ -203,7 +208,7 @@ def _inputs(ctx: _Ctx) -> dict[str, Name]:
 def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     p = ctx.book.page(ctx.s("sheet.scenarios"))
     f = ctx.f
-    p.widths(A=38, B=19, C=19, D=16, E=78)
+    p.widths(A=38, B=19, C=19, D=16, E=70)
     p.put("A1", ctx.s("sc.title"), B.TITLE)
     p.put("A2", ctx.s("sc.subtitle"), B.SUBTITLE)
     heads = ("metric", "without", "with", "diff", "how")
@@ -266,7 +271,7 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
         IFERROR(fn("PAYBACK", upfront[i], arpu[i], n["gross_margin"], churn[i], n["discount_monthly"]), ctx.s("never"))
         for i in (0, 1)
     ]
-    line("payback", payback[0], payback[1], f.one, key_row=True, diff=False)
+    line("payback", payback[0], payback[1], f.one, key_row=True, diff=False, center=True)
     line(
         "roi", None, fn("ONBOARDING_ROI", clv_refs[1], clv_refs[0], n["onboarding_cost"]), f.pct0,
         key_row=True, diff=False,
@@ -301,17 +306,26 @@ def _text_fill(p: Page, cells: str, text: str, colours: tuple[str, str]) -> None
 # ------------------------------------------------------------------------------ Charts
 
 
+def _rich(text: str, size: int, bold: bool = True):
+    """Chart or axis title text at ``size`` hundredths of a point (openpyxl's default is huge)."""
+    props = CharacterProperties(sz=size, b=bold, solidFill="404040")
+    para = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[RegularTextRun(rPr=props, t=text)])
+    return Title(tx=Text(rich=RichText(p=[para])), overlay=False)
+
+
+def _axis_text(size: int = 900) -> RichText:
+    props = CharacterProperties(sz=size, solidFill="404040")
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
 def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
+    """The chart data sheet, and the two charts on the Scenarios sheet under the table."""
     p = ctx.book.page(ctx.s("sheet.charts"))
     f = ctx.f
-    p.widths(A=10, B=20, C=20, D=4, E=26, F=20, G=20)
+    p.widths(A=10, B=20, C=20, D=4, E=22, F=20, G=20)
     p.put("A1", ctx.s("ch.title"), B.TITLE)
     p.put("A2", ctx.s("ch.subtitle"), B.SUBTITLE)
-    top = 24  # the data starts below the two charts
-    p.put(f"A{top}", ctx.s("ch.data"), B.GROUP)
-    for col in "BCDEFG":
-        p.style(f"{col}{top}", B.GROUP)
-    head = top + 1
+    head = 4
     for col, key in zip("ABC", ("month", "without", "with")):
         p.put(f"{col}{head}", ctx.s(f"ch.{key}"), B.HEADER)
     arpu, churn, upfront = sc_sheet["arpu"], sc_sheet["churn"], sc_sheet["upfront"]
@@ -328,23 +342,26 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     horizon = int(ctx.sc["inputs.horizon_months"])
     p.put(f"A{last + 1}", ctx.s("ch.note", horizon=horizon), B.NOTE_PLAIN)
 
-    # LTV vs upfront cost, the bars' data, beside the curve's data.
-    for col, key in zip("EFG", ("month", "clv", "cac")):
-        p.put(f"{col}{head}", "" if key == "month" else ctx.s(f"ch.{key}"), B.HEADER)
+    # LTV vs upfront cost: the bars' data, beside the curve's data.
+    p.put(f"E{head}", "", B.HEADER)
+    for col, key in zip("FG", ("clv", "cac")):
+        p.put(f"{col}{head}", ctx.s(f"ch.{key}"), B.HEADER)
     for i, key in enumerate(("without", "with")):
         r = head + 1 + i
         p.put(f"E{r}", ctx.s(f"ch.{key}"), B.LABEL)
         p.formula(f"F{r}", sc_sheet["clv"][i], B.CALC, f.money)
         p.formula(f"G{r}", upfront[i], B.CALC, f.money)
+    ctx.setup(p, f"{head}:{head}", tab="A6A6A6")
 
     line = LineChart()
-    line.title = ctx.s("ch.profit.title")
+    line.title = _rich(ctx.s("ch.profit.title"), 1200)
     line.style = 2
-    line.height, line.width = 9.5, 17
-    line.y_axis.title = ctx.s("ch.profit.y", cur=ctx.cur)
-    line.x_axis.title = ctx.s("ch.profit.x")
+    line.height, line.width = 9, 14.5
+    line.y_axis.title = _rich(ctx.s("ch.profit.y", cur=ctx.cur), 900, bold=False)
+    line.x_axis.title = _rich(ctx.s("ch.profit.x"), 900, bold=False)
     line.y_axis.number_format = "#,##0"
-    line.y_axis.majorGridlines = line.y_axis.majorGridlines  # keep the default grid
+    line.y_axis.txPr = _axis_text()
+    line.x_axis.txPr = _axis_text()
     line.x_axis.tickLblSkip = 6
     line.x_axis.tickMarkSkip = 6
     # openpyxl hides axes unless told otherwise (delete=True); readers need them.
@@ -356,17 +373,18 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     line.set_categories(Reference(p.ws, min_col=1, min_row=first, max_row=end))
     for series, colour in zip(line.series, ("C00000", "2E75B6")):
         series.graphicalProperties.line.solidFill = colour
-        series.graphicalProperties.line.width = 28000
+        series.graphicalProperties.line.width = 28575  # 2.25 pt
         series.smooth = False
     line.legend.position = "b"
-    p.ws.add_chart(line, "A4")
 
     bars = BarChart()
     bars.type = "col"
-    bars.title = ctx.s("ch.ltv.title")
-    bars.height, bars.width = 9.5, 12.5
-    bars.y_axis.title = ctx.s("ch.ltv.y", cur=ctx.cur)
+    bars.title = _rich(ctx.s("ch.ltv.title"), 1200)
+    bars.height, bars.width = 9, 13
+    bars.y_axis.title = _rich(ctx.s("ch.ltv.y", cur=ctx.cur), 900, bold=False)
     bars.y_axis.number_format = "#,##0"
+    bars.y_axis.txPr = _axis_text()
+    bars.x_axis.txPr = _axis_text()
     bars.x_axis.delete = False
     bars.y_axis.delete = False
     bars.add_data(Reference(p.ws, min_col=6, max_col=7, min_row=head, max_row=head + 2), titles_from_data=True)
@@ -374,12 +392,22 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     for series, colour in zip(bars.series, ("2E75B6", "A6A6A6")):
         series.graphicalProperties.solidFill = colour
         series.graphicalProperties.line.solidFill = colour
-    bars.dataLabels = DataLabelList()
-    bars.dataLabels.showVal = True
-    bars.gapWidth = 60
+    # The value only: LibreOffice adds series and category names unless told not to.
+    bars.dataLabels = DataLabelList(
+        showVal=True, showSerName=False, showCatName=False, showLegendKey=False, showPercent=False
+    )
+    bars.dataLabels.numFmt = "#,##0"
+    bars.dataLabels.txPr = _axis_text()
+    bars.gapWidth = 80
     bars.legend.position = "b"
-    p.ws.add_chart(bars, "E4")
-    ctx.setup(p, None, tab=B.NAVY)
+
+    sc_page: Page = sc_sheet["page"]
+    row = max(sc_sheet["rows"].values()) + 2
+    sc_page.put(f"A{row}", ctx.s("ch.section"), B.GROUP)
+    for col in "BCDE":
+        sc_page.style(f"{col}{row}", B.GROUP)
+    sc_page.ws.add_chart(line, f"A{row + 1}")
+    sc_page.ws.add_chart(bars, f"D{row + 1}")
 
 
 # ------------------------------------------------------------------------- Sensitivity
@@ -422,6 +450,7 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
                 f.money,
             )
     clv_block = f"B{head + 1}:{last_col}{head + len(churns)}"
+    _frame_current(p, clv_block, head)
     p.ws.conditional_formatting.add(
         clv_block,
         ColorScaleRule(
@@ -447,6 +476,8 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
             col = get_column_letter(2 + j)
             p.formula(f"{col}{r}", fn("LTV_CAC", clv_cells[(i, j)], upfront_with), B.CALC, f.ratio)
     ratio_block = f"B{head2 + 1}:{last_col}{head2 + len(churns)}"
+    _frame_current(p, ratio_block, head2)
+    p.put(f"A{head2 + len(churns) + 2}", ctx.s("se.note"), B.NOTE_PLAIN)
     p.ws.conditional_formatting.add(
         ratio_block,
         ColorScaleRule(
@@ -455,6 +486,22 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
         ),
     )
     ctx.setup(p, None, tab=B.NAVY)
+
+
+def _frame_current(p: Page, block: str, axis_row: int) -> None:
+    """Frame the grid cell of the scenario on the Inputs sheet, wherever the inputs move it."""
+    first = block.split(":")[0]
+    row = first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    col = first[: -len(row)]
+    thick = Side(style="medium", color="000000")
+    p.ws.conditional_formatting.add(
+        block,
+        FormulaRule(
+            formula=[f"AND($A{row}=churn_with,{col}${axis_row}=extra_licenses)"],
+            border=Border(left=thick, right=thick, top=thick, bottom=thick),
+            font=Font(bold=True),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- Checklist
@@ -477,6 +524,7 @@ def _checklist(ctx: _Ctx) -> None:
     heads = ("n", "step", "done_means", "owner", "target", "done", "days", "status")
     for col, key in zip("ABCDEFGH", heads):
         p.put(f"{col}8", ctx.s(f"ck.h.{key}"), B.HEADER)
+    p.ws.row_dimensions[8].height = 30  # room for the wrapped headers
     targets = ctx.sc["checklist.target_days"]
     done = ctx.sc["checklist.done_days"]
     first = 9
@@ -634,5 +682,8 @@ def build(sc: Scenario, t: dict[str, str], lang: str, native: bool) -> Book:
     props.title = t["doc.title"]
     props.subject = t["doc.subject"]
     props.creator = "xlfuncs generate"
+    # The chart data is supporting material: last, after the sheets people read.
+    data = book.wb[t["sheet.charts"]]
+    book.wb.move_sheet(data, offset=len(book.wb.sheetnames) - 1 - book.wb.sheetnames.index(data.title))
     book.wb.active = 0
     return book

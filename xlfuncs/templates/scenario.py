@@ -17,12 +17,17 @@ A scenario file may give only some keys: the others keep their defaults.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, under its PyPI name
+    import tomli as tomllib  # type: ignore[no-redef]
 
 NUMBER, INTEGER, TEXT, DATE, NUMBERS, INTEGERS, ACCOUNTS = (
     "number",
@@ -176,8 +181,6 @@ class Scenario:
 
 def defaults() -> Scenario:
     """The built-in default scenario (a fresh copy)."""
-    import copy
-
     return Scenario({k.path: copy.deepcopy(k.default) for k in KEYS})
 
 

@@ -1,0 +1,67 @@
+"""``xlfuncs generate``: the command-line face of :func:`xlfuncs.templates.generate`.
+
+Registered by :mod:`xlfuncs.cli` with ``app.command("generate")(generate_command)``.
+Every failure the user can cause (unknown template or language, bad scenario, existing
+output, unwritable folder) ends as one line on stderr and exit code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .generate import TEMPLATES, GenerateError, generate
+from .i18n import LANGUAGES
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def generate_command(
+    template: Optional[str] = typer.Argument(  # noqa: UP007 - typer reads Optional at run time
+        None, metavar="TEMPLATE", help="Template name (see --list)."
+    ),
+    output: Optional[Path] = typer.Option(  # noqa: UP007
+        None, "-o", "--output", metavar="FILE", help="The .xlsx file to write."
+    ),
+    scenario: Optional[Path] = typer.Option(  # noqa: UP007
+        None, "--scenario", metavar="FILE.toml",
+        help="Scenario file (see workbook_templates/); the built-in default if omitted.",
+    ),
+    lang: str = typer.Option("en", "--lang", metavar="en|es", help="Language of sheet names, labels and help."),
+    native: bool = typer.Option(
+        False, "--native", help="Built-in formulas only: works without the add-in (LibreOffice, Google Sheets)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
+    list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
+) -> None:
+    """Generate a ready-to-use workbook from a template, with cached values."""
+    if list_templates:
+        width = max(len(name) for name in TEMPLATES)
+        for name, spec in TEMPLATES.items():
+            typer.echo(f"{name:<{width}}  {spec.description}")
+        return
+    if template is None:
+        _fail("give a TEMPLATE (xlfuncs generate --list shows them)")
+    if output is None:
+        _fail("give the file to write with -o FILE")
+    if lang not in LANGUAGES:
+        _fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    try:
+        made = generate(template, output, scenario=scenario, lang=lang, native=native, force=force)
+    except GenerateError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        # A folder we may not write into, a full disk: the system's words, on one line.
+        _fail(f"{output}: cannot write it ({exc.strerror or exc})")
+    edition = "native" if made.native else "xlfuncs add-in"
+    typer.echo(
+        f"wrote {made.path} ({made.template}, {made.lang}, {edition} edition, "
+        f"{made.formula_cells} formula cells, {made.total_seconds:.2f} s)"
+    )
