@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
 import numbers
 
 import numpy as np
@@ -325,6 +326,46 @@ def _table(fn: registry.Function, cells: list[_Cells]):
 # ---------------------------------------------------------------- entry point
 
 
+_PLAIN = (float, int, np.float64)
+
+
+def _plain_numbers(fn: registry.Function, args: tuple) -> list | None:
+    """The arguments as numpy scalars when each is a finite number or an omitted or empty
+    optional one (the default), else None.
+
+    A spreadsheet calls a function once per cell, mostly with single numbers: for those the
+    cell rules reduce to "fill in the defaults", and the planes, broadcasting and packaging
+    of the general path would cost several times the metric itself.
+    """
+    numbers = []
+    for position, arg in enumerate(fn.args):
+        value = args[position] if position < len(args) else MISSING
+        if type(value) in _PLAIN:
+            try:
+                number = np.float64(value)
+            except OverflowError:  # an int beyond float range: the general path's #VALUE!
+                return None
+            if not math.isfinite(number):  # NaN (blank) or inf (#NUM!): the general path decides
+                return None
+            numbers.append(number)
+        elif (value is MISSING or value is None) and arg.optional:
+            numbers.append(np.float64(arg.default))
+        else:
+            return None
+    return numbers
+
+
+def _single(fn: registry.Function, numbers: list):
+    """An element-wise function on single numbers: one value or one error."""
+    result, errors = fn.impl(*numbers)
+    result, code = np.reshape(result, -1)[0], int(np.reshape(errors, -1)[0])
+    if code:
+        return ExcelError.from_code(code)
+    if fn.labels is not None:
+        return fn.labels[int(result)]
+    return float(result) if np.isfinite(result) else ExcelError.NUM
+
+
 def call(name: str, *args):
     """Evaluate the xlfuncs function ``name`` on spreadsheet values.
 
@@ -358,6 +399,10 @@ def call(name: str, *args):
         return ExcelError.NAME
     if len(args) > len(fn.args):
         return ExcelError.VALUE
+    if fn.kind == registry.ELEMENTWISE:
+        scalars = _plain_numbers(fn, args)
+        if scalars is not None:
+            return _single(fn, scalars)
     try:
         padded = list(args) + [MISSING] * (len(fn.args) - len(args))
         given = [a is not MISSING for a in padded]

@@ -57,6 +57,11 @@ def _outside(x, low=-np.inf, high=np.inf):
     return ~((x >= low) & (x <= high))
 
 
+# Below the smallest normal float, 1 - q has lost its digits (a discount of 5e-324):
+# q is 1 for every purpose and the q = 1 formulas are exact.
+_TINY = np.finfo(float).tiny
+
+
 def _one_minus_q(churn, discount):
     """1 - q, where q = (1 - churn) / (1 + discount) is the share kept and discounted.
 
@@ -123,8 +128,8 @@ def clv(arpu, churn, margin, discount, periods):
         one_minus_q = _one_minus_q(churn, discount)
         n = np.floor(periods)
         unlimited = np.isinf(n)
-        steady = one_minus_q == 0  # churn = discount = 0: the customer never leaves
-        err.where(unlimited & steady, DIV0)
+        steady = one_minus_q < _TINY  # churn = discount = 0: the customer never leaves
+        err.where(unlimited & (one_minus_q == 0), DIV0)
         values = m / one_minus_q
         if not unlimited.all():  # the horizon branch costs four more passes: only when used
             # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
@@ -182,7 +187,7 @@ def payback(cac, arpu, margin, churn, discount):
         m = arpu * margin
         err.where(m == 0, DIV0)
         one_minus_q = _one_minus_q(churn, discount)
-        steady = one_minus_q == 0
+        steady = one_minus_q < _TINY
         lost_share = cac * one_minus_q / m
         err.where(~steady & ~(lost_share < 1), NUM)
         # log1p keeps ln(1 - x) exact for tiny x: with a discount of 1e-200, q rounds to 1
