@@ -77,8 +77,16 @@ def test_native_twin_calls_no_xlfuncs_function_and_the_udf_edition_does(built):
         udf = built[("onboarding-roi", lang, False)]
         assert not [t for t in native.formulas.values() if ours.search(t)]
         called = {m for t in udf.formulas.values() for m in ours.findall(t)}
-        assert called == {"CLV", "LTV_CAC", "PAYBACK", "ONBOARDING_ROI", "TTFV", "HEALTH_SCORE", "HEALTH_STATUS",
-                          "SEGMENT"}
+        assert called == {
+            "CLV",
+            "LTV_CAC",
+            "PAYBACK",
+            "ONBOARDING_ROI",
+            "TTFV",
+            "HEALTH_SCORE",
+            "HEALTH_STATUS",
+            "SEGMENT",
+        }
         # Same cells, same values: only the spelling of the formulas differs.
         assert udf.formulas.keys() == native.formulas.keys()
         assert {k: str(udf.values[k]) for k in udf.formulas} == {k: str(native.values[k]) for k in native.formulas}
@@ -133,8 +141,9 @@ def test_spanish_translates_words_not_functions(built):
     en = built[("onboarding-roi", "en", False)]
     es = built[("onboarding-roi", "es", False)]
     wb = openpyxl.load_workbook(es.path)
-    assert wb.sheetnames == [STRINGS["es"][f"sheet.{k}"] for k in
-                             ("inputs", "scenarios", "sensitivity", "checklist", "health", "charts")]
+    assert wb.sheetnames == [
+        STRINGS["es"][f"sheet.{k}"] for k in ("inputs", "scenarios", "sensitivity", "checklist", "health", "charts")
+    ]
     scen = wb[_sheet("es", "scenarios")]
     assert scen["A13"].value == "Valor de vida (CLV) en el horizonte"
     assert scen["B13"].value == "=CLV(B6,B12,gross_margin,discount_monthly,horizon_months)"
@@ -257,19 +266,22 @@ def test_a_scenario_changes_the_workbook(tmp_path):
 
 BAD_SCENARIOS = [
     ("[inputs]\ngross_margin = 1.5\n", "inputs.gross_margin", "above 0 and at most 1, got 1.5"),
-    ("[inputs]\nacquisition_cost = \"lots\"\n", "inputs.acquisition_cost", "got the text 'lots'"),
+    ('[inputs]\nacquisition_cost = "lots"\n', "inputs.acquisition_cost", "got the text 'lots'"),
     ("[inputs]\nhorizon_months = 36.5\n", "inputs.horizon_months", "whole number"),
     ("[inputs]\nhorizon_months = 120\n", "inputs.horizon_months", "from 12 to 60"),
     ("[inputs]\nchurn_with = true\n", "inputs.churn_with", "got the logical true"),
     ("[inputs]\ncac = 500\n", "inputs.cac", "unknown key"),
     ("[pricing]\nx = 1\n", "[pricing]", "unknown section"),
-    ("[checklist]\nstart_date = \"March\"\n", "checklist.start_date", "must be a date"),
+    ('[checklist]\nstart_date = "March"\n', "checklist.start_date", "must be a date"),
     ("[checklist]\ntarget_days = [1, 2]\n", "checklist.target_days", "must have 6 numbers, got 2"),
     ("[health]\nweights = [1, 2, 3, 4, -5]\n", "health.weights[4]", "0 or more, got -5"),
     ("[health]\nred_below = 80\n", "health.green_from", "at least health.red_below"),
-    ("[[health.accounts]]\nname = \"A\"\nmrr = 1\npotential_mrr = 1\nscores = [1, 2, 3, 4, 500]\n",
-     "health.accounts[0].scores[4]", "from 0 to 100"),
-    ("[[health.accounts]]\nname = \"A\"\nmrr = 1\n", "health.accounts[0].potential_mrr", "missing"),
+    (
+        '[[health.accounts]]\nname = "A"\nmrr = 1\npotential_mrr = 1\nscores = [1, 2, 3, 4, 500]\n',
+        "health.accounts[0].scores[4]",
+        "from 0 to 100",
+    ),
+    ('[[health.accounts]]\nname = "A"\nmrr = 1\n', "health.accounts[0].potential_mrr", "missing"),
     ("[inputs\n", "not valid TOML", ""),
 ]
 
@@ -324,9 +336,15 @@ def test_cli_list_generate_refuse_overwrite_force(tmp_path):
         (["generate"], "error: give a TEMPLATE (xlfuncs generate --list shows them)"),
         (["generate", "onboarding-roi"], "error: give the file to write with -o FILE"),
         (["generate", "nope", "-o", "x.xlsx"], "error: unknown template 'nope' (available: onboarding-roi)"),
-        (["generate", "onboarding-roi", "-o", "x.xlsx", "--lang", "fr"], "error: --lang must be one of en, es, got 'fr'"),
+        (
+            ["generate", "onboarding-roi", "-o", "x.xlsx", "--lang", "fr"],
+            "error: --lang must be one of en, es, got 'fr'",
+        ),
         (["generate", "onboarding-roi", "-o", "x.csv"], "error: x.csv: the output must be an .xlsx file"),
-        (["generate", "onboarding-roi", "-o", "no/such/x.xlsx"], "error: no/such/x.xlsx: folder no/such does not exist"),
+        (
+            ["generate", "onboarding-roi", "-o", "no/such/x.xlsx"],
+            "error: no/such/x.xlsx: folder no/such does not exist",
+        ),
     ],
 )
 def test_cli_bad_arguments(tmp_path, monkeypatch, args, message):

@@ -160,7 +160,7 @@ class Page:
         """A reference to a cell of this sheet (``$B$5`` when absolute)."""
         if absolute:
             col = coord.rstrip("0123456789")
-            coord = f"${col}${coord[len(col):]}"
+            coord = f"${col}${coord[len(col) :]}"
         return Ref(self.sheet, coord)
 
     def put(self, coord: str, value, look: Look = CALC, fmt: str | None = None) -> Ref:
@@ -195,7 +195,7 @@ class Page:
     def define(self, name: str, coord: str) -> Name:
         """Make ``name`` a workbook-level name of one cell of this sheet."""
         col = coord.rstrip("0123456789")
-        target = f"{quote_sheet(self.sheet)}!${col}${coord[len(col):]}"
+        target = f"{quote_sheet(self.sheet)}!${col}${coord[len(col) :]}"
         self.book.wb.defined_names[name] = DefinedName(name, attr_text=target)
         self.book.names[name] = (self.sheet, coord)
         return Name(name)

@@ -8,7 +8,7 @@ output, unwritable folder) ends as one line on stderr and exit code 2; nothing i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -24,22 +24,31 @@ def _fail(message: str) -> None:
 
 
 def generate_command(
-    template: Optional[str] = typer.Argument(  # noqa: UP007 - typer reads Optional at run time
-        None, metavar="TEMPLATE", help="Template name (see --list)."
-    ),
-    output: Optional[Path] = typer.Option(  # noqa: UP007
-        None, "-o", "--output", metavar="FILE", help="The .xlsx file to write."
-    ),
-    scenario: Optional[Path] = typer.Option(  # noqa: UP007
-        None, "--scenario", metavar="FILE.toml",
-        help="Scenario file (see workbook_templates/); the built-in default if omitted.",
-    ),
-    lang: str = typer.Option("en", "--lang", metavar="en|es", help="Language of sheet names, labels and help."),
-    native: bool = typer.Option(
-        False, "--native", help="Built-in formulas only: works without the add-in (LibreOffice, Google Sheets)."
-    ),
-    force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
-    list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
+    template: Annotated[
+        str | None,
+        typer.Argument(metavar="TEMPLATE", help="Template name (see --list)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", metavar="FILE", help="The .xlsx file to write."),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            metavar="FILE.toml",
+            help="Scenario file (see workbook_templates/); the built-in default if omitted.",
+        ),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", metavar="en|es", help="Language of sheet names, labels and help.")
+    ] = "en",
+    native: Annotated[
+        bool,
+        typer.Option("--native", help="Built-in formulas only: works without the add-in (LibreOffice, Google Sheets)."),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    list_templates: Annotated[bool, typer.Option("--list", help="List the templates and exit.")] = False,
 ) -> None:
     """Generate a ready-to-use workbook from a template, with cached values."""
     if list_templates:

@@ -22,12 +22,12 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from .. import adapter, registry
 from ..errors import ExcelError
 
-Value = Union[float, str, bool, None, ExcelError]
+Value = float | str | bool | None | ExcelError
 Grid = list  # a 2-D list of Value
 
 

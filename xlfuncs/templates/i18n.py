@@ -132,7 +132,9 @@ _EN: dict[str, str] = {
     "ch.note": "Months past the horizon show #N/A; the chart covers months 0 to {horizon}.",
     # Sensitivity
     "se.title": "Onboarding ROI: sensitivity",
-    "se.subtitle": "With onboarding. Change the yellow churn rates and license counts; other inputs come from the Inputs sheet.",
+    "se.subtitle": (
+        "With onboarding. Change the yellow churn rates and license counts; other inputs come from the Inputs sheet."
+    ),
     "se.clv": "Lifetime value (CLV) over the horizon",
     "se.ltv_cac": "LTV : CAC (upfront cost = CAC + onboarding; 3 or more passes)",
     "se.corner": "Monthly churn / extra licenses",
@@ -212,7 +214,9 @@ _ES: dict[str, str] = {
     "edition.udf": "Necesita el complemento xlfuncs (CLV, PAYBACK, ... son funciones de xlfuncs).",
     "edition.native": "Edición nativa: solo fórmulas integradas, funciona sin el complemento.",
     "inputs.title": "ROI del onboarding: supuestos",
-    "inputs.subtitle": "Las celdas amarillas son supuestos: escriba sus cifras. Las demás se calculan y están bloqueadas.",
+    "inputs.subtitle": (
+        "Las celdas amarillas son supuestos: escriba sus cifras. Las demás se calculan y están bloqueadas."
+    ),
     "inputs.h.input": "Supuesto",
     "inputs.h.value": "Valor",
     "inputs.h.unit": "Unidad",
@@ -263,7 +267,9 @@ _ES: dict[str, str] = {
     "range.above": "mayor que {low}",
     "range.atleast": "{low} o más",
     "sc.title": "ROI del onboarding: un cliente sin y con onboarding",
-    "sc.subtitle": "Por cliente, a partir de la hoja Supuestos. CLV, LTV:CAC, recuperación y ROI son funciones de xlfuncs.",
+    "sc.subtitle": (
+        "Por cliente, a partir de la hoja Supuestos. CLV, LTV:CAC, recuperación y ROI son funciones de xlfuncs."
+    ),
     "sc.h.metric": "Por cliente",
     "sc.h.without": "Sin onboarding",
     "sc.h.with": "Con onboarding",
@@ -300,7 +306,9 @@ _ES: dict[str, str] = {
     "never": "nunca",
     "na": "-",
     "ch.title": "ROI del onboarding: datos de los gráficos",
-    "ch.subtitle": "Beneficio descontado acumulado por cliente (CLV a la fecha - coste inicial): cruza el 0 en la recuperación.",
+    "ch.subtitle": (
+        "Beneficio descontado acumulado por cliente (CLV a la fecha - coste inicial): cruza el 0 en la recuperación."
+    ),
     "ch.section": "Gráficos",
     "ch.profit.title": "Beneficio acumulado por cliente",
     "ch.profit.x": "Mes",
@@ -314,13 +322,17 @@ _ES: dict[str, str] = {
     "ch.cac": "Coste inicial (CAC)",
     "ch.note": "Los meses tras el horizonte muestran #N/A; el gráfico cubre los meses 0 a {horizon}.",
     "se.title": "ROI del onboarding: sensibilidad",
-    "se.subtitle": "Con onboarding. Cambie las tasas de churn y las licencias en amarillo; el resto sale de la hoja Supuestos.",
+    "se.subtitle": (
+        "Con onboarding. Cambie las tasas de churn y las licencias en amarillo; el resto sale de la hoja Supuestos."
+    ),
     "se.clv": "Valor de vida (CLV) en el horizonte",
     "se.ltv_cac": "LTV : CAC (coste inicial = CAC + onboarding; 3 o más cumple)",
     "se.corner": "Churn mensual / licencias adicionales",
     "se.note": "Recuadrado: el escenario de la hoja Supuestos (churn con onboarding, licencias adicionales).",
     "ck.title": "Lista de onboarding",
-    "ck.subtitle": "Seis pasos desde la firma hasta el beneficio prometido. Escriba la fecha en que se completa cada paso.",
+    "ck.subtitle": (
+        "Seis pasos desde la firma hasta el beneficio prometido. Escriba la fecha en que se completa cada paso."
+    ),
     "ck.customer": "Cliente",
     "ck.start": "Fecha de inicio del onboarding",
     "ck.target": "Objetivo de tiempo hasta el primer valor (días)",
@@ -360,7 +372,9 @@ _ES: dict[str, str] = {
     "ck.over": "fuera del objetivo",
     "ck.not_yet": "aún no alcanzado",
     "he.title": "Salud de los clientes",
-    "he.subtitle": "Señales puntuadas de 0 a 100 por cuenta, ponderadas en una sola puntuación. Celdas amarillas: supuestos.",
+    "he.subtitle": (
+        "Señales puntuadas de 0 a 100 por cuenta, ponderadas en una sola puntuación. Celdas amarillas: supuestos."
+    ),
     "he.red_below": "Rojo por debajo de",
     "he.green_from": "Verde desde",
     "he.vip": "VIP desde MRR",

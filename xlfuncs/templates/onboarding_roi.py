@@ -74,7 +74,10 @@ class Formats:
 
 # Inputs in sheet order: (scenario key, unit key, format attribute), grouped.
 _INPUT_GROUPS = (
-    ("inputs.g.customer", (("license_price", "unit.money_month", "money2"), ("licenses_at_start", "unit.licenses", "int"))),
+    (
+        "inputs.g.customer",
+        (("license_price", "unit.money_month", "money2"), ("licenses_at_start", "unit.licenses", "int")),
+    ),
     ("inputs.g.without", (("months_without", "unit.months", "one"), ("churn_without", "unit.per_month", "pct"))),
     (
         "inputs.g.with",
@@ -245,17 +248,16 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     months = line("months", n["months_without"], n["months_with"], f.one)
     revenue = line("revenue", arpu[0] * months[0], arpu[1] * months[1], f.money)
     gross = line("gross_profit", revenue[0] * n["gross_margin"], revenue[1] * n["gross_margin"], f.money)
-    upfront = line(
-        "upfront", n["acquisition_cost"], n["acquisition_cost"] + n["onboarding_cost"], f.money
-    )
+    upfront = line("upfront", n["acquisition_cost"], n["acquisition_cost"] + n["onboarding_cost"], f.money)
     line("profit", gross[0] - upfront[0], gross[1] - upfront[1], f.money, key_row=True)
     churn = line("churn", n["churn_without"], n["churn_with"], f.pct)
-    clv = [
-        fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], n["horizon_months"]) for i in (0, 1)
-    ]
+    clv = [fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], n["horizon_months"]) for i in (0, 1)]
     clv_refs = line("clv", clv[0], clv[1], f.money, key_row=True)
     ratio = line(
-        "ltv_cac", fn("LTV_CAC", clv_refs[0], upfront[0]), fn("LTV_CAC", clv_refs[1], upfront[1]), f.ratio,
+        "ltv_cac",
+        fn("LTV_CAC", clv_refs[0], upfront[0]),
+        fn("LTV_CAC", clv_refs[1], upfront[1]),
+        f.ratio,
         key_row=True,
     )
     line(
@@ -273,8 +275,12 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     ]
     line("payback", payback[0], payback[1], f.one, key_row=True, diff=False, center=True)
     line(
-        "roi", None, fn("ONBOARDING_ROI", clv_refs[1], clv_refs[0], n["onboarding_cost"]), f.pct0,
-        key_row=True, diff=False,
+        "roi",
+        None,
+        fn("ONBOARDING_ROI", clv_refs[1], clv_refs[0], n["onboarding_cost"]),
+        f.pct0,
+        key_row=True,
+        diff=False,
     )
     # Pass/fail in the traffic-light colours, and a never-paid-back payback in red.
     rule_cells = f"B{rows['rule']}:C{rows['rule']}"
@@ -454,8 +460,13 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
     p.ws.conditional_formatting.add(
         clv_block,
         ColorScaleRule(
-            start_type="min", start_color="F8696B", mid_type="percentile", mid_value=50, mid_color="FFEB84",
-            end_type="max", end_color="63BE7B",
+            start_type="min",
+            start_color="F8696B",
+            mid_type="percentile",
+            mid_value=50,
+            mid_color="FFEB84",
+            end_type="max",
+            end_color="63BE7B",
         ),
     )
 
@@ -481,8 +492,15 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
     p.ws.conditional_formatting.add(
         ratio_block,
         ColorScaleRule(
-            start_type="num", start_value=1, start_color="F8696B", mid_type="num", mid_value=3, mid_color="FFEB84",
-            end_type="num", end_value=6, end_color="63BE7B",
+            start_type="num",
+            start_value=1,
+            start_color="F8696B",
+            mid_type="num",
+            mid_value=3,
+            mid_color="FFEB84",
+            end_type="num",
+            end_value=6,
+            end_color="63BE7B",
         ),
     )
     ctx.setup(p, None, tab=B.NAVY)
@@ -548,9 +566,7 @@ def _checklist(ctx: _Ctx) -> None:
     _text_fill(p, status_cells, ctx.s("ck.late"), RED)
     _text_fill(p, status_cells, ctx.s("ck.open"), GREY)
     # A step not done yet has no duration: show its #N/A faintly, not as an alarm.
-    p.ws.conditional_formatting.add(
-        f"G{lo}:G{hi}", FormulaRule(formula=[f"ISNA(G{lo})"], font=Font(color="BFBFBF"))
-    )
+    p.ws.conditional_formatting.add(f"G{lo}:G{hi}", FormulaRule(formula=[f"ISNA(G{lo})"], font=Font(color="BFBFBF")))
 
     r = first + 7
     p.put(f"B{r}", ctx.s("ck.ttfv"), B.LABEL_KEY)
@@ -633,7 +649,8 @@ def _health(ctx: _Ctx) -> None:
         scores = Range(p.sheet, f"{sig_cols[0]}{r}:{sig_cols[-1]}{r}")
         score = p.formula(f"I{r}", fn("HEALTH_SCORE", scores, Range(p.sheet, weight_range)), B.CALC_KEY, f.one)
         p.formula(
-            f"J{r}", fn("HEALTH_STATUS", score, names["health_red_below"], names["health_green_from"]),
+            f"J{r}",
+            fn("HEALTH_STATUS", score, names["health_red_below"], names["health_green_from"]),
             B.CALC_KEY_CENTER,
         )
         p.formula(f"K{r}", fn("SEGMENT", mrr, pot, names["vip_mrr"], names["core_mrr"]), B.CALC_CENTER)
@@ -647,8 +664,15 @@ def _health(ctx: _Ctx) -> None:
     p.ws.conditional_formatting.add(
         f"{sig_cols[0]}{first}:{sig_cols[-1]}{last}",
         ColorScaleRule(
-            start_type="num", start_value=0, start_color="F8696B", mid_type="num", mid_value=50, mid_color="FFEB84",
-            end_type="num", end_value=100, end_color="63BE7B",
+            start_type="num",
+            start_value=0,
+            start_color="F8696B",
+            mid_type="num",
+            mid_value=50,
+            mid_color="FFEB84",
+            end_type="num",
+            end_value=100,
+            end_color="63BE7B",
         ),
     )
     score_rule = DataValidation(type="decimal", operator="between", formula1="0", formula2="100")
