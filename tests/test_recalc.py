@@ -326,3 +326,39 @@ def test_bad_file_through_the_engine_names_the_cell(office, tmp_path):
     assert result.status == FAILED
     assert result.message.startswith("circular reference at Sheet!")
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_column_groups_compute_what_single_cells_compute(office, tmp_path, monkeypatch):
+    """A column of one element-wise call goes to Calc as one array formula: same values."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Cohort"
+    rows = 40
+    for r in range(2, rows + 2):
+        ws[f"A{r}"] = 10 + r
+        ws[f"B{r}"] = 0.01 * (r % 7)  # churn 0 every 7th row: #DIV/0!
+        if r % 5:
+            ws[f"C{r}"] = 0.5 + r / 100  # margin; empty every 5th row: the default 1
+        ws[f"D{r}"] = f"=CLV(A{r},B{r},C{r})"
+        ws[f"E{r}"] = f"=LTV_CAC(D{r},$H$1)"  # a group on a group
+        ws[f"F{r}"] = f"=TTFV(A{r},G{r})"  # empty first_value: #N/A
+    ws["A9"] = "text"  # #VALUE! in one row only
+    ws["B12"] = "=1/0"  # an error argument passes through, in its row only
+    ws["H1"] = 50
+    ws["H2"] = f"=IFERROR(SUM(D2:D{rows + 1}),-1)"
+    ws["H3"] = f"=SUMPRODUCT(ISERROR(D2:D{rows + 1})*1)"
+    source = save_to(wb, tmp_path / "groups.xlsx")
+    grouped, single = tmp_path / "grouped.xlsx", tmp_path / "single.xlsx"
+    assert recalc_file(office, source, grouped, check=False).status == CHANGED
+    monkeypatch.setenv("XLFUNCS_RECALC_VECTORISE", "0")
+    assert recalc_file(office, source, single, check=False).status == CHANGED
+    got, expected = values(grouped), values(single)
+    assert got == expected
+    assert got["D9"] == "#VALUE!" and got["D12"] == "#DIV/0!" and got["D7"] == "#DIV/0!"
+    assert got["D5"] == pytest.approx(15 * 1 / 0.05)  # empty margin: 1
+    assert got["F2"] == "#N/A" and got["H3"] == sum(1 for r in range(2, rows + 2) if r % 7 == 0 or r in (9, 12))
+
+
+def save_to(wb, path):
+    wb.save(path)
+    return path

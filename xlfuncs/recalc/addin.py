@@ -406,9 +406,8 @@ def _build():
             return ("com.sun.star.sheet.AddIn", SERVICE_NAME)
 
     for fn in registry.FUNCTIONS.values():
-        scalar, spill = _methods(fn)
-        setattr(XLFuncsAddIn, scalar.__name__, scalar)
-        setattr(XLFuncsAddIn, spill.__name__, spill)
+        for method in _methods(fn):
+            setattr(XLFuncsAddIn, method.__name__, method)
 
     class RecalcJob(unohelper.Base, XJob, XServiceInfo):
         """In-process reader: one UNO round trip per workbook instead of one per cell."""

@@ -82,6 +82,7 @@ class Sheet:
     prefix: bytes
     cells: list[Cell] = field(default_factory=list)
     shared_masters: dict[str, str] = field(default_factory=dict)
+    shared_origins: dict[str, tuple[int, int]] = field(default_factory=dict)  # si -> (row, col)
 
     def formula_of(self, cell: Cell) -> str:
         """The formula text of a cell (a shared formula's master text for its followers)."""
@@ -258,6 +259,8 @@ class Workbook:
         self.sheets: list[Sheet] = []
         self.workbook_part = ""
         self._shared_strings: list[str] | None = None
+        #: Hand column groups of one element-wise call to Calc as one array formula.
+        self.vectorise = os.environ.get("XLFUNCS_RECALC_VECTORISE", "1") != "0"
         self._shared_part: str | None = None
         self._read_zip()
         self._read_structure()
@@ -358,6 +361,7 @@ class Workbook:
             if prefix or b't="array"' in data or b"t='array'" in data or not self._scan_fast(sheet):
                 sheet.cells.clear()
                 sheet.shared_masters.clear()
+                sheet.shared_origins.clear()
                 self._scan_general(sheet)
         except (ValueError, UnicodeDecodeError, IndexError) as exc:
             raise BadWorkbook(f"corrupt worksheet {part}: {exc}") from None
@@ -399,6 +403,7 @@ class Workbook:
                     cell.shared_index = si
                     if cell.formula:
                         sheet.shared_masters[si] = cell.formula
+                        sheet.shared_origins[si] = (cell.row, cell.col)
             cells.append(cell)
         return True
 
@@ -456,6 +461,7 @@ class Workbook:
                     cell.shared_index = si
                     if text:
                         sheet.shared_masters[si] = text
+                        sheet.shared_origins[si] = (row, col)
                 elif kind == b"array" and f_attrs.get(b"ref"):
                     arrays.append(_parse_range(f_attrs[b"ref"]))
             sheet.cells.append(cell)
@@ -516,9 +522,11 @@ class Workbook:
         for sheet in self.sheets:
             names = formulas.spellings(c.formula for c in sheet.cells if c.formula)
             if names:
-                new = self._normalised_part(sheet.data, sheet.prefix, b"f", formulas.spelling_filter(names))
-                if new is not None:
-                    changed[sheet.part] = new
+                hit = formulas.spelling_filter(names)
+                data = self._vectorised(sheet, hit) if self.vectorise else sheet.data
+                new = self._normalised_part(data, sheet.prefix, b"f", hit)
+                if new is not None or data is not sheet.data:
+                    changed[sheet.part] = new if new is not None else data
         names = formulas.spellings(self._defined_names())
         if names:
             new = self._normalised_part(
@@ -536,6 +544,83 @@ class Workbook:
                     continue
                 out.writestr(info.filename, changed.get(info.filename, self.parts[info.filename]))
         return target
+
+    def vector_groups(self, sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]]]:
+        """Runs of cells down a column that one vectorised array formula can compute.
+
+        See :func:`xlfuncs.recalc.formula.vector_key`. A shared formula joins a run only
+        with every cell that shares it; array formulas never do.
+        """
+        by_shared: dict[str, int] = {}
+        for cell in sheet.cells:
+            if cell.shared_index is not None:
+                by_shared[cell.shared_index] = by_shared.get(cell.shared_index, 0) + 1
+        candidates = []
+        for cell in sheet.cells:
+            if b"array" in cell.f_xml or not cell.f_xml:
+                continue
+            if cell.shared_index is None:
+                text, row = cell.formula, cell.row
+            else:
+                origin = sheet.shared_origins.get(cell.shared_index)
+                if origin is None or origin[1] != cell.col:
+                    continue
+                text, row = sheet.shared_masters[cell.shared_index], origin[0]
+            if not text or not hit.search(text):
+                continue
+            key = formulas.vector_key(text, row + 1)
+            if key is not None:
+                candidates.append((cell.col, cell.row, key, cell))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        groups = []
+        run: list = []
+
+        def close(run):
+            if len(run) < formulas.MIN_GROUP:
+                return
+            key, cells = run[0][2], [c[3] for c in run]
+            first, last = cells[0].row + 1, cells[-1].row + 1
+            if formulas.overlaps(key, sheet.name, col_name(cells[0].col), first, last):
+                return
+            shared: dict[str, int] = {}
+            for cell in cells:
+                if cell.shared_index is not None:
+                    shared[cell.shared_index] = shared.get(cell.shared_index, 0) + 1
+            if any(by_shared[si] != count for si, count in shared.items()):
+                return
+            groups.append((key, cells))
+
+        for candidate in candidates:
+            if run and (candidate[0] != run[-1][0] or candidate[1] != run[-1][1] + 1 or candidate[2] != run[-1][2]):
+                close(run)
+                run = []
+            run.append(candidate)
+        close(run)
+        return groups
+
+    def _vectorised(self, sheet: Sheet, hit: re.Pattern) -> bytes:
+        """The sheet part with every column group turned into one array formula."""
+        groups = self.vector_groups(sheet, hit)
+        if not groups:
+            return sheet.data
+        p = sheet.prefix
+        replacements = []
+        for key, cells in groups:
+            first, last = cells[0], cells[-1]
+            ref = f"{first.ref}:{last.ref}".encode()
+            text = _escape(formulas.vector_formula(key, first.row + 1, last.row + 1))
+            anchor = b"<" + p + b'c r="' + first.ref.encode() + b'"><' + p + b'f t="array" ref="' + ref + b'">'
+            replacements.append((first, anchor + text + b"</" + p + b"f></" + p + b"c>"))
+            for cell in cells[1:]:
+                replacements.append((cell, b"<" + p + b'c r="' + cell.ref.encode() + b'"/>'))
+        replacements.sort(key=lambda item: item[0].start)
+        pieces, pos = [], 0
+        for cell, xml in replacements:
+            pieces.append(sheet.data[pos : cell.start])
+            pieces.append(xml)
+            pos = cell.end
+        pieces.append(sheet.data[pos:])
+        return b"".join(pieces)
 
     @staticmethod
     def _normalised_part(data: bytes, prefix: bytes, tag: bytes, hit: re.Pattern) -> bytes | None:
