@@ -1,0 +1,180 @@
+"""`xlfuncs generate` against a real LibreOffice.
+
+* every template x language x edition opens and converts to PDF;
+* the oracle: the native twin, recalculated by a stock LibreOffice (no xlfuncs add-in),
+  gives the numbers xlfuncs computed for the UDF edition, cell by cell (relative 1e-9);
+* the UDF edition recalculated through ``xlfuncs recalc`` (LibreOffice + the add-in) gives
+  the same numbers as the generator's own evaluation;
+* the default workbook renders to PNG pages (set XLFUNCS_RENDER_DIR to keep them and look).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+from generate_office import convert, make_profile
+
+from xlfuncs.errors import ExcelError
+from xlfuncs.templates import TEMPLATES, generate
+from xlfuncs.templates.generate import VALUES_LIBREOFFICE, write_cached_values
+from xlfuncs.templates.i18n import LANGUAGES, STRINGS
+
+SENTINEL = 999999.0
+
+# Corners of the formulas: no churn and no discount (the steady branches), churn of 1
+# (nothing retained), half a month's stay, an open checklist, zero weights, thresholds that
+# coincide, a grid with churn 0 and 1.
+EDGE_TOML = """
+[inputs]
+churn_with = 0.0
+discount_rate = 0.0
+churn_without = 1.0
+months_without = 0.5
+extra_licenses = 0
+horizon_months = 12
+[sensitivity]
+churn = [0.0, 0.5, 1.0]
+extra_licenses = [0, 10000]
+[checklist]
+done_days = [0, 3.5]
+[health]
+weights = [0, 1, 0, 2, 0]
+red_below = 60
+green_from = 60
+vip_mrr = 100
+core_mrr = 100
+[[health.accounts]]
+name = "Edge"
+mrr = 100
+potential_mrr = 0
+scores = [0, 100, 50, 59.999, 100]
+[[health.accounts]]
+name = "Zero"
+mrr = 0
+potential_mrr = 100
+scores = [0, 0, 0, 60, 0]
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("generate-office")
+
+
+@pytest.fixture(scope="module")
+def recalc_profile(folder):
+    """LibreOffice that recalculates every formula on load (the oracle)."""
+    return make_profile(folder / "profile-recalc")
+
+
+@pytest.fixture(scope="module")
+def plain_profile(folder):
+    """Stock settings: LibreOffice shows the cached values, as a preview would."""
+    (folder / "profile-plain" / "user").mkdir(parents=True)
+    return folder / "profile-plain"
+
+
+def _same(expected, got) -> bool:
+    if isinstance(expected, float):
+        return (
+            isinstance(got, (int, float))
+            and not isinstance(got, bool)
+            and math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-9)
+        )
+    if isinstance(expected, ExcelError):
+        return got == expected.value
+    return got == expected
+
+
+def test_every_edition_converts_to_pdf(folder, plain_profile):
+    files, labels = [], []
+    for template in TEMPLATES:
+        for lang in LANGUAGES:
+            for native in (False, True):
+                path = folder / f"{template}-{lang}-{'native' if native else 'udf'}.xlsx"
+                generate(template, path, lang=lang, native=native)
+                files.append(path)
+                labels.append(lang)
+    pdfs = convert(files, "pdf", folder / "pdf", plain_profile)
+    for pdf, lang in zip(pdfs, labels):
+        assert pdf.read_bytes().startswith(b"%PDF")
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+        text = text.decode()
+        # The cached values are what a reader sees: the verdicts and the CLV with onboarding.
+        assert STRINGS[lang]["pass"] in text and STRINGS[lang]["fail"] in text
+        assert ("3,181" in text) or ("3.181" in text), pdf.name
+        assert "#NAME?" not in text and "Err:" not in text
+
+
+@pytest.mark.parametrize("case", ["default-en", "default-es", "edge-en"])
+def test_native_twin_in_libreoffice_matches_xlfuncs(folder, recalc_profile, case):
+    """The oracle: stock LibreOffice computes the native twin, xlfuncs the UDF edition."""
+    scenario_name, lang = case.split("-")
+    scenario = None
+    if scenario_name == "edge":
+        scenario = folder / "edge.toml"
+        scenario.write_text(EDGE_TOML)
+    work = folder / case
+    work.mkdir()
+    udf = generate("onboarding-roi", work / "udf.xlsx", scenario=scenario, lang=lang)
+    native = generate("onboarding-roi", work / "native.xlsx", scenario=scenario, lang=lang, native=True)
+    # Overwrite the twin's cached values with a sentinel: every number read back below
+    # must have been computed by LibreOffice, not carried over from our file.
+    poisoned = work / "poisoned.xlsx"
+    write_cached_values(native.path, poisoned, {key: SENTINEL for key in native.formulas})
+    (recalculated,) = convert([poisoned], "xlsx", work / "lo", recalc_profile)
+    lo = openpyxl.load_workbook(recalculated, data_only=True)
+
+    mismatches, numbers, errors = [], 0, 0
+    for sheet, coord in udf.formulas:
+        expected = udf.values[(sheet, coord)]
+        got = lo[sheet][coord].value
+        numbers += isinstance(expected, float)
+        errors += isinstance(expected, ExcelError)
+        if not _same(expected, got):
+            mismatches.append(
+                f"{sheet}!{coord}: xlfuncs {expected!r}, LibreOffice {got!r}: {native.formulas[(sheet, coord)]}"
+            )
+    assert not mismatches, "\n".join(mismatches[:20])
+    assert len(udf.formulas) == len(native.formulas)
+    if scenario_name == "edge":
+        assert numbers > 60 and errors > 0  # #N/A of open steps and past the horizon compared too
+    else:
+        assert numbers > 250
+
+
+def test_udf_edition_recalculated_by_xlfuncs_recalc_matches(folder):
+    """`xlfuncs recalc` (LibreOffice + the add-in) and the generator agree on every cell."""
+    made = generate("onboarding-roi", folder / "via-recalc.xlsx", lang="es", values=VALUES_LIBREOFFICE)
+    cached = openpyxl.load_workbook(made.path, data_only=True)
+    mismatches = [
+        f"{sheet}!{coord}: {made.values[(sheet, coord)]!r} vs {cached[sheet][coord].value!r}"
+        for sheet, coord in made.formulas
+        if not _same(made.values[(sheet, coord)], cached[sheet][coord].value)
+    ]
+    assert not mismatches, "\n".join(mismatches[:20])
+
+
+def test_default_workbook_renders_to_png(folder, plain_profile):
+    """The pages a finance team would print. Set XLFUNCS_RENDER_DIR to keep them and look."""
+    path = folder / "onboarding.xlsx"
+    generate("onboarding-roi", path)
+    (pdf,) = convert([path], "pdf", folder / "render", plain_profile)
+    pages = folder / "render" / "page"
+    subprocess.run(["pdftoppm", "-r", "70", "-png", str(pdf), str(pages)], check=True, timeout=120)
+    pngs = sorted((folder / "render").glob("page-*.png"))
+    # Inputs, Scenarios with its charts, Sensitivity, Checklist, Health, then the chart data.
+    assert len(pngs) >= 6
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    keep = os.environ.get("XLFUNCS_RENDER_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for png in pngs:
+            shutil.copy(png, Path(keep) / png.name)
