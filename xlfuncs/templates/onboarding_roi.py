@@ -570,13 +570,13 @@ def _checklist(ctx: _Ctx) -> None:
 
     r = first + 7
     p.put(f"B{r}", ctx.s("ck.ttfv"), B.LABEL_KEY)
-    ttfv = p.formula(f"C{r}", fn("TTFV", start, p.ref(f"F{first + 5}")), B.CALC_KEY, f.days)
+    ttfv = p.formula(f"C{r}", fn("TTFV", start, p.ref(f"F{first + 5}")), B.CALC_KEY_CENTER, f.days)
     p.put(f"D{r}", ctx.s("ck.ttfv.how"), B.NOTE_PLAIN)
     p.put(f"B{r + 1}", ctx.s("ck.target"), B.LABEL)
-    p.formula(f"C{r + 1}", target, B.CALC, f.days)
+    p.formula(f"C{r + 1}", target, B.CALC_CENTER, f.days)
     p.put(f"B{r + 2}", ctx.s("ck.verdict"), B.LABEL_KEY)
     verdict = IF(ISNA(ttfv), ctx.s("ck.not_yet"), IF(ttfv.le(target), ctx.s("ck.within"), ctx.s("ck.over")))
-    p.formula(f"C{r + 2}", verdict, B.CALC_KEY)
+    p.formula(f"C{r + 2}", verdict, B.CALC_KEY_CENTER)
     _text_fill(p, f"C{r + 2}", ctx.s("ck.within"), GREEN)
     _text_fill(p, f"C{r + 2}", ctx.s("ck.over"), RED)
     _text_fill(p, f"C{r + 2}", ctx.s("ck.not_yet"), GREY)
