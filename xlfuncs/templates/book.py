@@ -111,6 +111,9 @@ class Book:
     def page(self, title: str) -> Page:
         return Page(self, self.wb.create_sheet(title))
 
+    def page_of(self, title: str) -> Page:
+        return Page(self, self.wb[title])
+
     def name_value(self, name: str) -> Value:
         sheet, coord = self.names[name]
         return self.value_of(sheet, coord)

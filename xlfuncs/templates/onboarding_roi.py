@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import AxDataSource, NumData, NumVal, StrData, StrRef, StrVal
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
@@ -324,6 +325,46 @@ def _axis_text(size: int = 900) -> RichText:
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
+def _cells_of(book: Book, ref: str) -> list:
+    """The recorded values of a chart reference such as ``'Chart data'!$B$5:$B$41``."""
+    sheet, _, cells = ref.rpartition("!")
+    sheet = sheet.strip("'").replace("''", "'")
+    grid = book.page_of(sheet).range_values(sheet, cells.replace("$", ""))
+    return [v for row in grid for v in row]
+
+
+def _cache_chart(chart, book: Book) -> None:
+    """Give every series its cached points, like Excel writes them.
+
+    openpyxl writes chart series as bare references; Excel and LibreOffice re-read the
+    cells, but file previews draw only what the chart part caches: without this they show
+    empty charts.
+    """
+    for series in chart.series:
+        if series.tx is not None and series.tx.strRef is not None:
+            (title,) = _cells_of(book, series.tx.strRef.f)
+            series.tx.strRef.strCache = StrData(ptCount=1, pt=[StrVal(idx=0, v=str(title))])
+        values = _cells_of(book, series.val.numRef.f)
+        points = [NumVal(idx=i, v=v) for i, v in enumerate(values) if isinstance(v, float)]
+        series.val.numRef.numCache = NumData(formatCode="General", ptCount=len(values), pt=points)
+        cat = series.cat
+        if cat is not None and cat.numRef is not None:
+            labels = _cells_of(book, cat.numRef.f)
+            if all(isinstance(v, float) for v in labels):
+                cat.numRef.numCache = NumData(
+                    formatCode="General", ptCount=len(labels), pt=[NumVal(idx=i, v=v) for i, v in enumerate(labels)]
+                )
+            else:  # text categories ("Without onboarding") are a string reference
+                series.cat = AxDataSource(
+                    strRef=StrRef(
+                        f=cat.numRef.f,
+                        strCache=StrData(
+                            ptCount=len(labels), pt=[StrVal(idx=i, v=str(v)) for i, v in enumerate(labels)]
+                        ),
+                    )
+                )
+
+
 def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     """The chart data sheet, and the two charts on the Scenarios sheet under the table."""
     p = ctx.book.page(ctx.s("sheet.charts"))
@@ -406,6 +447,9 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     bars.dataLabels.txPr = _axis_text()
     bars.gapWidth = 80
     bars.legend.position = "b"
+
+    for chart in (line, bars):
+        _cache_chart(chart, ctx.book)
 
     sc_page: Page = sc_sheet["page"]
     row = max(sc_sheet["rows"].values()) + 2
