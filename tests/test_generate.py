@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 from pathlib import Path
 
@@ -318,6 +319,9 @@ def test_cli_list_generate_refuse_overwrite_force(tmp_path):
     assert first.exit_code == 0, first.output
     assert first.stdout.startswith(f"wrote {out} (onboarding-roi, en, xlfuncs add-in edition, ")
     before = out.read_bytes()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
     again = runner.invoke(app, ["generate", "onboarding-roi", "-o", str(out), "--native"])
     assert again.exit_code == 2

@@ -242,7 +242,7 @@ class Page:
         ws.page_margins.header = ws.page_margins.footer = 0.3
         if title_rows:
             ws.print_title_rows = title_rows
-        ws.oddHeader.left.text = company
+        ws.oddHeader.left.text = company.replace("&", "&&")  # "&" starts a header code ("&T" is the time)
         ws.oddHeader.left.size = 9
         ws.oddHeader.right.text = "&A"
         ws.oddHeader.right.size = 9

@@ -167,6 +167,15 @@ def _place(done: Path, output: Path, force: bool) -> None:
     Without ``force`` a hard link is the no-clobber move: it fails if the name appeared
     since we checked, where a rename would silently replace it.
     """
+    # mkstemp makes the file private (0600); a workbook gets the mode any new file would
+    # get (or keeps the one of the file it replaces).
+    try:
+        mode = output.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(done, mode)
     if force:
         os.replace(done, output)
         return
