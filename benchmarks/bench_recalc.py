@@ -91,7 +91,9 @@ def make_stale(source: Path, target: Path, cell: str = "B1", value: str = "1.1")
             data = zin.read(info)
             if info.filename == "xl/worksheets/sheet2.xml":
                 data, n = re.subn(
-                    rb'(<c r="' + cell.encode() + rb'"[^>]*><v>)[^<]*(</v>)', rb"\g<1>" + value.encode() + rb"\g<2>", data
+                    rb'(<c r="' + cell.encode() + rb'"[^>]*><v>)[^<]*(</v>)',
+                    rb"\g<1>" + value.encode() + rb"\g<2>",
+                    data,
                 )
                 assert n == 1, f"Assumptions!{cell} not found"
             zout.writestr(info, data)
@@ -114,12 +116,12 @@ def lo_profile(folder: Path) -> Path:
     return profile
 
 
-PYCEL_PLUGIN = '''
+PYCEL_PLUGIN = """
 from xlfuncs import adapter
 
 def clv(*args):
     return adapter.call("CLV", *args)
-'''
+"""
 
 
 def pycel_seconds(path: Path, folder: Path) -> tuple[float, float]:
@@ -178,7 +180,9 @@ def main() -> None:
         lo_t, lo_mem = median_runs(lo_cmd(stale_plain), args.runs)
         ours_t, ours_mem = median_runs([*xlfuncs, str(stale_clv), "-o", str(out / "ours.xlsx")], args.runs)
         lo_fresh_t, _ = median_runs(lo_cmd(fresh_plain), args.runs)
-        ours_fresh_t, ours_fresh_mem = median_runs([*xlfuncs, str(fresh_clv), "-o", str(out / "ours_fresh.xlsx")], args.runs)
+        ours_fresh_t, ours_fresh_mem = median_runs(
+            [*xlfuncs, str(fresh_clv), "-o", str(out / "ours_fresh.xlsx")], args.runs
+        )
 
         batch = folder / "batch"
         batch.mkdir()
@@ -210,11 +214,18 @@ def main() -> None:
         checks = [
             ("xlfuncs / plain LibreOffice (stale)", ours_t / lo_t, "<= 1.5", ours_t / lo_t <= 1.5),
             ("xlfuncs / plain LibreOffice (no cached values)", ours_fresh_t / lo_fresh_t, "(info)", None),
-            ("peak memory of xlfuncs recalc (MB)", max(ours_mem, ours_fresh_mem), "< 500", max(ours_mem, ours_fresh_mem) < 500),
+            (
+                "peak memory of xlfuncs recalc (MB)",
+                max(ours_mem, ours_fresh_mem),
+                "< 500",
+                max(ours_mem, ours_fresh_mem) < 500,
+            ),
             ("--jobs 1 / --jobs 2", jobs1_t / jobs2_t, ">= 1.6", jobs1_t / jobs2_t >= 1.6),
         ]
         if not args.skip_pycel:
-            checks.append(("pycel / xlfuncs (no cached values)", pycel_t / ours_fresh_t, ">= 20", pycel_t / ours_fresh_t >= 20))
+            checks.append(
+                ("pycel / xlfuncs (no cached values)", pycel_t / ours_fresh_t, ">= 20", pycel_t / ours_fresh_t >= 20)
+            )
         print("ratios:")
         for label, value, target, ok in checks:
             verdict = "" if ok is None else ("PASS" if ok else "FAIL")

@@ -33,9 +33,9 @@ def mixed_workbook(path: Path) -> Path:
     ws["B1"] = "=CLV(A1*10, Inputs!B1)"  # ours on a built-in expression
     ws["C1"] = "=ROUND(B1/7,0)+SUM(A1:A2)"  # built-in on ours
     ws["D1"] = "=LTV_CAC(B1, Inputs!B2)"  # ours on ours
-    ws["E1"] = "=IF(D1>=3,\"healthy\",\"not yet\")"  # text from a built-in on ours
+    ws["E1"] = '=IF(D1>=3,"healthy","not yet")'  # text from a built-in on ours
     ws["F1"] = "=HEALTH_STATUS(D1*25)"  # text from ours
-    ws["G1"] = "=IF(F1=\"yellow\",1,0)"
+    ws["G1"] = '=IF(F1="yellow",1,0)'
     ws["H1"] = "=IFERROR(CLV(35,0),-1)"  # built-in catches our error
     ws["I1"] = "=ISERROR(CLV(35,1.2))"  # a logical
     ws["J1"] = "=CLV(35,0)"  # an error value

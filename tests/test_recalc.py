@@ -15,8 +15,6 @@ import defusedxml.ElementTree as SafeET
 import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
-from typer.testing import CliRunner
-
 from recalc_support import (
     MIXED_EXPECTED,
     decorated_workbook,
@@ -30,6 +28,8 @@ from recalc_support import (
     xml_bomb,
     zip_bomb,
 )
+from typer.testing import CliRunner
+
 from xlfuncs import registry
 from xlfuncs.cli import app
 from xlfuncs.recalc.engine import CHANGED, FAILED, UNCHANGED, recalc_file
@@ -171,7 +171,11 @@ def assert_only_values_changed(before: Path, after: Path) -> None:
     infos_after, parts_after = _zip(after)
     assert [i.filename for i in infos_before] == [i.filename for i in infos_after]
     for old, new in zip(infos_before, infos_after):
-        assert (old.date_time, old.compress_type, old.external_attr) == (new.date_time, new.compress_type, new.external_attr)
+        assert (old.date_time, old.compress_type, old.external_attr) == (
+            new.date_time,
+            new.compress_type,
+            new.external_attr,
+        )
     for name, data in parts_before.items():
         if name.startswith("xl/worksheets/sheet"):
             assert sheet_without_values(parts_after[name]) == sheet_without_values(data), name

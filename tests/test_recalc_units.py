@@ -9,8 +9,8 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from recalc_support import decorated_workbook, mixed_workbook
+
 from xlfuncs import adapter, registry
 from xlfuncs.errors import ExcelError
 from xlfuncs.recalc import addin, formula
@@ -24,20 +24,29 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def test_fast_path_equals_the_adapter():
-    """The add-in's shortcut for plain numbers gives exactly what the adapter gives."""
+def test_calc_arguments_give_what_the_adapter_gives():
+    """Calc's way of passing arguments (omitted ones as None, single cells as 1x1 ranges
+    with "" for empty) changes nothing about the result."""
     rng = random.Random(3)
-    picks = [0.0, 1.0, 0.5, -1.0, 35.0, 0.05, 100.0, 1e-9, 12.0, 46000.0, 46045.5]
+    picks = [0.0, 1.0, 0.5, -1.0, 35.0, 0.05, 100.0, 1e-9, 12.0, 46000.0, 46045.5, "", "x"]
     checked = 0
     for name, fn in registry.FUNCTIONS.items():
-        for _ in range(200):
+        if fn.kind != registry.ELEMENTWISE:
+            continue
+        for _ in range(300):
             count = rng.randint(len(fn.required), len(fn.args))
-            args = [rng.choice(picks + [rng.uniform(-5, 500)]) for _ in range(count)]
-            calc_args = tuple(args) + (None,) * (len(fn.args) - count)  # Calc's omitted args
-            fast = addin.fast_value(fn, calc_args)
-            if fast is None:
-                continue
-            assert _same(fast, adapter.call(name, *args)), (name, args)
+            calc_args, cell_values = [], []
+            for _ in range(count):
+                value = rng.choice(picks + [rng.uniform(-5, 500)])
+                if value == "" or rng.random() < 0.5:  # a reference to one cell ("" = empty)
+                    calc_args.append(((value,),))
+                    cell_values.append(None if value == "" else value)
+                else:  # a literal
+                    calc_args.append(value)
+                    cell_values.append(value)
+            calc_args += [None] * (len(fn.args) - count)  # Calc's omitted arguments
+            expected = adapter.call(name, *cell_values)
+            assert _same(addin.evaluate(name, False, tuple(calc_args)), expected), (name, calc_args)
             checked += 1
     assert checked > 1500
 

@@ -33,8 +33,6 @@ import struct
 import sys
 import time
 
-import numpy as np
-
 from .. import adapter, registry
 from ..errors import ExcelError
 
@@ -115,48 +113,8 @@ def from_calc(value, keep_range: bool):
     return value
 
 
-_INF = float("inf")
-_MEMO: dict[tuple, tuple] = {}
+_MEMO: dict[tuple, object] = {}
 _MEMO_LIMIT = 200_000
-
-
-def fast_value(fn: registry.Function, args: tuple):
-    """The adapter's result for plain numeric arguments, without its per-cell machinery.
-
-    Calc calls an add-in once per cell, so the adapter's generic path (classifying every
-    argument into numpy planes, broadcasting, packaging) dominates a recalculation: about
-    0.3 ms a call against 0.04 ms for the metric itself. When every argument is a finite
-    float or omitted, the adapter's rules reduce to "fill the defaults, call the metric on
-    one-cell arrays", which this does; anything else (text, empty cells, ranges, errors,
-    omitted required arguments, tables, paired ranges) returns None and goes through
-    :func:`xlfuncs.adapter.call`. ``tests/test_recalc_addin.py`` checks both paths agree.
-    """
-    if fn.kind == registry.TABLE or fn.paired or len(args) > len(fn.args):
-        return None
-    values = []
-    for position, spec in enumerate(fn.args):
-        value = args[position] if position < len(args) else None
-        if type(value) is tuple and len(value) == 1 and len(value[0]) == 1:
-            value = value[0][0]  # a one-cell range (how the normalised formulas pass B2)
-            if value == "":
-                return None  # an empty cell: its meaning depends on the argument
-        if value is None:
-            if not spec.optional:
-                return None
-            value = spec.default
-        elif type(value) is not float or value != value or value in (_INF, -_INF):
-            return None
-        values.append(value)
-    if fn.kind == registry.ELEMENTWISE:
-        # numpy scalars: the metrics broadcast them like one-cell arrays, at half the cost.
-        result, errors = fn.impl(*[np.float64(v) for v in values])
-        code = int(np.reshape(errors, -1)[0])
-        if code:
-            return ExcelError.from_code(code)
-        value = np.reshape(result, -1)[0]
-        return fn.labels[int(value)] if fn.labels is not None else float(value)
-    value, error = fn.impl(*[np.array([v]) for v in values])
-    return ExcelError.from_code(int(error)) if error else float(value)
 
 
 def evaluate(name: str, keep_ranges: bool, args: tuple):
@@ -169,14 +127,13 @@ def evaluate(name: str, keep_ranges: bool, args: tuple):
             hit, key = None, None
         if hit is not None:
             return hit
-        value = fast_value(registry.FUNCTIONS[name], args)
-        if value is None:
-            # Calc passes None only for an omitted argument (empty cells come inside
-            # ranges as ""), so None means "not given": the default, not an empty cell.
-            values = [adapter.MISSING if a is None else from_calc(a, keep_ranges) for a in args]
-            while values and values[-1] is adapter.MISSING:
-                values.pop()
-            value = adapter.call(name, *values)
+        # Calc passes None only for an omitted argument (empty cells come inside ranges
+        # as ""), so None means "not given": the default, not an empty cell. Plain numbers
+        # take the adapter's single-number path, which is what makes per-cell calls cheap.
+        values = [adapter.MISSING if a is None else from_calc(a, keep_ranges) for a in args]
+        while values and values[-1] is adapter.MISSING:
+            values.pop()
+        value = adapter.call(name, *values)
         if key is not None and len(_MEMO) < _MEMO_LIMIT and not isinstance(value, list):
             _MEMO[key] = value  # pure functions: equal arguments, equal result
         return value

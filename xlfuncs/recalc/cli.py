@@ -16,6 +16,7 @@ import typer
 from . import engine
 from .engine import CHANGED, CHECK_FAILED, FAILED, FileResult, Task
 
+
 def _fail(message: str) -> None:
     typer.echo(f"xlfuncs recalc: {message}", err=True)
     raise typer.Exit(2)
@@ -182,7 +183,9 @@ def recalc_command(
                 typer.echo(f"{result.path}: {line}")
             hidden = result.change_count - len(result.changes) + result.error_count - len(result.errors)
             if hidden > 0:
-                typer.echo(f"{result.path}: ... {result.change_count} changed and {result.error_count} error values in all")
+                typer.echo(
+                    f"{result.path}: ... {result.change_count} changed and {result.error_count} error values in all"
+                )
     if report is not None:
         write_junit(report, done, seconds)
 

@@ -18,7 +18,9 @@ from . import formula as formulas
 from .office import CIRCULAR, NO_NAME, Office, OfficeError
 from .workbook import BadWorkbook, Workbook, copy_unchanged, same_value, show
 
-_CALLED = re.compile(r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\(""")
+_CALLED = re.compile(
+    r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\("""
+)
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 # Excel-only spellings LibreOffice understands under another name.
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
@@ -219,9 +221,7 @@ def _worker(tasks, results, check: bool) -> None:
         office.stop()
 
 
-def run_batch(
-    tasks: list[Task], check: bool, jobs: int, on_result: Callable[[int, FileResult], None]
-) -> None:
+def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[int, FileResult], None]) -> None:
     """Recalculate ``tasks`` over ``jobs`` LibreOffice processes, reporting each result.
 
     With one job everything runs in this process; with more, each worker process owns

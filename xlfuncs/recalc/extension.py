@@ -23,7 +23,14 @@ import tempfile
 from pathlib import Path
 
 from .. import registry
-from .addin import SPILL_SUFFIX, IMPLEMENTATION_NAME, INTERFACE_NAME, JOB_IMPLEMENTATION_NAME, JOB_SERVICE_NAME, SERVICE_NAME
+from .addin import (
+    IMPLEMENTATION_NAME,
+    INTERFACE_NAME,
+    JOB_IMPLEMENTATION_NAME,
+    JOB_SERVICE_NAME,
+    SERVICE_NAME,
+    SPILL_SUFFIX,
+)
 
 ADDIN_MODULE = "xlfuncs.recalc.addin"
 
@@ -152,7 +159,14 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
     target = root / profile_key()
     if (target / "ready").exists():
         return target
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home (some CI runners): a per-machine temporary cache
+        root = Path(tempfile.gettempdir()) / f"xlfuncs-recalc-{os.getuid()}"
+        target = root / profile_key()
+        if (target / "ready").exists():
+            return target
+        root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=root))
     try:
         # Build in place under its final name's sibling, then rename: concurrent builders
@@ -177,7 +191,13 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
         text = registry_file.read_text()
         text = text.replace("</oor:items>", _settings_xml() + "\n</oor:items>")
         registry_file.write_text(text)
-        unorc_dir = user / "uno_packages" / "cache" / "registry" / "com.sun.star.comp.deployment.component.PackageRegistryBackend"
+        unorc_dir = (
+            user
+            / "uno_packages"
+            / "cache"
+            / "registry"
+            / "com.sun.star.comp.deployment.component.PackageRegistryBackend"
+        )
         unorc_dir.mkdir(parents=True, exist_ok=True)
         (unorc_dir / "unorc").write_text(
             "[Bootstrap]\n"

@@ -60,6 +60,7 @@ def spelling_filter(names: set[str]) -> re.Pattern:
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?:{alternation})\s*\(")
 
+
 # A call site: optional qualifier, then an identifier, then "(".
 _CALL = re.compile(
     r"""(?P<qual>(?:'(?:[^']|'')*'|\[[^\]]*\][^!(),\s]*|[A-Za-z0-9_.\\:~$-]+)!)?"""
@@ -315,7 +316,9 @@ _VEC_FORMULA = re.compile(
     r"""^\s*(?P<qual>(?:'(?:[^']|'')*'|\[[^\]]*\][^!(),\s]*|[A-Za-z0-9_.\\:~$-]+)!)?"""
     r"""(?P<ident>[A-Za-z_][A-Za-z0-9_.]*)\((?P<args>[^()"{}']*)\)\s*$"""
 )
-_VEC_REF = re.compile(r"^(?:(?P<sheet>[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>[0-9]{1,7})$")
+_VEC_REF = re.compile(
+    r"^(?:(?P<sheet>[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>[0-9]{1,7})$"
+)
 _NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 

@@ -51,6 +51,7 @@ CIRCULAR = 522
 NO_CONVERGENCE = 523
 NO_NAME = 525
 
+
 class OfficeError(RuntimeError):
     """LibreOffice could not be started, or died."""
 
@@ -78,7 +79,11 @@ def _import_uno():
 
 
 def find_soffice() -> str:
-    for candidate in (os.environ.get("XLFUNCS_SOFFICE"), shutil.which("soffice"), "/usr/lib/libreoffice/program/soffice"):
+    for candidate in (
+        os.environ.get("XLFUNCS_SOFFICE"),
+        shutil.which("soffice"),
+        "/usr/lib/libreoffice/program/soffice",
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     raise OfficeError("LibreOffice (soffice) not found: install libreoffice-calc-nogui")

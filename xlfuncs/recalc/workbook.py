@@ -479,7 +479,9 @@ class Workbook:
             p = re.escape(prefix)
             texts = re.findall(rb"<" + p + rb"t\b[^>]*>(.*?)</" + p + rb"t>", children, re.S)
             return _unescape(b"".join(texts)) if texts else None
-        v_match = re.search(rb"<" + re.escape(prefix) + rb"v\b[^>]*?(?:/>|>(.*?)</" + re.escape(prefix) + rb"v>)", children, re.S)
+        v_match = re.search(
+            rb"<" + re.escape(prefix) + rb"v\b[^>]*?(?:/>|>(.*?)</" + re.escape(prefix) + rb"v>)", children, re.S
+        )
         if not v_match or v_match.group(1) is None:
             return None
         raw = v_match.group(1)
@@ -510,7 +512,9 @@ class Workbook:
         wb = self.parts[self.workbook_part]
         if b"definedName" not in wb:
             return []
-        return [_unescape(m) for m in re.findall(rb"<(?:\w+:)?definedName\b[^>]*>(.*?)</(?:\w+:)?definedName>", wb, re.S)]
+        return [
+            _unescape(m) for m in re.findall(rb"<(?:\w+:)?definedName\b[^>]*>(.*?)</(?:\w+:)?definedName>", wb, re.S)
+        ]
 
     def engine_copy(self, folder: Path) -> Path:
         """The file LibreOffice should load: this one, or a copy with our calls spelt for Calc.
