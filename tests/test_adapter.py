@@ -177,3 +177,10 @@ def test_numpy_financial_nper_is_not_used_because_rate_zero_goes_negative():
     # which is why PAYBACK keeps its own q = 1 branch.
     assert npf.nper(0.0, 35, -420, when="begin") == -12
     assert adapter.call("PAYBACK", 420, 35) == 12.0
+
+
+def test_an_error_is_its_text_in_sets_and_dicts_too():
+    # Other engines (pycel) and pandas keep errors as texts in sets and dict keys.
+    assert ExcelError.DIV0 in {"#DIV/0!", "#N/A"}
+    assert {"#N/A": "missing"}[ExcelError.NA] == "missing"
+    assert len({ExcelError.NUM, "#NUM!"}) == 1

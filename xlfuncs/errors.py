@@ -46,6 +46,11 @@ class ExcelError(str, enum.Enum):
     def __str__(self) -> str:  # show "#DIV/0!", not "ExcelError.DIV0"
         return self.value
 
+    # Equal to its text, so it must hash like it (Enum hashes the member name): sets and
+    # dicts of error texts, as other engines and pandas keep them, then find it.
+    def __hash__(self) -> int:
+        return str.__hash__(self)
+
 
 _CODES = {e: i for i, e in enumerate(ExcelError, start=1)}
 _BY_CODE = {i: e for e, i in _CODES.items()}

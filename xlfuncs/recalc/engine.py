@@ -178,8 +178,8 @@ class Task:
     target: Path | None
 
 
-def _serial(tasks: list[Task], check: bool, on_result: Callable[[int, FileResult], None]) -> None:
-    office = Office()
+def _serial(tasks: list[Task], check: bool, on_result: Callable[[int, FileResult], None], threaded: bool) -> None:
+    office = Office(threaded=threaded)
     office.start()
     office.warm_up()
     try:
@@ -188,7 +188,7 @@ def _serial(tasks: list[Task], check: bool, on_result: Callable[[int, FileResult
             on_result(task.index, result)
             if not office.alive():
                 office.stop()
-                office = Office()
+                office = Office(threaded=threaded)
                 office.start()
     finally:
         office.stop()
@@ -225,11 +225,15 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
     """Recalculate ``tasks`` over ``jobs`` LibreOffice processes, reporting each result.
 
     With one job everything runs in this process; with more, each worker process owns
-    one LibreOffice and pulls the next file from a shared queue.
+    one LibreOffice and pulls the next file from a shared queue. ``jobs`` is a budget of
+    cores, as ``make -j`` has it: Calc's own calculation threads are used only when there
+    are more cores in the budget than files to share them (one file, default ``--jobs``),
+    so ``--jobs 1`` keeps to one core and N processes never fight over N cores.
     """
-    jobs = max(1, min(jobs, len(tasks)))
+    budget = max(1, jobs)
+    jobs = max(1, min(budget, len(tasks)))
     if jobs == 1:
-        _serial(tasks, check, on_result)
+        _serial(tasks, check, on_result, threaded=budget > 1)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
