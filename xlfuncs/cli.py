@@ -14,6 +14,7 @@ from . import registry
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal width
     help="Unit economics of a subscription business as Excel functions.",
 )
 
