@@ -31,49 +31,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from contract_cases import SIGNATURES
 
 from xlfuncs import registry
 
 PROBE = Path(__file__).with_name("xlwings_classic_probe.py")
 
-# The contract's signatures, by hand (FUNCTIONS.md headings): name -> [(argument, optional)].
-SIGNATURES = {
-    "CLV": [("arpu", False), ("churn", False), ("margin", True), ("discount", True), ("periods", True)],
-    "LTV_CAC": [("ltv", False), ("cac", False)],
-    "ARPU": [("revenue", False), ("customers", False)],
-    "PAYBACK": [("cac", False), ("arpu", False), ("margin", True), ("churn", True), ("discount", True)],
-    "CAC": [("spend", False), ("new_customers", False)],
-    "RETENTION_COST": [("spend", False), ("customers", False)],
-    "ONBOARDING_ROI": [("value_with", False), ("value_without", False), ("cost", False)],
-    "NET_MRR": [
-        ("new", False),
-        ("expansion", False),
-        ("contraction", False),
-        ("churned", False),
-        ("reactivation", True),
-    ],
-    "MRR_MOVEMENTS": [("mrr", False)],
-    "CHURN_RATE": [("lost", False), ("at_start", False)],
-    "NRR": [
-        ("start_mrr", False),
-        ("expansion", False),
-        ("contraction", False),
-        ("churned", False),
-        ("reactivation", True),
-    ],
-    "GRR": [("start_mrr", False), ("contraction", False), ("churned", False)],
-    "QUICK_RATIO": [
-        ("new", False),
-        ("expansion", False),
-        ("contraction", False),
-        ("churned", False),
-        ("reactivation", True),
-    ],
-    "TTFV": [("start", False), ("first_value", False)],
-    "HEALTH_SCORE": [("scores", False), ("weights", False)],
-    "HEALTH_STATUS": [("score", False), ("red_below", True), ("green_from", True)],
-    "SEGMENT": [("mrr", False), ("potential_mrr", False), ("vip_mrr", False), ("core_mrr", False)],
-}
 VBA_NAMES = {"new": "new_mrr"}  # the one contract argument name VBA reserves
 
 # VBA's reserved identifiers (MS-VBAL 3.3.5.2: statement, marker and operator keywords,

@@ -178,14 +178,16 @@ class Task:
     target: Path | None
 
 
-def _serial(tasks: list[Task], check: bool, on_result: Callable[[int, FileResult], None], threaded: bool) -> None:
+def _run_tasks(
+    tasks: Iterable[Task], check: bool, threaded: bool, on_result: Callable[[int, FileResult], None]
+) -> None:
+    """Recalculate tasks one after the other on one LibreOffice (a fresh one after a crash)."""
     office = Office(threaded=threaded)
     office.start()
     office.warm_up()
     try:
         for task in tasks:
-            result = _guarded(office, task, check)
-            on_result(task.index, result)
+            on_result(task.index, _guarded(office, task, check))
             if not office.alive():
                 office.stop()
                 office = Office(threaded=threaded)
@@ -203,22 +205,8 @@ def _guarded(office: Office, task: Task, check: bool) -> FileResult:
 
 
 def _worker(tasks, results, check: bool) -> None:
-    office = Office(threaded=False)
-    office.start()
-    office.warm_up()
-    try:
-        while True:
-            task = tasks.get()
-            if task is None:
-                break
-            result = _guarded(office, task, check)
-            results.put((task.index, result))
-            if not office.alive():
-                office.stop()
-                office = Office(threaded=False)
-                office.start()
-    finally:
-        office.stop()
+    """A worker process: files from the shared queue until its None, results to the other."""
+    _run_tasks(iter(tasks.get, None), check, False, lambda index, result: results.put((index, result)))
 
 
 def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[int, FileResult], None]) -> None:
@@ -233,7 +221,7 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
     budget = max(1, jobs)
     jobs = max(1, min(budget, len(tasks)))
     if jobs == 1:
-        _serial(tasks, check, on_result, threaded=budget > 1)
+        _run_tasks(tasks, check, budget > 1, on_result)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)

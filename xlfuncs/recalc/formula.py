@@ -112,6 +112,20 @@ def our_name(qualifier: str | None, identifier: str) -> str | None:
     return None
 
 
+def _quoted_end(text: str, i: int) -> int:
+    """Just past the string literal or quoted sheet name opening at ``text[i]`` (a doubled
+    quote inside is an escaped one)."""
+    quote, n, j = text[i], len(text), i + 1
+    while j < n:
+        if text[j] == quote:
+            if j + 1 < n and text[j + 1] == quote:
+                j += 2
+                continue
+            break
+        j += 1
+    return min(j + 1, n)
+
+
 def _code_spans(text: str):
     """Yield (start, end, is_code) chunks: string literals and quoted names are not code."""
     i = 0
@@ -122,16 +136,9 @@ def _code_spans(text: str):
         if ch == '"' or ch == "'":
             if i > start:
                 yield start, i, True
-            j = i + 1
-            while j < n:
-                if text[j] == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            yield i, min(j + 1, n), False
-            i = start = min(j + 1, n)
+            end = _quoted_end(text, i)
+            yield i, end, False
+            i = start = end
             continue
         i += 1
     if start < n:
@@ -164,15 +171,7 @@ def _args_end(text: str, open_paren: int) -> tuple[int, list[tuple[int, int]]]:
     while i < n:
         ch = text[i]
         if ch == '"' or ch == "'":
-            j = i + 1
-            while j < n:
-                if text[j] == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
+            i = _quoted_end(text, i)
             continue
         if ch in "([{":
             depth += 1
