@@ -122,6 +122,22 @@ class _Ctx:
         )
 
 
+_SCALE_RED, _SCALE_YELLOW, _SCALE_GREEN = "F8696B", "FFEB84", "63BE7B"  # Excel's own scale colours
+
+
+def _red_to_green(low: float | None = None, mid: float | None = None, high: float | None = None) -> ColorScaleRule:
+    """Excel's red-yellow-green colour scale: fixed thresholds, or min/median/max when none."""
+    if low is None:
+        return ColorScaleRule(
+            start_type="min", start_color=_SCALE_RED, mid_type="percentile", mid_value=50,
+            mid_color=_SCALE_YELLOW, end_type="max", end_color=_SCALE_GREEN,
+        )  # fmt: skip
+    return ColorScaleRule(
+        start_type="num", start_value=low, start_color=_SCALE_RED, mid_type="num", mid_value=mid,
+        mid_color=_SCALE_YELLOW, end_type="num", end_value=high, end_color=_SCALE_GREEN,
+    )  # fmt: skip
+
+
 def _num_text(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -503,15 +519,7 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
     _frame_current(p, clv_block, head)
     p.ws.conditional_formatting.add(
         clv_block,
-        ColorScaleRule(
-            start_type="min",
-            start_color="F8696B",
-            mid_type="percentile",
-            mid_value=50,
-            mid_color="FFEB84",
-            end_type="max",
-            end_color="63BE7B",
-        ),
+        _red_to_green(),
     )
 
     # Grid 2: LTV:CAC with the strict upfront cost, coloured around Blank's 3.
@@ -535,17 +543,7 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
     p.put(f"A{head2 + len(churns) + 2}", ctx.s("se.note"), B.NOTE_PLAIN)
     p.ws.conditional_formatting.add(
         ratio_block,
-        ColorScaleRule(
-            start_type="num",
-            start_value=1,
-            start_color="F8696B",
-            mid_type="num",
-            mid_value=3,
-            mid_color="FFEB84",
-            end_type="num",
-            end_value=6,
-            end_color="63BE7B",
-        ),
+        _red_to_green(low=1, mid=3, high=6),
     )
     ctx.setup(p, None, tab=B.NAVY)
 
@@ -707,17 +705,7 @@ def _health(ctx: _Ctx) -> None:
     _text_fill(p, f"K{first}:K{last}", "VIP", ("DDEBF7", B.NAVY))
     p.ws.conditional_formatting.add(
         f"{sig_cols[0]}{first}:{sig_cols[-1]}{last}",
-        ColorScaleRule(
-            start_type="num",
-            start_value=0,
-            start_color="F8696B",
-            mid_type="num",
-            mid_value=50,
-            mid_color="FFEB84",
-            end_type="num",
-            end_value=100,
-            end_color="63BE7B",
-        ),
+        _red_to_green(low=0, mid=50, high=100),
     )
     score_rule = DataValidation(type="decimal", operator="between", formula1="0", formula2="100")
     score_rule.allow_blank = True
