@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,24 @@ def test_fast_and_general_scanners_agree(tmp_path):
                 assert fast == general
             seen += len(general)
     assert seen > 10
+
+
+def test_pretty_printed_sheets_keep_every_formula_cell(tmp_path):
+    """White space between <c> and <f> (pretty-printed XML) must not hide formula cells."""
+    path = mixed_workbook(tmp_path / "m.xlsx")
+    plain = {s.name: [(c.ref, c.formula, c.old) for c in s.cells] for s in Workbook(path).sheets}
+    with zipfile.ZipFile(path) as zin:
+        infos = zin.infolist()
+        parts = {i.filename: zin.read(i) for i in infos}
+    for name in parts:
+        if name.startswith("xl/worksheets/sheet"):
+            parts[name] = re.sub(rb"(<c\b[^>]*>)(<f\b)", rb"\1\n      \2", parts[name])
+    pretty = tmp_path / "pretty.xlsx"
+    with zipfile.ZipFile(pretty, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in infos:
+            zout.writestr(info, parts[info.filename])
+    found = {s.name: [(c.ref, c.formula, c.old) for c in s.cells] for s in Workbook(pretty).sheets}
+    assert found == plain and sum(map(len, found.values())) > 10
 
 
 def test_patch_touches_only_formula_cells(tmp_path):

@@ -405,7 +405,10 @@ class Workbook:
                         sheet.shared_masters[si] = cell.formula
                         sheet.shared_origins[si] = (cell.row, cell.col)
             cells.append(cell)
-        return True
+        # Every <f> must have been seen: a cell the fast pattern cannot read (white space
+        # before its <f>, as pretty-printed XML has) would otherwise be silently skipped.
+        data = sheet.data
+        return len(cells) == data.count(b"<f>") + data.count(b"<f ") + data.count(b"<f/>")
 
     def _scan_general(self, sheet: Sheet) -> None:
         """Every row and cell: handles prefixes, array ranges and cells without ``r``."""
