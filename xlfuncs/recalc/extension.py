@@ -130,10 +130,18 @@ def profile_key() -> str:
 
 
 def cache_root() -> Path:
+    """The folder of prepared profiles, created if needed: the user's cache folder, or a
+    per-user temporary one where that cannot be created (a read-only home on some CI runners)."""
     base = os.environ.get("XLFUNCS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "xlfuncs"
     )
-    return Path(base) / "recalc"
+    root = Path(base) / "recalc"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        root = Path(tempfile.gettempdir()) / f"xlfuncs-recalc-{os.getuid()}"
+        root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) -> Path:
@@ -159,14 +167,6 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
     target = root / profile_key()
     if (target / "ready").exists():
         return target
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only home (some CI runners): a per-machine temporary cache
-        root = Path(tempfile.gettempdir()) / f"xlfuncs-recalc-{os.getuid()}"
-        target = root / profile_key()
-        if (target / "ready").exists():
-            return target
-        root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=root))
     try:
         # Build in place under its final name's sibling, then rename: concurrent builders
