@@ -17,10 +17,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import re
+import zipfile
+from collections.abc import Callable
+from copy import copy
+from pathlib import Path
+
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..adapter import to_serial
@@ -107,6 +114,21 @@ class Book:
         self.values: dict[tuple[str, str], Value] = {}
         self.formulas: dict[tuple[str, str], str] = {}
         self.names: dict[str, tuple[str, str]] = {}
+        # Sheet title -> anchor cells of Excel 365 dynamic arrays (see Page.spill).
+        self.dynamic_arrays: dict[str, list[str]] = {}
+        # (look, number format) -> the style array openpyxl made for it: applying a look
+        # costs a few lookups in openpyxl's style lists, copying a made one costs nothing.
+        self.styles: dict[tuple[Look, str | None], object] = {}
+
+    def apply(self, cell, look: Look, fmt: str | None) -> None:
+        """Give ``cell`` a look and number format (cached per workbook)."""
+        key = (look, fmt)
+        made = self.styles.get(key)
+        if made is None:
+            _apply(cell, look, fmt)
+            self.styles[key] = copy(cell._style)
+        else:
+            cell._style = copy(made)
 
     def page(self, title: str) -> Page:
         return Page(self, self.wb.create_sheet(title))
@@ -181,7 +203,7 @@ class Page:
         else:
             cell.value = value
             stored = value
-        _apply(cell, look, fmt)
+        self.book.apply(cell, look, fmt)
         self.book.values[(self.sheet, coord)] = stored
         return Ref(self.sheet, coord)
 
@@ -190,10 +212,69 @@ class Page:
         text = expr.render(self)
         cell = self.ws[coord]
         cell.value = "=" + text
-        _apply(cell, look, fmt)
+        self.book.apply(cell, look, fmt)
         self.book.formulas[(self.sheet, coord)] = text
         self.book.values[(self.sheet, coord)] = expr.evaluate(self)
         return Ref(self.sheet, coord)
+
+    def spill(
+        self,
+        coord: str,
+        expr: Expr,
+        rows: int,
+        cols: int,
+        look: Look = CALC,
+        fmt: str | None = None,
+        native_cell: Callable[[int, int], str] | None = None,
+    ) -> list[list[Value]]:
+        """Write a spilling function at ``coord`` (its top-left cell); ``rows`` x ``cols`` cells.
+
+        The UDF edition writes an Excel 365 dynamic array: the formula once, as an array
+        formula over the spill range whose anchor :func:`mark_dynamic_arrays` later flags
+        with ``cm="1"`` (so Excel spills it instead of showing ``{=...}``), and every cell of
+        the range gets its cached value. The native edition writes ``native_cell(i, j)`` into
+        each cell (one built-in formula per cell). Returns the evaluated grid.
+        """
+        value = expr.evaluate(self)
+        if isinstance(value, list) and len(value) == rows and all(len(r) == cols for r in value):
+            grid = value
+        else:
+            # A whole-call error (or an unexpected shape): every cell shows the error.
+            single = value if not isinstance(value, list) else value[0][0]
+            grid = [[single] * cols for _ in range(rows)]
+        col0, row0 = range_boundaries(coord)[:2]
+        last = f"{get_column_letter(col0 + cols - 1)}{row0 + rows - 1}"
+        sheet = self.sheet
+        values = self.book.values
+        formulas = self.book.formulas
+        first = self.ws[coord]
+        self.book.apply(first, look, fmt)
+        style = first._style
+        if self.native and native_cell is not None:
+            for i in range(rows):
+                for j in range(cols):
+                    ref = f"{get_column_letter(col0 + j)}{row0 + i}"
+                    text = native_cell(i, j)
+                    cell = self.ws[ref]
+                    cell.value = "=" + text
+                    cell._style = copy(style)
+                    formulas[(sheet, ref)] = text
+                    values[(sheet, ref)] = grid[i][j]
+            return grid
+        text = expr.render(self)
+        first.value = ArrayFormula(f"{coord}:{last}", "=" + text)
+        formulas[(sheet, coord)] = text
+        self.book.dynamic_arrays.setdefault(sheet, []).append(coord)
+        ws = self.ws
+        for i in range(rows):
+            for j in range(cols):
+                ref = f"{get_column_letter(col0 + j)}{row0 + i}"
+                if i or j:
+                    # A placeholder the cached value replaces: a spill cell holds no formula.
+                    cell = ws.cell(row=row0 + i, column=col0 + j, value=0)
+                    cell._style = copy(style)
+                values[(sheet, ref)] = grid[i][j]
+        return grid
 
     def define(self, name: str, coord: str) -> Name:
         """Make ``name`` a workbook-level name of one cell of this sheet."""
@@ -205,7 +286,7 @@ class Page:
 
     def style(self, coord: str, look: Look, fmt: str | None = None) -> None:
         """Style a cell without giving it a value (a banded empty cell)."""
-        _apply(self.ws[coord], look, fmt)
+        self.book.apply(self.ws[coord], look, fmt)
 
     def merge_text(self, cells: str, text: str, look: Look) -> None:
         first = cells.split(":")[0]
@@ -254,3 +335,59 @@ class Page:
         ws.protection.sheet = True
         ws.protection.formatColumns = False
         ws.protection.formatRows = False
+
+
+# Excel 365 marks a dynamic array (a formula that spills) with cell metadata: the anchor
+# cell's cm="1" points at the XLDAPR record of xl/metadata.xml. Without it Excel reads the
+# array formula as a legacy Ctrl+Shift+Enter one ({=...}).
+_METADATA = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray">'
+    b'<metadataTypes count="1"><metadataType name="XLDAPR" minSupportedVersion="120000" copy="1" '
+    b'pasteAll="1" pasteValues="1" merge="1" splitFirst="1" rowColShift="1" clearFormats="1" '
+    b'clearComments="1" assign="1" coerce="1" cellMeta="1"/></metadataTypes>'
+    b'<futureMetadata name="XLDAPR" count="1"><bk><extLst>'
+    b'<ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+    b'<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
+    b'<cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata></metadata>'
+)
+_METADATA_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
+_METADATA_REL = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sheetMetadata"
+
+
+def mark_dynamic_arrays(path: Path, anchors: dict[str, list[str]], titles: list[str]) -> None:
+    """Flag the anchors of an openpyxl-saved file as dynamic arrays, in place.
+
+    ``titles`` are the sheet titles in workbook order (openpyxl saves sheet N as
+    ``xl/worksheets/sheetN.xml``).
+    """
+    path = Path(path)
+    parts: dict[str, bytes] = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        for info in infos:
+            parts[info.filename] = zf.read(info)
+    for title, coords in anchors.items():
+        part = f"xl/worksheets/sheet{titles.index(title) + 1}.xml"
+        data = parts[part]
+        for coord in coords:
+            data, n = re.subn(rb'<c r="' + coord.encode() + rb'"', b'<c r="' + coord.encode() + b'" cm="1"', data, 1)
+            if n != 1:
+                raise LookupError(f"{title}!{coord}: no such cell in {part}")
+        parts[part] = data
+    parts["xl/metadata.xml"] = _METADATA
+    types = parts["[Content_Types].xml"]
+    parts["[Content_Types].xml"] = types.replace(
+        b"</Types>", b'<Override PartName="/xl/metadata.xml" ContentType="' + _METADATA_TYPE + b'"/></Types>'
+    )
+    rels = parts["xl/_rels/workbook.xml.rels"]
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdXlfuncsMeta" Type="' + _METADATA_REL + b'" Target="metadata.xml"/></Relationships>',
+    )
+    tmp = path.with_name(path.name + ".meta")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    tmp.replace(path)

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExcelError
-from . import i18n, onboarding_roi
-from .book import Book
+from . import i18n, onboarding_roi, revenue_report
+from .billing_export import ExportError
+from .book import Book, mark_dynamic_arrays
 from .scenario import Scenario, ScenarioError, load
 
 VALUES_XLFUNCS = "xlfuncs"
@@ -40,12 +41,17 @@ class Template:
     name: str
     description: str
     build: Callable[[Scenario, dict[str, str], str, bool], Book]
-    default_scenario: str  # file name under workbook_templates/
+    default_scenario: str | None  # file name under workbook_templates/
+    # Templates fed by a billing export (revenue-report) take ReportOptions, not a scenario.
+    report: bool = False
 
 
 TEMPLATES: dict[str, Template] = {
     onboarding_roi.NAME: Template(
         onboarding_roi.NAME, onboarding_roi.DESCRIPTION, onboarding_roi.build, "onboarding-roi.toml"
+    ),
+    revenue_report.NAME: Template(
+        revenue_report.NAME, revenue_report.DESCRIPTION, revenue_report.build, None, report=True
     ),
 }
 
@@ -86,6 +92,7 @@ def generate(
     native: bool = False,
     force: bool = False,
     values: str = VALUES_XLFUNCS,
+    report: revenue_report.ReportOptions | None = None,
 ) -> Generated:
     """Generate one workbook.
 
@@ -105,6 +112,9 @@ def generate(
         Replace ``output`` if it exists (otherwise that is an error).
     values : {"xlfuncs", "libreoffice"}
         Who computes the cached values written into the file.
+    report : ReportOptions, optional
+        For ``revenue-report``: the billing export, column map, date format, spend file,
+        currency (the built-in sample export when None).
 
     Returns
     -------
@@ -124,12 +134,22 @@ def generate(
     if values not in (VALUES_XLFUNCS, VALUES_LIBREOFFICE):
         raise GenerateError(f"unknown value engine {values!r}")
     output = _check_output(Path(output), force)
-    try:
-        sc = load(scenario)
-    except ScenarioError as exc:
-        raise GenerateError(f"scenario {exc}") from None
+    if spec.report:
+        if scenario is not None:
+            raise GenerateError(f"{template} takes no --scenario (it reads a billing export: --data FILE)")
+        try:
+            inputs = revenue_report.prepare(report or revenue_report.ReportOptions())
+        except ExportError as exc:
+            raise GenerateError(str(exc)) from None
+    else:
+        if report is not None and report != revenue_report.ReportOptions():
+            raise GenerateError(f"{template} takes no --data, --map, --date-format, --cac-spend or --currency")
+        try:
+            inputs = load(scenario)
+        except ScenarioError as exc:
+            raise GenerateError(f"scenario {exc}") from None
 
-    book = spec.build(sc, i18n.strings(lang), lang, native)
+    book = spec.build(inputs, i18n.strings(lang), lang, native)
     built = time.perf_counter()
 
     folder = output.parent if str(output.parent) else Path(".")
@@ -139,6 +159,8 @@ def generate(
     done = raw.with_name(raw.name.replace(".raw.xlsx", ".done.xlsx"))
     try:
         book.wb.save(raw)
+        if book.dynamic_arrays:
+            mark_dynamic_arrays(raw, book.dynamic_arrays, [ws.title for ws in book.wb.worksheets])
         if values == VALUES_XLFUNCS:
             write_cached_values(raw, done, book.values)
         else:
