@@ -585,7 +585,6 @@ _register(
 )
 
 
-
 # ---------------------------------------------------------------------------------------
 # Per-cell native twins of the table functions (used by the revenue-report template).
 #
@@ -608,7 +607,7 @@ def _cell_mrr_from_subs(row, col, *, customer, start, end, amount, label, month,
     """refs: the five data ranges, ``label`` the row's customer id cell, ``month`` a date cell
     in the column's month. Text ids compare ignoring case, like Excel's ``=``."""
     last = f"EOMONTH({month},0)"
-    per = f"{amount}/({interval}+({interval}=\"\"))" if interval else amount
+    per = f'{amount}/({interval}+({interval}=""))' if interval else amount
     return f'SUMPRODUCT(({customer}={label})*(INT({start})<={last})*(({end}="")+(INT({end})>{last}))*{per})'
 
 
@@ -672,6 +671,7 @@ def _attach_native_cells() -> None:
 
 _attach_native_cells()
 # --------------------------------------------------------------- end of per-cell twins
+
 
 def split_example(formula: str) -> tuple[str, list[str]]:
     """Split a contract example such as ``=ARPU(10500, {280, 320})`` into its name and

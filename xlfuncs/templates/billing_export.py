@@ -198,7 +198,7 @@ def parse_map(specs: Iterable[str]) -> dict[str, str]:
             key = key.strip().lower()
             column = column.strip().strip('"').strip("'")
             if not eq or not column:
-                raise ExportError([f"--map {piece.strip()!r}: write field=column, e.g. customer=\"Customer ID\""])
+                raise ExportError([f'--map {piece.strip()!r}: write field=column, e.g. customer="Customer ID"'])
             if key not in FIELDS:
                 raise ExportError([f"--map {key!r}: unknown field (fields: {', '.join(FIELDS)})"])
             mapping[key] = column

@@ -15,12 +15,11 @@ cached values.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-
 import re
 import zipfile
 from collections.abc import Callable
 from copy import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -372,7 +371,9 @@ def mark_dynamic_arrays(path: Path, anchors: dict[str, list[str]], titles: list[
         part = f"xl/worksheets/sheet{titles.index(title) + 1}.xml"
         data = parts[part]
         for coord in coords:
-            data, n = re.subn(rb'<c r="' + coord.encode() + rb'"', b'<c r="' + coord.encode() + b'" cm="1"', data, 1)
+            data, n = re.subn(
+                rb'<c r="' + coord.encode() + rb'"', b'<c r="' + coord.encode() + b'" cm="1"', data, count=1
+            )
             if n != 1:
                 raise LookupError(f"{title}!{coord}: no such cell in {part}")
         parts[part] = data

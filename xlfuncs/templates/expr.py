@@ -414,9 +414,7 @@ def _criterion(criteria: Value) -> Callable[[Value], bool]:
             target, compare = float(criteria), operator.eq
     else:
         target, compare = _number(criteria), operator.eq
-    return lambda cell: (
-        isinstance(cell, (int, float)) and not isinstance(cell, bool) and compare(float(cell), target)
-    )
+    return lambda cell: isinstance(cell, (int, float)) and not isinstance(cell, bool) and compare(float(cell), target)
 
 
 def _countif(args, ctx):

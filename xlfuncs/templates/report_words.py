@@ -79,8 +79,7 @@ _EN = {
     # Cohorts
     "rr.cohorts.title": "Cohorts",
     "rr.cohorts.subtitle": (
-        "COHORT_RETENTION: one row per starting month, one column per month of age. "
-        "Red is low retention, green high."
+        "COHORT_RETENTION: one row per starting month, one column per month of age. Red is low retention, green high."
     ),
     "rr.cohorts.customers": "Customer retention (share of the cohort's customers active)",
     "rr.cohorts.revenue": "Revenue retention (cohort MRR / its MRR in month 0)",

@@ -91,15 +91,15 @@ def _key(customer):
 def prepare(options: ReportOptions) -> ReportInputs:
     """Read and check everything before any workbook work (ExportError when unusable)."""
     if options.currency is not None and not (1 <= len(options.currency) <= 4):
-        raise billing_export.ExportError([f"--currency {options.currency!r}: give a symbol or code of 1 to 4 characters"])
+        raise billing_export.ExportError(
+            [f"--currency {options.currency!r}: give a symbol or code of 1 to 4 characters"]
+        )
     if options.data is None:
         if options.mapping or options.date_format:
             raise billing_export.ExportError(["--map and --date-format need --data FILE"])
         subs = billing_export.sample()
     else:
-        subs = billing_export.load(
-            options.data, dict(options.mapping), options.date_format, progress=options.progress
-        )
+        subs = billing_export.load(options.data, dict(options.mapping), options.date_format, progress=options.progress)
     first = min(subs.start).replace(day=1)
     last = max(max(subs.start), max((e - dt.timedelta(days=1) for e in subs.end if e is not None), default=first))
     months = _month_index(last, first) + 1
@@ -107,9 +107,7 @@ def prepare(options: ReportOptions) -> ReportInputs:
         raise billing_export.ExportError([f"{subs.source}: the export covers one month; a report needs two or more"])
     if options.cac_spend is not None:
         by_month = billing_export.read_spend(options.cac_spend, options.date_format)
-        spend: list[float | None] = [
-            by_month.get(((m := _add_months(first, k)).year, m.month)) for k in range(months)
-        ]
+        spend: list[float | None] = [by_month.get(((m := _add_months(first, k)).year, m.month)) for k in range(months)]
     elif options.data is None:
         spend = list(billing_export.sample_spend(subs, first, months))
     else:
@@ -294,9 +292,7 @@ def _mrr(ctx: _Ctx, data: dict) -> dict:
     rendered = {k: v.render(p) for k, v in data.items()}
 
     def cell(i, j):
-        return twin.native_cell(
-            i, j, **rendered, label=f"$A{first + i}", month=f"{col_letter(2 + j)}${head}"
-        )
+        return twin.native_cell(i, j, **rendered, label=f"$A{first + i}", month=f"{col_letter(2 + j)}${head}")
 
     grid = p.spill(f"B{first}", expr, n, m, B.CALC, f.money, native_cell=cell)
     last_col = col_letter(1 + m)
@@ -305,7 +301,9 @@ def _mrr(ctx: _Ctx, data: dict) -> dict:
     totals = []
     for j in range(m):
         col = col_letter(2 + j)
-        totals.append(p.formula(f"{col}{total}", Call("SUM", (Range(p.sheet, f"{col}{first}:{col}{last}"),)), B.CALC_KEY, f.money))
+        totals.append(
+            p.formula(f"{col}{total}", Call("SUM", (Range(p.sheet, f"{col}{first}:{col}{last}"),)), B.CALC_KEY, f.money)
+        )
     columns = [f"{quote(p.sheet)}!${col_letter(2 + j)}${first}:${col_letter(2 + j)}${last}" for j in range(m)]
     helper = None
     if ctx.book.native:
@@ -369,8 +367,6 @@ def _bridge(ctx: _Ctx, mrr: dict) -> dict:
     p.put("A2", ctx.s("rr.bridge.subtitle"), B.SUBTITLE)
     group = 4
     head = 5
-    for key, span in (("rr.bridge.g.mrr", ("start", "end")), ("rr.bridge.g.ratios", ("quick", "grr"))):
-        pass
     p.put(f"B{group}", ctx.s("rr.bridge.g.mrr"), B.GROUP)
     for k in keys[2 : len(_BRIDGE) + len(_RATIOS)]:
         p.style(f"{cols[k]}{group}", B.GROUP)
@@ -414,7 +410,12 @@ def _bridge(ctx: _Ctx, mrr: dict) -> dict:
         p.formula(f"{cols['end']}{r}", mrr["totals"][i + 1], B.CALC_KEY, f.money)
         p.formula(
             f"{cols['quick']}{r}",
-            IFERROR(fn("QUICK_RATIO", ref("new"), ref("expansion"), ref("contraction"), ref("churned"), ref("reactivation")), dash),
+            IFERROR(
+                fn(
+                    "QUICK_RATIO", ref("new"), ref("expansion"), ref("contraction"), ref("churned"), ref("reactivation")
+                ),
+                dash,
+            ),
             B.CALC_CENTER,
             f.ratio,
         )
@@ -467,7 +468,13 @@ def _bridge_chart(ctx: _Ctx, p: Page, cols: dict, head: int, first: int, last: i
     bars.gapWidth = 40
     bars.title = _rich(ctx.s("rr.chart.bridge"), 1200)
     bars.height, bars.width = 9.5, width
-    colours = {"new": "2E75B6", "expansion": "70AD47", "reactivation": "A9D18E", "contraction": "F4B183", "churned": "C00000"}
+    colours = {
+        "new": "2E75B6",
+        "expansion": "70AD47",
+        "reactivation": "A9D18E",
+        "contraction": "F4B183",
+        "churned": "C00000",
+    }
     for key, colour in colours.items():
         c = list(cols).index(key) + 1
         bars.add_data(Reference(p.ws, min_col=c, min_row=head, max_row=last), titles_from_data=True)
@@ -537,7 +544,9 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
         elif measure == "revenue":
             p.ws.conditional_formatting.add(block, _red_to_green(low=0, mid=0.6, high=1.2))
         else:
-            p.ws.conditional_formatting.add(block, ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="9BC2E6"))
+            p.ws.conditional_formatting.add(
+                block, ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="9BC2E6")
+            )
         blocks[measure] = (first, Range(p.sheet, f"$B${first}:${last_col}${first + m - 1}"))
         row = first + m + 1
     p.put(f"A{row}", ctx.s("rr.cohorts.note"), B.NOTE_PLAIN)
@@ -599,7 +608,6 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     p.put(f"D{row}", "", B.HEADER)
     p.put(f"E{row}", ctx.s("rr.ltv.h.how"), B.HEADER_LEFT)
     p.ws.row_dimensions[row].height = 30
-    head = row
     dash = ctx.s("rr.dash")
     rows = {}
 
@@ -671,9 +679,9 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     cells = f"B{rows['rule']}:C{rows['rule']}"
     _text_fill(p, cells, ctx.s("pass"), GREEN)
     _text_fill(p, cells, ctx.s("fail"), RED)
-    payback = line(
-        "payback", IFERROR(fn("PAYBACK", cac, arpu[0], margin), ctx.s("never")), None, f.one, key_row=True
-    )[0]
+    payback = line("payback", IFERROR(fn("PAYBACK", cac, arpu[0], margin), ctx.s("never")), None, f.one, key_row=True)[
+        0
+    ]
     del verdict
 
     # Survival: observed (all cohorts pooled) against the sBG projection.
@@ -758,7 +766,9 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
         p.put(f"A{r}", ctx.s(f"rr.cust.{key}"), B.LABEL)
         names[key] = p.put(f"B{r}", value, B.INPUT, fmt)
     head = 9
-    heads = [ctx.s(f"rr.cust.h.{k}") for k in ("customer", "plan", "data_segment", "mrr", "potential", "segment", "months")]
+    heads = [
+        ctx.s(f"rr.cust.h.{k}") for k in ("customer", "plan", "data_segment", "mrr", "potential", "segment", "months")
+    ]
     heads += [ctx.s(f"rr.cust.sig{k + 1}") for k in range(SIGNALS)]
     heads += [ctx.s("rr.cust.h.score"), ctx.s("rr.cust.h.status")]
     _header(p, head, heads)
@@ -896,7 +906,10 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
     trend.type = "col"
     trend.title = _rich(ctx.s("rr.chart.mrr"), 1200)
     trend.height, trend.width = 8.5, 25
-    trend.add_data(Reference(bp.ws, min_col=list(bc).index("end") + 1, min_row=bridge["first"] - 1, max_row=blast), titles_from_data=True)
+    trend.add_data(
+        Reference(bp.ws, min_col=list(bc).index("end") + 1, min_row=bridge["first"] - 1, max_row=blast),
+        titles_from_data=True,
+    )
     trend.set_categories(Reference(bp.ws, min_col=1, min_row=bridge["first"], max_row=blast))
     trend.series[0].graphicalProperties.solidFill = "2E75B6"
     trend.series[0].graphicalProperties.line.solidFill = "2E75B6"
