@@ -27,8 +27,9 @@ from pathlib import Path
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter as col_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .. import registry
@@ -156,6 +157,28 @@ class Relabel(Expr):
         if isinstance(value, ExcelError):
             return value
         return self.words.get(value, ExcelError.NA)
+
+
+class NaBlank(Expr):
+    """``IF(ISNA(x),"",x)`` over a whole spill: cells not reached yet print empty, and stay
+    out of the colour scales."""
+
+    def __init__(self, inner: Expr):
+        self.inner = inner
+
+    def render(self, ctx):
+        text = self.inner.render(ctx)
+        return f'IF(ISNA({text}),"",{text})'
+
+    def evaluate(self, ctx):
+        value = self.inner.evaluate(ctx)
+        if isinstance(value, list):
+            return [["" if v is ExcelError.NA else v for v in row] for row in value]
+        return "" if value is ExcelError.NA else value
+
+    @staticmethod
+    def cell(text: str) -> str:
+        return '""' if text == "NA()" else f'IF(ISNA({text}),"",{text})'
 
 
 class _Ctx:
@@ -460,14 +483,16 @@ def _bridge(ctx: _Ctx, mrr: dict) -> dict:
     return {"page": p, "cols": cols, "first": first, "last": last}
 
 
-def _bridge_chart(ctx: _Ctx, p: Page, cols: dict, head: int, first: int, last: int, width: float = 30):
+def _bridge_chart(
+    ctx: _Ctx, p: Page, cols: dict, head: int, first: int, last: int, width: float = 30, height: float = 9.5
+):
     bars = BarChart()
     bars.type = "col"
     bars.grouping = "stacked"
     bars.overlap = 100
     bars.gapWidth = 40
     bars.title = _rich(ctx.s("rr.chart.bridge"), 1200)
-    bars.height, bars.width = 9.5, width
+    bars.height, bars.width = height, width
     colours = {
         "new": "2E75B6",
         "expansion": "70AD47",
@@ -527,18 +552,26 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
         first = head + 1
         for i in range(m):
             p.put(f"A{first + i}", _add_months(inp.first_month, i), B.AXIS, ctx.month_fmt)
-        p.spill(
-            f"B{first}",
-            fn("COHORT_RETENTION", mrr["range"], measure),
-            m,
-            m,
-            B.CALC_CENTER,
-            fmt,
-            native_cell=_table_cell("COHORT_RETENTION", mrr, measure=measure),
-        )
+        expr = fn("COHORT_RETENTION", mrr["range"], measure)
+        native_cell = _table_cell("COHORT_RETENTION", mrr, measure=measure)
+        if measure != "count":  # the counts go to SBG_FIT as they are (#N/A included)
+            expr, raw_cell = NaBlank(expr), native_cell
+
+            def native_cell(i, j, raw_cell=raw_cell):
+                return NaBlank.cell(raw_cell(i, j))
+
+        p.spill(f"B{first}", expr, m, m, B.CALC_CENTER, fmt, native_cell=native_cell)
         block = f"B{first}:{last_col}{first + m - 1}"
         # Past the last month there is nothing to show: #N/A in white, an empty triangle.
-        p.ws.conditional_formatting.add(block, FormulaRule(formula=[f"ISNA(B{first})"], font=Font(color="FFFFFF")))
+        p.ws.conditional_formatting.add(
+            block,
+            FormulaRule(
+                formula=[f"ISNA(B{first})"],
+                font=Font(color="FFFFFF"),
+                fill=PatternFill("solid", start_color="FFFFFF", end_color="FFFFFF"),
+                stopIfTrue=True,
+            ),
+        )
         if measure == "customers":
             p.ws.conditional_formatting.add(block, _red_to_green(low=0, mid=0.5, high=1))
         elif measure == "revenue":
@@ -566,7 +599,7 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     bc = bridge["cols"]
     blast = bridge["last"]
     m = inp.months
-    p.widths(A=40, B=15, C=15, D=13, E=60, **{col_letter(6 + k): 10 for k in range(SPEND_MONTHS - 4)})
+    p.widths(A=40, B=15, C=15, D=13, E=62)
     p.put("A1", ctx.s("rr.ltv.title"), B.TITLE)
     p.put("A2", ctx.s("rr.ltv.subtitle"), B.SUBTITLE)
     p.put("A4", ctx.s("rr.ltv.inputs"), B.GROUP)
@@ -582,26 +615,28 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     discount = p.formula("B7", (1 + yearly) ** (lift(1) / 12) - 1, B.CALC, f.pct2)
     p.put("E7", ctx.s("rr.ltv.discount_m.help"), B.NOTE)
 
-    # Spend: one input per month, the last 12 months (or all there are).
+    # Spend: one input per month, the last 12 months (or all there are), beside the new
+    # customers the Bridge counted in that month.
     k = min(SPEND_MONTHS, m - 1)
     top = 9
     p.put(f"A{top}", ctx.s("rr.ltv.spend.group"), B.GROUP)
+    for col in "BCDE":
+        p.style(f"{col}{top}", B.GROUP)
     p.put(f"A{top + 1}", ctx.s("rr.ltv.month"), B.HEADER_LEFT)
-    p.put(f"A{top + 2}", ctx.s("rr.ltv.spend", cur=ctx.cur), B.LABEL)
-    p.put(f"A{top + 3}", ctx.s("rr.ltv.new"), B.LABEL)
+    p.put(f"B{top + 1}", ctx.s("rr.ltv.spend", cur=ctx.cur), B.HEADER)
+    p.put(f"C{top + 1}", ctx.s("rr.ltv.new"), B.HEADER)
+    p.ws.row_dimensions[top + 1].height = 30
     for q in range(k):
         step = m - 1 - k + q  # bridge row index (0-based) of this month
-        col = col_letter(2 + q)
-        p.style(f"{col}{top}", B.GROUP)
-        p.put(f"{col}{top + 1}", _add_months(inp.first_month, step + 1), B.HEADER, "mmm yy")
-        p.put(f"{col}{top + 2}", inp.spend[step + 1], B.INPUT, f.money)
-        p.formula(f"{col}{top + 3}", bp.ref(f"{bc['c_new']}{bridge['first'] + step}"), B.CALC_CENTER, f.int)
-    spend_range = Range(p.sheet, f"B{top + 2}:{col_letter(1 + k)}{top + 2}")
-    new_range = Range(p.sheet, f"B{top + 3}:{col_letter(1 + k)}{top + 3}")
-    if k > 4:
-        p.widths(**{col_letter(2 + q): 11 for q in range(k)})
+        r = top + 2 + q
+        p.put(f"A{r}", _add_months(inp.first_month, step + 1), B.AXIS, ctx.month_fmt)
+        p.put(f"B{r}", inp.spend[step + 1], B.INPUT, f.money)
+        p.formula(f"C{r}", bp.ref(f"{bc['c_new']}{bridge['first'] + step}"), B.CALC_CENTER, f.int)
+    spend_range = Range(p.sheet, f"B{top + 2}:B{top + 1 + k}")
+    new_range = Range(p.sheet, f"C{top + 2}:C{top + 1 + k}")
+    p.put(f"E{top + 2}", ctx.s("rr.ltv.spend.help"), B.NOTE_PLAIN)
 
-    row = top + 5
+    row = top + k + 3
     p.put(f"A{row}", ctx.s("rr.ltv.h.metric"), B.HEADER_LEFT)
     p.put(f"B{row}", ctx.s("rr.ltv.h.trailing"), B.HEADER)
     p.put(f"C{row}", ctx.s("rr.ltv.h.sbg"), B.HEADER)
@@ -896,20 +931,18 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
     del ratio
     ctx.setup(p, None)
 
-    # Charts: MRR month by month, and the bridge.
+    # Charts on a page of their own: MRR month by month, and the bridge.
     row += 2
+    p.ws.row_breaks.append(Break(id=row - 1))
     p.put(f"A{row}", ctx.s("rr.sum.charts"), B.GROUP)
     for col in "BC":
         p.style(f"{col}{row}", B.GROUP)
-    mp: Page = mrr["page"]
+    end_col = list(bc).index("end") + 1
     trend = BarChart()
     trend.type = "col"
     trend.title = _rich(ctx.s("rr.chart.mrr"), 1200)
-    trend.height, trend.width = 8.5, 25
-    trend.add_data(
-        Reference(bp.ws, min_col=list(bc).index("end") + 1, min_row=bridge["first"] - 1, max_row=blast),
-        titles_from_data=True,
-    )
+    trend.height, trend.width = 7.2, 21
+    trend.add_data(Reference(bp.ws, min_col=end_col, min_row=bridge["first"] - 1, max_row=blast), titles_from_data=True)
     trend.set_categories(Reference(bp.ws, min_col=1, min_row=bridge["first"], max_row=blast))
     trend.series[0].graphicalProperties.solidFill = "2E75B6"
     trend.series[0].graphicalProperties.line.solidFill = "2E75B6"
@@ -922,10 +955,9 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
     trend.legend = None
     trend.gapWidth = 50
     _cache_chart(trend, ctx.book)
-    del mp
     p.ws.add_chart(trend, f"A{row + 1}")
-    p.ws.add_chart(_bridge_chart(ctx, bp, bc, bridge["first"] - 1, bridge["first"], blast, width=25), f"A{row + 19}")
-    p.ws.row_breaks.append(__import__("openpyxl").worksheet.pagebreak.Break(id=row + 18))
+    p.ws.add_chart(_bridge_chart(ctx, bp, bc, bridge["first"] - 1, bridge["first"], blast, width=21, height=8), f"A{row + 16}")
+    p.ws.print_area = f"A1:C{row + 32}"
 
 
 # ---------------------------------------------------------------------------- building
