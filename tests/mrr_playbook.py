@@ -274,6 +274,20 @@ select * from final
 CATEGORIES = ("new", "upgrade", "reactivation", "downgrade", "churn")
 
 
+def load_periods(con, frame: pd.DataFrame) -> None:
+    """The seed table ``subscription_periods``, typed as dbt seeds it (an empty one too)."""
+    con.execute(
+        """
+        create or replace table subscription_periods (
+            subscription_id integer, customer_id varchar, start_date date, end_date date, monthly_amount double
+        )
+        """
+    )
+    con.register("periods_frame", frame)
+    con.execute("insert into subscription_periods select * from periods_frame")
+    con.unregister("periods_frame")
+
+
 def create_models(con, spine_start: str, spine_end: str) -> None:
     """Create the playbook's models as views over the table ``subscription_periods``.
 

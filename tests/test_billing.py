@@ -288,8 +288,7 @@ def _compare_with_playbook(con, table, labels, first: int, last: int):
     row_of = {playbook.customer_key(label): i for i, label in enumerate(labels)}
     expected = np.zeros_like(table)
     for customer, month, mrr in revenue:
-        key = customer if isinstance(customer, str) else playbook.customer_key(customer)
-        expected[row_of[key], playbook.month_number(month) - first] = mrr
+        expected[row_of[customer], playbook.month_number(month) - first] = mrr
     np.testing.assert_allclose(table, expected, rtol=1e-12, atol=1e-9)
     assert ((table > 0) == (expected > 0)).all()
     if last == first:
@@ -322,7 +321,8 @@ def _compare_with_playbook(con, table, labels, first: int, last: int):
 def test_playbook_seed_in_duckdb():
     seed = _playbook_seed()
     con = duckdb.connect()
-    con.register("subscription_periods", seed)
+    # Customer ids as the keys of tests/mrr_playbook.py (the numbers 1 .. 55).
+    playbook.load_periods(con, seed.assign(customer_id=[playbook.customer_key(float(c)) for c in seed.customer_id]))
     # The playbook's own spine: 2018-01-01 up to the current month (its data ends 2020-01).
     playbook.create_models(con, "date '2018-01-01'", "date_trunc('month', current_date)")
     # Its seed as an export for MRR_FROM_SUBS: monthly amounts, first-of-month dates; the
@@ -388,10 +388,36 @@ def test_random_exports_against_the_playbook_in_duckdb(export):
         return
     assert error == OK and table.shape == (len(labels), last - first + 1)
     con = duckdb.connect()
-    con.register("subscription_periods", playbook.playbook_periods(rows, first, last))
+    playbook.load_periods(con, playbook.playbook_periods(rows, first, last))
     day = playbook.month_day
     playbook.create_models(con, f"date '{day(first)}'", f"date '{day(last + 1)}'")
     _compare_with_playbook(con, table, labels, first, last)
+
+
+def test_a_larger_random_export_against_the_playbook_in_duckdb():
+    # 600 subscriptions of 80 customers (numbers, and texts in two cases), overlapping,
+    # with gaps, returns, times of day and plans of 1, 3 and 12 months, over 30 months.
+    rng = np.random.default_rng(11)
+    pool = [float(i) for i in range(1, 41)] + [f"Cus{i}" for i in range(40)]
+    rows = []
+    for _ in range(600):
+        customer = pool[rng.integers(len(pool))]
+        if isinstance(customer, str) and rng.random() < 0.5:
+            customer = customer.upper()
+        start = FIRST_DAY - 200 + int(rng.integers(0, 1000)) + float(rng.choice([0.0, 0.3]))
+        end = None if rng.random() < 0.3 else math.floor(start) + int(rng.integers(0, 500)) + 0.5
+        amount = float(rng.choice([0.0, 19.0, 49.0, 99.5, 1188.0]))
+        rows.append((customer, start, end, amount, float(rng.choice([1.0, 3.0, 12.0]))))
+    first_month, months = FIRST_DAY + 40.0, 30.0  # a window that cuts through subscriptions
+    table, error, labels = build(rows, first_month, months)
+    assert error == OK and table.shape == (80, 30)
+    first, last = _window(rows, first_month, months)
+    con = duckdb.connect()
+    playbook.load_periods(con, playbook.playbook_periods(rows, first, last))
+    playbook.create_models(con, f"date '{playbook.month_day(first)}'", f"date '{playbook.month_day(last + 1)}'")
+    _compare_with_playbook(con, table, labels, first, last)
+    movements, _ = mrr_movements(table)
+    assert (movements[:, :5] != 0).sum(axis=0).min() >= 3  # every kind of movement, several times
 
 
 def _billed(rows, first: int, last: int) -> dict:
