@@ -18,10 +18,12 @@ same data in memory and ends with the MRR movements per month and the cohort tab
   active months, a groupby sum and pivot for the table, shifts for the movements, a groupby
   on cohort and age for the cohorts.
 
-The three are checked to agree before timing. Times are medians of interleaved runs.
-Memory is the process's peak RSS (``resource.getrusage``, ``ru_maxrss``), read after the
-xlfuncs runs alone and again at the end (DuckDB and pandas included), plus its PSS at the end
-(``psutil``).
+The three are checked to agree before timing. Times are medians of interleaved runs, then
+the median of each xlfuncs step. Memory: the peak RSS of the whole run (``resource.getrusage``,
+``ru_maxrss``); then each side runs again three times in a process of its own, which prints
+its peak RSS (VmHWM of /proc/self/status, since ``ru_maxrss`` survives ``exec``; also before
+the first run, when the imports and the data are loaded) and its PSS at the end
+(``psutil.Process().memory_full_info()``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import functools
 import importlib.util
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -229,7 +233,20 @@ def pandas_pipeline(frame: pd.DataFrame, first_month: float, months: float) -> d
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """Peak RSS of this process in MB: ``resource.getrusage`` ``ru_maxrss`` (kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _high_water_mb() -> float:
+    """Peak RSS of this process image in MB: VmHWM of /proc/self/status.
+
+    ``ru_maxrss`` survives ``exec``, so a process started from this one would report this
+    one's peak; VmHWM belongs to the address space and starts afresh.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return _peak_rss_mb()
 
 
 def main() -> None:
@@ -237,10 +254,12 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=30_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--side", help="run only this side three times and print its memory")
     args = parser.parse_args()
+    if args.side:
+        return _side_alone(args.side, args.subscriptions, args.customers)
 
     import duckdb
-    import psutil
 
     frame = generate(args.subscriptions, args.customers)
     ids = frame["customer"].tolist()
@@ -248,9 +267,6 @@ def main() -> None:
     print(f"{len(frame):,} subscriptions, {frame['customer'].nunique():,} customers, {MONTHS} months")
 
     ours = xlfuncs_pipeline(frame, first, months, ids)
-    for _ in range(2):
-        xlfuncs_pipeline(frame, first, months, ids)
-    peak_ours = _peak_rss_mb()
 
     con = duckdb.connect()
     theirs = duckdb_pipeline(con, frame, first, months)
@@ -277,9 +293,13 @@ def main() -> None:
         spread = f"{min(times[name]) * 1e3:.1f} .. {max(times[name]) * 1e3:.1f}"
         print(f"  {name:16s} {value * 1e3:9.1f} ms   (runs {spread} ms)   x{value / median['xlfuncs']:.1f}")
 
+    codes, labels, table = xlfuncs_table(frame, first, months, ids)
+    columns = [frame[c].to_numpy() for c in ("start", "end", "amount", "interval")]
     steps = {
         "customer_order": lambda: customer_order(ids),
-        "mrr_from_subs": lambda: xlfuncs_table(frame, first, months, ids),
+        "mrr_from_subs": lambda: mrr_from_subs(codes, len(labels), *columns, first, months),
+        "mrr_movements": lambda: mrr_movements(table),
+        "cohort_retention": lambda: cohort_retention(table, "customers"),
     }
     for name, step in steps.items():
         runs = []
@@ -287,11 +307,47 @@ def main() -> None:
             began = time.perf_counter()
             step()
             runs.append(time.perf_counter() - began)
-        print(f"  ({name} up to here: {statistics.median(runs) * 1e3:.1f} ms)")
+        print(f"    {name:18s} {statistics.median(runs) * 1e3:7.1f} ms")
+    print(f"peak RSS of this process (resource.getrusage ru_maxrss): {_peak_rss_mb():.0f} MB, all three sides")
+    # Each side alone, in a process of its own: its peak RSS and its PSS at the end.
+    for name in sides:
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--side",
+                name,
+                "--subscriptions",
+                str(args.subscriptions),
+                "--customers",
+                str(args.customers),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        print(f"  {name:16s} alone: {done.stdout.strip()}")
+
+
+def _side_alone(name: str, subscriptions: int, customers: int) -> None:
+    import duckdb
+    import psutil
+
+    frame = generate(subscriptions, customers)
+    ids = frame["customer"].tolist()
+    first, months = WINDOW_FIRST, float(MONTHS)
+    before = _high_water_mb()
+    con = duckdb.connect()
+    side = {
+        "xlfuncs": lambda: xlfuncs_pipeline(frame, first, months, ids),
+        "duckdb playbook": lambda: duckdb_pipeline(con, frame, first, months),
+        "pandas groupby": lambda: pandas_pipeline(frame, first, months),
+    }[name]
+    for _ in range(3):
+        side()
     pss = psutil.Process().memory_full_info().pss / 2**20
-    print(f"peak RSS after the xlfuncs runs alone: {peak_ours:.0f} MB (resource.getrusage ru_maxrss)")
     print(
-        f"peak RSS of the whole run, DuckDB and pandas included: {_peak_rss_mb():.0f} MB; PSS at the end: {pss:.0f} MB"
+        f"peak RSS {_high_water_mb():.0f} MB ({before:.0f} MB before the first run: imports and data), PSS at the end {pss:.0f} MB"
     )
 
 
