@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xlfuncs import billing
 from xlfuncs.billing import cohort_retention, customer_counts, customer_order, mrr_from_subs
 from xlfuncs.errors import NA, NUM, OK, VALUE
 from xlfuncs.metrics import mrr_movements
@@ -178,7 +179,8 @@ def test_mrr_from_subs_time_of_day_is_dropped():
     table, error, _ = build(rows)
     assert (error, table.tolist()) == (OK, [[10.0]])
     # Start and end on the same day: active on no last day of a month, a row of zeros;
-    # the default table runs to the month of end - 1 day (January).
+    # the default table runs to the later of the start's month (February) and the month
+    # of end - 1 day (January).
     rows = [("x", serial("2024-02-01") + 0.2, serial("2024-02-01") + 0.9, 10.0, 1.0)]
     assert build(rows)[0].tolist() == [[0.0]]
 
@@ -197,6 +199,18 @@ def test_mrr_from_subs_no_residue_where_nothing_is_paid():
     assert error == OK
     assert table[0, 2:4].tolist() == [0.0, 0.0] and table[0, 4] == 0.3
     assert customer_counts(table)[0][:, 3].tolist() == [0, -1, 0, 0]
+
+
+def test_mrr_from_subs_small_rate_beside_a_huge_one_survives():
+    # 1e16 + 0.5 - 1e16 is 0 in floats: a customer still paying 0.5 must keep its 0.5.
+    rows = [
+        ("x", serial("2024-01-01"), serial("2024-02-01"), 1e16, 1.0),
+        ("x", serial("2024-01-01"), serial("2024-04-01"), 0.5, 1.0),
+        ("y", serial("2024-01-01"), None, 5e-324, 1.0),
+    ]
+    table, error, _ = build(rows)
+    assert error == OK
+    assert table.tolist() == [[1e16, 0.5, 0.5], [5e-324, 5e-324, 5e-324]]
 
 
 @pytest.mark.parametrize(
@@ -475,6 +489,24 @@ def test_random_exports_identities(export):
         cells = [(c, p - c) for c in range(p + 1) if count_errors[c, p - c] == OK]
         assert sum(cohort_count[c, a] for c, a in cells) == (table[:, p] > 0).sum()
         assert sum(cohort_mrr[c, a] for c, a in cells) == pytest.approx(table[:, p].sum(), rel=1e-12, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(exports())
+def test_mrr_from_subs_in_chunks_gives_the_same_table(export):
+    # The sums run in chunks of _CHUNK subscription-months (2 M): with chunks of 5 the
+    # chunk boundaries fall inside and between subscriptions.
+    rows, (first_month, months) = export
+    whole = build(rows, first_month, months)
+    saved = billing._CHUNK
+    billing._CHUNK = 5
+    try:
+        chunked = build(rows, first_month, months)
+    finally:
+        billing._CHUNK = saved
+    assert chunked[1:] == whole[1:]
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-14, atol=0)
+    assert ((chunked[0] > 0) == (whole[0] > 0)).all()
 
 
 # ---------------------------------------------------------------- the pandas groupby version

@@ -7,8 +7,9 @@ in, ranges of different lengths); these functions check what is left: the ranges
 numbers.
 
 A billing export of 100,000 subscriptions becomes a customers x months table in a few
-array passes: one ``np.unique`` for the customers, datetime64 month arithmetic for the
-dates, a difference array (``np.bincount``) and a cumulative sum for the table.
+array passes: one dict pass and a sort of the distinct ids for the customers (``np.unique``
+for numeric ids), datetime64 month arithmetic for the dates, and one weighted
+``np.bincount`` over the active subscription-months for the table.
 """
 
 from __future__ import annotations
