@@ -68,11 +68,13 @@ def customer_order(ids: Sequence[float | str]) -> tuple[np.ndarray, list]:
     """
     n = len(ids)
     codes = np.empty(n, dtype=np.intp)
+    seen: dict[str, int] = {}  # case-folded id -> its rank in order of first appearance
+    rank = seen.setdefault
     try:  # all text, the common case (ids like "cus_N2x..."): no type test per row
-        texts_at, texts = None, ids
-        folded = [text.casefold() for text in ids]
-        labels: list = []
+        texts_at, texts, labels = None, ids, []
+        local = [rank(text.casefold(), len(seen)) for text in ids]
     except AttributeError:  # a number among them: a float has no casefold()
+        seen.clear()
         is_text = np.fromiter((isinstance(x, str) for x in ids), dtype=bool, count=n)
         numbers_at, texts_at = np.flatnonzero(~is_text), np.flatnonzero(is_text)
         numbers = np.array([float(ids[i]) for i in numbers_at], dtype=float)
@@ -80,10 +82,9 @@ def customer_order(ids: Sequence[float | str]) -> tuple[np.ndarray, list]:
         codes[numbers_at] = numbers_code.reshape(-1)
         labels = distinct_numbers.tolist()
         texts = [ids[i] for i in texts_at]
-        folded = [text.casefold() for text in texts]
-    if folded:
-        seen: dict[str, int] = {}  # case-folded id -> its rank in order of first appearance
-        local = np.fromiter((seen.setdefault(key, len(seen)) for key in folded), dtype=np.intp, count=len(folded))
+        local = [rank(text.casefold(), len(seen)) for text in texts]
+    if local:
+        local = np.array(local, dtype=np.intp)
         # Ranks are handed out in order, so a row shows a new customer where its rank
         # exceeds every rank before it: there is that customer's first spelling.
         firsts = np.flatnonzero(np.r_[True, local[1:] > np.maximum.accumulate(local)[:-1]])
