@@ -10,8 +10,10 @@ same data in memory and ends with the MRR movements per month and the cohort tab
 * ``xlfuncs``: ``customer_order`` + ``mrr_from_subs`` + ``mrr_movements`` +
   ``cohort_retention`` (the ids as the Python list a spreadsheet range hands over);
 * ``duckdb playbook``: the dbt-labs MRR playbook's SQL (tests/mrr_playbook.py) on the
-  pandas DataFrame registered in DuckDB: dates truncated to months, clipped to the window
-  and running subscriptions closed after it (the mapping explained there), the ``mrr``
+  pandas DataFrame registered in DuckDB: ids matched by ``lower()`` (they are ASCII, where
+  it is ``casefold()``), dates truncated to months, clipped to the window and running
+  subscriptions closed after it (the mapping explained there; one subscription at a time
+  per customer, as the playbook requires, holds by construction of the export), the ``mrr``
   model materialised once, then movements per month and a cohort aggregate (count and MRR
   per cohort and age) over it;
 * ``pandas groupby``: the straightforward version: every subscription exploded into its
