@@ -167,6 +167,17 @@ def test_mrr_from_subs_window_errors(first_month, months, code):
     assert build(CONTRACT_SUBS, first_month, months)[1] == code
 
 
+def test_mrr_from_subs_lengths_differ_is_value_and_interval_may_be_one_value():
+    codes, labels = customer_order(["A", "B"])
+    start, end, amount = np.array([45292.0, 45300]), np.array([nan, nan]), np.array([12.0, 24])
+    table, error = mrr_from_subs(codes, 2, start, end, amount, np.array([12.0]), nan, 2.0)
+    assert (int(error), table.tolist()) == (OK, [[1, 1], [2, 2]])
+    assert int(mrr_from_subs(codes, 2, start, end[:1], amount, np.array([1.0]), nan, nan)[1]) == VALUE
+    assert int(mrr_from_subs(codes, 2, start, end, amount, np.array([1.0, 1, 1]), nan, nan)[1]) == VALUE
+    assert int(mrr_from_subs(codes, 2, start[:0], end[:0], amount[:0], np.array([1.0]), nan, 3.0)[1]) == VALUE
+    assert int(mrr_from_subs(codes[:0], 0, start[:0], end[:0], amount[:0], np.array([1.0]), nan, 3.0)[1]) == NUM
+
+
 def test_mrr_from_subs_window_months_truncated_and_first_month_any_day():
     table, error, _ = build(CONTRACT_SUBS, serial("2024-02-29"), 2.9)
     assert error == OK

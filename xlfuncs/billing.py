@@ -159,7 +159,7 @@ def mrr_from_subs(codes, n_customers, start, end, amount, interval, first_month,
         ``#NUM!`` for a negative amount, an interval <= 0, an end before its start, a date
         outside Excel's calendar, months < 1 (or more than a sheet's 16,384 columns), a
         default last month before first_month, or no subscription at all; ``#VALUE!`` for a
-        missing start. The values are then a 1 x 1 NaN.
+        missing start (NaN) or arrays of different lengths (``interval`` may be one value). The values are then a 1 x 1 NaN.
 
     Notes
     -----
@@ -193,11 +193,14 @@ def mrr_from_subs(codes, n_customers, start, end, amount, interval, first_month,
     >>> table.tolist(), int(error)
     ([[100.0, 100.0, 150.0], [0.0, 100.0, 100.0], [30.0, 0.0, 0.0]], 0)
     """
-    start = np.asarray(start, dtype=float)
-    end = np.asarray(end, dtype=float)
-    amount = np.asarray(amount, dtype=float)
-    interval = np.broadcast_to(np.asarray(interval, dtype=float), start.shape)
-    codes = np.asarray(codes, dtype=np.intp)
+    start = np.asarray(start, dtype=float).reshape(-1)
+    end = np.asarray(end, dtype=float).reshape(-1)
+    amount = np.asarray(amount, dtype=float).reshape(-1)
+    interval = np.asarray(interval, dtype=float).reshape(-1)
+    codes = np.asarray(codes, dtype=np.intp).reshape(-1)
+    if not (codes.size == start.size == end.size == amount.size) or interval.size not in (1, start.size):
+        return _no_table(VALUE)  # ranges of different lengths (the adapter checks it first)
+    interval = np.broadcast_to(interval, start.shape)
     first_month, months = float(first_month), float(months)
     with np.errstate(all="ignore"):
         if np.isnan(start).any():
