@@ -237,6 +237,7 @@ def _subscriptions(ctx: _Ctx) -> dict:
     head = 4
     heads = [ctx.s(f"rr.subs.h.{k}") for k in ("customer", "start", "end", "amount", "interval", "plan", "segment")]
     _header(p, head, heads)
+    p.ws.row_dimensions[head].height = 30
     first = head + 1
     ws = p.ws
     # The export is data, not a calculation: written fast, one style per column.
@@ -721,6 +722,7 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
 
     # Survival: observed (all cohorts pooled) against the sBG projection.
     row += 2
+    p.ws.row_breaks.append(Break(id=row - 1))  # the survival table and its chart: one page
     p.put(f"A{row}", ctx.s("rr.ltv.survival"), B.GROUP)
     for col in "BCDE":
         p.style(f"{col}{row}", B.GROUP)
