@@ -30,6 +30,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..adapter import to_serial
+from ..errors import ExcelError
 from .expr import Expr, Name, Ref, Value, quote_sheet
 
 # House style: dark blue headers, yellow inputs in blue type (the finance convention for
@@ -106,10 +107,18 @@ def _apply(cell, look: Look, fmt: str | None) -> None:
 class Book:
     """An openpyxl workbook plus the value of every cell written through it."""
 
-    def __init__(self, native: bool):
+    def __init__(self, native: bool, direct: bool = False):
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self.native = native
+        # Direct mode: cells are not openpyxl objects but XML written with their cached
+        # values (see finish_direct); what a large workbook needs to be built in seconds.
+        self.direct = direct
+        self.cells: dict[str, dict[int, dict[int, str]]] = {}
+        # (sheet, "B6:AE300") -> the grid of a spill there: a range that is exactly a spill
+        # reads the grid instead of every cell.
+        self.blocks: dict[tuple[str, str], list] = {}
+        self._xf: dict[tuple[int, str | None], int] = {}
         self.values: dict[tuple[str, str], Value] = {}
         self.formulas: dict[tuple[str, str], str] = {}
         self.names: dict[str, tuple[str, str]] = {}
@@ -128,6 +137,22 @@ class Book:
             self.styles[key] = copy(cell._style)
         else:
             cell._style = copy(made)
+
+    def xf(self, ws: Worksheet, look: Look, fmt: str | None) -> int:
+        """The workbook's cell-format index of a look (direct mode)."""
+        key = (id(look), fmt)
+        index = self._xf.get(key)
+        if index is None:
+            from openpyxl.cell import Cell
+
+            scratch = Cell(ws)
+            _apply(scratch, look, fmt)
+            index = self._xf[key] = self.wb._cell_styles.add(scratch._style)
+        return index
+
+    def emit(self, sheet: str, coord: str, xml: str) -> None:
+        col, row = _split(coord)
+        self.cells.setdefault(sheet, {}).setdefault(row, {})[col] = xml
 
     def page(self, title: str) -> Page:
         return Page(self, self.wb.create_sheet(title))
@@ -170,6 +195,9 @@ class Page:
         return self.book.value_of(sheet, coord)
 
     def range_values(self, sheet: str, ref: str) -> list:
+        block = self.book.blocks.get((sheet, ref))
+        if block is not None:
+            return block
         min_col, min_row, max_col, max_row = range_boundaries(ref)
         return [
             [self.book.value_of(sheet, f"{get_column_letter(c)}{r}") for c in range(min_col, max_col + 1)]
@@ -189,6 +217,8 @@ class Page:
 
     def put(self, coord: str, value, look: Look = CALC, fmt: str | None = None) -> Ref:
         """Write a constant (number, text, date or None for a deliberately empty cell)."""
+        if self.book.direct:
+            return self._put_direct(coord, value, look, fmt)
         cell = self.ws[coord]
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             cell.value = value
@@ -206,9 +236,44 @@ class Page:
         self.book.values[(self.sheet, coord)] = stored
         return Ref(self.sheet, coord)
 
-    def formula(self, coord: str, expr: Expr, look: Look = CALC, fmt: str | None = None) -> Ref:
-        """Write a formula, rendered for this edition, and record its evaluated value."""
+    def _put_direct(self, coord: str, value, look: Look, fmt: str | None) -> Ref:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            stored: Value = to_serial(value)
+            fmt = fmt or "yyyy-mm-dd"
+        elif isinstance(value, bool):
+            raise TypeError("templates write no logicals")
+        elif isinstance(value, int):
+            stored = float(value)
+        else:
+            stored = value
+        s = self.book.xf(self.ws, look, fmt)
+        self.book.values[(self.sheet, coord)] = stored
+        if stored is None or stored == "":
+            xml = f'<c r="{coord}" s="{s}"/>'
+        elif isinstance(stored, str):
+            xml = f'<c r="{coord}" s="{s}" t="inlineStr"><is><t xml:space="preserve">{_esc(stored)}</t></is></c>'
+        else:
+            xml = _cell_xml(coord, s, stored, "")
+        self.book.emit(self.sheet, coord, xml)
+        return Ref(self.sheet, coord)
+
+    def formula(
+        self, coord: str, expr: Expr, look: Look = CALC, fmt: str | None = None, value: Value | None = None
+    ) -> Ref:
+        """Write a formula, rendered for this edition, and record its evaluated value.
+
+        ``value``: the value when the template computed it already (a column of one
+        function evaluated in one call); direct mode only.
+        """
         text = expr.render(self)
+        if self.book.direct:
+            if value is None:
+                value = expr.evaluate(self)
+            self.book.formulas[(self.sheet, coord)] = text
+            self.book.values[(self.sheet, coord)] = value
+            s = self.book.xf(self.ws, look, fmt)
+            self.book.emit(self.sheet, coord, _cell_xml(coord, s, value, f"<f>{_esc(text)}</f>"))
+            return Ref(self.sheet, coord)
         cell = self.ws[coord]
         cell.value = "=" + text
         self.book.apply(cell, look, fmt)
@@ -243,9 +308,36 @@ class Page:
             grid = [[single] * cols for _ in range(rows)]
         col0, row0 = range_boundaries(coord)[:2]
         last = f"{get_column_letter(col0 + cols - 1)}{row0 + rows - 1}"
+        self.book.blocks[(self.sheet, f"{coord}:{last}")] = grid
         sheet = self.sheet
         values = self.book.values
         formulas = self.book.formulas
+        if self.book.direct:
+            s = self.book.xf(self.ws, look, fmt)
+            emit = self.book.emit
+            if self.native and native_cell is not None:
+                for i in range(rows):
+                    for j in range(cols):
+                        ref = f"{get_column_letter(col0 + j)}{row0 + i}"
+                        text = native_cell(i, j)
+                        formulas[(sheet, ref)] = text
+                        values[(sheet, ref)] = grid[i][j]
+                        emit(sheet, ref, _cell_xml(ref, s, grid[i][j], f"<f>{_esc(text)}</f>"))
+                return grid
+            text = expr.render(self)
+            formulas[(sheet, coord)] = text
+            anchor = f'<f t="array" ref="{coord}:{last}">{_esc(text)}</f>'
+            for i in range(rows):
+                letter_row = row0 + i
+                line = grid[i]
+                for j in range(cols):
+                    ref = f"{get_column_letter(col0 + j)}{letter_row}"
+                    values[(sheet, ref)] = line[j]
+                    if i or j:
+                        emit(sheet, ref, _cell_xml(ref, s, line[j], ""))
+            emit(sheet, coord, _cell_xml(coord, s, grid[0][0], anchor, ' cm="1"'))
+            self.book.dynamic_arrays.setdefault(sheet, []).append(coord)
+            return grid
         first = self.ws[coord]
         self.book.apply(first, look, fmt)
         style = first._style
@@ -392,3 +484,110 @@ def mark_dynamic_arrays(path: Path, anchors: dict[str, list[str]], titles: list[
         for name, data in parts.items():
             out.writestr(name, data)
     tmp.replace(path)
+
+
+# ------------------------------------------------------------------ direct mode
+
+
+_COORD = re.compile(r"([A-Z]+)(\d+)$")
+
+
+def _split(coord: str) -> tuple[int, int]:
+    letters, digits = _COORD.match(coord).groups()
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return col, int(digits)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _number(value: float) -> str:
+    """A float as ``<v>`` text: integers without ".0", others round-trip exact."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def _cell_xml(coord: str, s: int, value, inner: str, extra: str = "") -> str:
+    """One ``<c>`` with its formula (``inner``, may be empty) and its cached value."""
+    if type(value) is float:
+        return f'<c r="{coord}" s="{s}"{extra}>{inner}<v>{_number(value)}</v></c>'
+    if value is None:
+        if not inner:
+            return f'<c r="{coord}" s="{s}"{extra}/>'
+        return f'<c r="{coord}" s="{s}"{extra}>{inner}<v>0</v></c>'
+    if isinstance(value, bool):
+        return f'<c r="{coord}" s="{s}" t="b"{extra}>{inner}<v>{int(value)}</v></c>'
+    if isinstance(value, ExcelError):
+        return f'<c r="{coord}" s="{s}" t="e"{extra}>{inner}<v>{value.value}</v></c>'
+    if isinstance(value, str):
+        if not inner:
+            return f'<c r="{coord}" s="{s}" t="inlineStr"{extra}><is><t xml:space="preserve">{_esc(value)}</t></is></c>'
+        return f'<c r="{coord}" s="{s}" t="str"{extra}>{inner}<v>{_esc(value)}</v></c>'
+    return f'<c r="{coord}" s="{s}"{extra}>{inner}<v>{_number(float(value))}</v></c>'
+
+
+_ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
+_CELL = re.compile(r'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
+
+
+def _merged_sheet_data(openpyxl_data: str, ours: dict[int, dict[int, str]]) -> str:
+    """openpyxl's rows (row heights, cells carrying notes) merged with the direct cells."""
+    rows: dict[int, tuple[str, dict[int, str]]] = {}
+    for match in _ROW.finditer(openpyxl_data):
+        cells = {}
+        for cell in _CELL.finditer(match.group(3) or ""):
+            cells[_split(cell.group(1) + "1")[0]] = cell.group(0)
+        rows[int(match.group(1))] = (match.group(2), cells)
+    parts = ["<sheetData>"]
+    for r in sorted(rows.keys() | ours.keys()):
+        attrs, cells = rows.get(r, ("", {}))
+        mine = ours.get(r)
+        if mine:
+            cells = {**cells, **mine}
+        parts.append(f'<row r="{r}"{attrs}>')
+        parts.extend(cells[c] for c in sorted(cells))
+        parts.append("</row>")
+    parts.append("</sheetData>")
+    return "".join(parts)
+
+
+def finish_direct(path: Path, book: Book) -> None:
+    """Put the direct cells (and the dynamic-array flags) into an openpyxl-saved file, in place."""
+    path = Path(path)
+    titles = [ws.title for ws in book.wb.worksheets]
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        parts = {info.filename: zf.read(info) for info in infos}
+    for title, rows in book.cells.items():
+        part = f"xl/worksheets/sheet{titles.index(title) + 1}.xml"
+        xml = parts[part].decode("utf-8")
+        start = xml.find("<sheetData")
+        end_tag = xml.find("</sheetData>")
+        end = end_tag + len("</sheetData>") if end_tag >= 0 else xml.find("/>", start) + 2
+        merged = _merged_sheet_data(xml[start:end], rows)
+        last_row = max(rows)
+        last_col = max(max(cols) for cols in rows.values())
+        xml = xml[:start] + merged + xml[end:]
+        xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>', xml, count=1)
+        parts[part] = xml.encode("utf-8")
+    if book.dynamic_arrays:
+        parts["xl/metadata.xml"] = _METADATA
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+            b"</Types>", b'<Override PartName="/xl/metadata.xml" ContentType="' + _METADATA_TYPE + b'"/></Types>'
+        )
+        parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>",
+            b'<Relationship Id="rIdXlfuncsMeta" Type="' + _METADATA_REL + b'" Target="metadata.xml"/></Relationships>',
+        )
+    tmp = path.with_name(path.name + ".direct")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for name, data in parts.items():
+                out.writestr(name, data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

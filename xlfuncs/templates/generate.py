@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import ExcelError
 from . import i18n, onboarding_roi, revenue_report
 from .billing_export import ExportError
-from .book import Book, mark_dynamic_arrays
+from .book import Book, finish_direct, mark_dynamic_arrays
 from .scenario import Scenario, ScenarioError, load
 
 VALUES_XLFUNCS = "xlfuncs"
@@ -159,9 +159,14 @@ def generate(
     done = raw.with_name(raw.name.replace(".raw.xlsx", ".done.xlsx"))
     try:
         book.wb.save(raw)
-        if book.dynamic_arrays:
+        if book.direct:
+            # The cells went in as XML with their cached values already.
+            finish_direct(raw, book)
+        elif book.dynamic_arrays:
             mark_dynamic_arrays(raw, book.dynamic_arrays, [ws.title for ws in book.wb.worksheets])
-        if values == VALUES_XLFUNCS:
+        if book.direct and values == VALUES_XLFUNCS:
+            os.replace(raw, done)
+        elif values == VALUES_XLFUNCS:
             write_cached_values(raw, done, book.values)
         else:
             recalc_with_libreoffice(raw, done)

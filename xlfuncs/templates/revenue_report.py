@@ -30,9 +30,9 @@ from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-from .. import registry
+from .. import adapter, registry
 from ..errors import ExcelError
 from . import _interim, billing_export
 from . import book as B
@@ -240,40 +240,24 @@ def _subscriptions(ctx: _Ctx) -> dict:
     p.ws.row_dimensions[head].height = 30
     first = head + 1
     ws = p.ws
-    # The export is data, not a calculation: written fast, one style per column.
+    # The export is data, not a calculation: one look per column.
     looks = [(B.INPUT_TEXT, None), (B.INPUT, f.date), (B.INPUT, f.date), (B.INPUT, f.money2), (B.INPUT, f.int)]
     looks += [(B.INPUT_TEXT, None), (B.INPUT_TEXT, None)]
     columns = (subs.customer, subs.start, subs.end, subs.amount, subs.interval, subs.plan, subs.segment)
-    values = ctx.book.values
-    sheet = p.sheet
-    from copy import copy
-
     for c, (column, (look, fmt)) in enumerate(zip(columns, looks)):
         letter = col_letter(c + 1)
-        proto = None
         for i, value in enumerate(column):
-            r = first + i
-            coord = f"{letter}{r}"
-            if proto is None:
-                p.put(coord, value, look, fmt)
-                proto = ws[coord]._style
-                continue
-            cell = ws.cell(row=r, column=c + 1, value=value)
-            cell._style = copy(proto)
-            if isinstance(value, dt.date):
-                values[(sheet, coord)] = float((value - dt.date(1899, 12, 30)).days)
-            elif isinstance(value, int) and not isinstance(value, bool):
-                values[(sheet, coord)] = float(value)
-            else:
-                values[(sheet, coord)] = value
+            p.put(f"{letter}{first + i}", value, look, fmt)
     last = first + len(subs) - 1
     table = Table(displayName=ctx.s("rr.subs.table"), ref=f"A{head}:G{last}")
+    # Named here: openpyxl would read the names from header cells the direct mode does not keep.
+    table.tableColumns = [TableColumn(id=k + 1, name=text) for k, text in enumerate(heads)]
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
     ws.add_table(table)
     ws.freeze_panes = f"A{first}"
     ctx.setup(p, f"{head}:{head}", tab="A6A6A6")
     return {
-        name: Range(sheet, f"${col}${first}:${col}${last}")
+        name: Range(p.sheet, f"${col}${first}:${col}${last}")
         for name, col in zip(("customer", "start", "end", "amount", "interval"), "ABCDE")
     }
 
@@ -835,6 +819,48 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
 
     rng = np.random.default_rng(3)
     grid = mrr["grid"]
+    n = len(inp.customers)
+    currents = [row[-1] for row in grid]
+    potentials: list[float | None] = [None] * n
+    scores: list[list[float | None]] = [[None] * SIGNALS for _ in range(n)]
+    if inp.sample:
+        for i in range(n):
+            now = currents[i] if isinstance(currents[i], float) else 0.0
+            potentials[i] = round(now * float(rng.choice((1.0, 1.5, 3.0, 8.0), p=(0.5, 0.25, 0.15, 0.1))), 0)
+            base = 35 if now == 0 else 70
+            scores[i] = [float(min(100, max(0, round(rng.normal(base, 18))))) for _ in range(SIGNALS)]
+    # Each column's function evaluated once over all customers (the cells' cached values).
+    value = ctx.book.value_of
+    thresholds_of = {k: value(p.sheet, names[k].coord) for k in names}
+    segments = adapter.call(
+        "SEGMENT", [[c] for c in currents], [[v] for v in potentials], thresholds_of["vip"], thresholds_of["core"]
+    )
+    segments = [row[0] for row in segments] if isinstance(segments, list) else [segments] * n
+    weight_values = [[value(p.sheet, f"{c}{wrow}") for c in sig_cols]]
+    # HEALTH_SCORE aggregates one row: the registry's implementation row by row, with the
+    # adapter's rule for blanks (a blank score drops out with its weight).
+    score_impl = registry.get("HEALTH_SCORE").impl
+    weight_array = np.array(weight_values[0], dtype=float)
+    score_values: list = []
+    for row in scores:
+        counted = np.array([v is not None for v in row])
+        result, error = score_impl(np.array([v or 0.0 for v in row])[counted], weight_array[counted])
+        score_values.append(dash if error or not np.isfinite(result) else float(result))
+    numeric = [v for v in score_values if isinstance(v, float)]
+    statuses = iter(
+        [row[0] for row in adapter.call(
+            "HEALTH_STATUS", [[v] for v in numeric], thresholds_of["red_below"], thresholds_of["green_from"]
+        )]
+        if len(numeric) > 1
+        else [adapter.call("HEALTH_STATUS", v, thresholds_of["red_below"], thresholds_of["green_from"]) for v in numeric]
+    )
+    status_values = []
+    for v in score_values:
+        if isinstance(v, float):
+            label = next(statuses)
+            status_values.append(label if ctx.lang == "en" or isinstance(label, ExcelError) else status_words[label])
+        else:
+            status_values.append(dash)
     for i, customer in enumerate(inp.customers):
         r = first + i
         mr = mrr["first"] + i
@@ -842,30 +868,30 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
         _, plan, seg = latest[_key(customer)]
         p.put(f"B{r}", plan or "", B.LABEL)
         p.put(f"C{r}", seg or "", B.LABEL)
-        current = p.formula(f"D{r}", mp.ref(f"{last_col}{mr}"), B.CALC, f.money)
-        potential_value = None
-        scores: list[float | None] = [None] * SIGNALS
-        if inp.sample:
-            now = grid[i][-1] if isinstance(grid[i][-1], float) else 0.0
-            potential_value = round(now * float(rng.choice((1.0, 1.5, 3.0, 8.0), p=(0.5, 0.25, 0.15, 0.1))), 0)
-            base = 35 if now == 0 else 70
-            scores = [float(min(100, max(0, round(rng.normal(base, 18))))) for _ in range(SIGNALS)]
-        potential = p.put(f"E{r}", potential_value, B.INPUT, f.money)
+        current = p.formula(f"D{r}", mp.ref(f"{last_col}{mr}"), B.CALC, f.money, value=currents[i])
+        potential = p.put(f"E{r}", potentials[i], B.INPUT, f.money)
         segment = fn("SEGMENT", current, potential, names["vip"], names["core"])
-        p.formula(f"F{r}", segment if ctx.lang == "en" else Relabel(segment, seg_words), B.CALC_CENTER)
+        seg_value = segments[i] if ctx.lang == "en" or isinstance(segments[i], ExcelError) else seg_words[segments[i]]
+        p.formula(
+            f"F{r}", segment if ctx.lang == "en" else Relabel(segment, seg_words), B.CALC_CENTER, value=seg_value
+        )
+        active = float(sum(1 for v in grid[i] if isinstance(v, float) and v > 0))
         months_active = Call("COUNTIF", (Range(mp.sheet, f"B{mr}:{last_col}{mr}"), lift(">0")))
-        p.formula(f"G{r}", months_active, B.CALC_CENTER, f.int)
+        p.formula(f"G{r}", months_active, B.CALC_CENTER, f.int, value=active)
         for k in range(SIGNALS):
-            p.put(f"{sig_cols[k]}{r}", scores[k], B.INPUT, f.int)
+            p.put(f"{sig_cols[k]}{r}", scores[i][k], B.INPUT, f.int)
+        score_value = score_values[i]
         score = p.formula(
             f"L{r}",
             IFERROR(fn("HEALTH_SCORE", Range(p.sheet, f"{sig_cols[0]}{r}:{sig_cols[-1]}{r}"), weights), dash),
             B.CALC_KEY_CENTER,
             f.one,
+            value=score_value,
         )
         status = fn("HEALTH_STATUS", score, names["red_below"], names["green_from"])
         shown = status if ctx.lang == "en" else Relabel(status, status_words)
-        p.formula(f"M{r}", IF(Call("ISNUMBER", (score,)), shown, dash), B.CALC_KEY_CENTER)
+        status_value = status_values[i]
+        p.formula(f"M{r}", IF(Call("ISNUMBER", (score,)), shown, dash), B.CALC_KEY_CENTER, value=status_value)
     last = first + len(inp.customers) - 1
     cells = f"M{first}:M{last}"
     _text_fill(p, cells, status_words["red"], RED)
@@ -967,7 +993,7 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
 
 def build(inputs: ReportInputs, t: dict[str, str], lang: str, native: bool) -> Book:
     """Build the workbook in memory (values recorded, nothing written yet)."""
-    book = Book(native=native)
+    book = Book(native=native, direct=True)
     ctx = _Ctx(book, inputs, t, lang)
     data = _subscriptions(ctx)
     mrr = _mrr(ctx, data)
