@@ -111,3 +111,27 @@ def test_whole_table_errors_raise_and_tables_with_na_cells_come_back_as_objects(
     assert raised.value.error is ExcelError.VALUE
     table = xlfuncs.cohort_retention([[100, 0], [0, 50]])
     assert table.tolist() == [[1.0, 0.0], [1.0, ExcelError.NA]]
+
+
+def test_sbg_fit_takes_cohort_retention_counts_as_they_spill():
+    # Customers of three monthly cohorts, each with its own churn probability drawn from
+    # beta(0.7, 3.8); the count table's #N/A corners and the empty cohort rows go into
+    # SBG_FIT as they are, through the same adapter a spreadsheet uses.
+    rng = np.random.default_rng(11)
+    months, per_cohort = 12, 4000
+    rows = []
+    for cohort in range(3):
+        churn = rng.beta(0.7, 3.8, per_cohort)
+        lifetime = rng.geometric(churn)  # periods paid, >= 1
+        for life in lifetime:
+            row = np.zeros(months)
+            row[cohort : min(months, cohort + life)] = 100.0
+            rows.append(row)
+    grid = np.array(rows)
+    counts = xlfuncs.cohort_retention(grid, "count")
+    assert counts[3, 0] == ExcelError.NA  # no cohort started in period 4: a row of #N/A
+    from xlfuncs import adapter
+
+    alpha, beta = adapter.call("SBG_FIT", counts.tolist())[0]
+    assert alpha == pytest.approx(0.7, rel=0.2) and beta == pytest.approx(3.8, rel=0.2)
+    assert xlfuncs.sbg_fit(counts).tolist() == [[alpha, beta]]
