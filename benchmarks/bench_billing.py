@@ -7,8 +7,9 @@ the day the old one ends), churn, returns after a gap, subscriptions still runni
 day on the dates. The table is the 36 months from January 2023. Each side starts from the
 same data in memory and ends with the MRR movements per month and the cohort table:
 
-* ``xlfuncs``: ``customer_order`` + ``mrr_from_subs`` + ``mrr_movements`` +
-  ``cohort_retention`` (the ids as the Python list a spreadsheet range hands over);
+* ``xlfuncs``: the Python API, ``xlfuncs.mrr_from_subs`` + ``xlfuncs.mrr_movements`` +
+  ``xlfuncs.cohort_retention``, cell rules included (the ids as an object array of text,
+  the dates as serials), as a notebook user calls them;
 * ``duckdb playbook``: the dbt-labs MRR playbook's SQL (tests/mrr_playbook.py) on the
   pandas DataFrame registered in DuckDB: ids matched by ``lower()`` (they are ASCII, where
   it is ``casefold()``), dates truncated to months, clipped to the window and running
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import xlfuncs
 from xlfuncs.billing import cohort_retention, customer_order, mrr_from_subs
 from xlfuncs.metrics import mrr_movements
 
@@ -105,11 +107,15 @@ def xlfuncs_table(frame: pd.DataFrame, first_month: float, months: float, ids: l
     return codes, labels, table
 
 
-def xlfuncs_pipeline(frame: pd.DataFrame, first_month: float, months: float, ids: list) -> dict:
-    _, _, table = xlfuncs_table(frame, first_month, months, ids)
-    movements, _ = mrr_movements(table)
-    customers, _ = cohort_retention(table, "customers")
-    return {"movements": movements, "customers": customers}
+def xlfuncs_pipeline(frame: pd.DataFrame, first_month: float, months: float, ids) -> dict:
+    columns = [frame[c].to_numpy() for c in ("start", "end", "amount", "interval")]
+    table = xlfuncs.mrr_from_subs(ids, *columns, first_month, months)
+    movements = xlfuncs.mrr_movements(table)
+    customers = xlfuncs.cohort_retention(table, "customers")
+    return {
+        "movements": movements,
+        "customers": np.where(customers == xlfuncs.ExcelError.NA, np.nan, customers).astype(float),
+    }
 
 
 # ---------------------------------------------------------------- DuckDB: the MRR playbook
@@ -264,7 +270,7 @@ def main() -> None:
     import duckdb
 
     frame = generate(args.subscriptions, args.customers)
-    ids = frame["customer"].tolist()
+    ids = frame["customer"].to_numpy()
     first, months = WINDOW_FIRST, float(MONTHS)
     print(f"{len(frame):,} subscriptions, {frame['customer'].nunique():,} customers, {MONTHS} months")
 
@@ -295,10 +301,11 @@ def main() -> None:
         spread = f"{min(times[name]) * 1e3:.1f} .. {max(times[name]) * 1e3:.1f}"
         print(f"  {name:16s} {value * 1e3:9.1f} ms   (runs {spread} ms)   x{value / median['xlfuncs']:.1f}")
 
-    codes, labels, table = xlfuncs_table(frame, first, months, ids)
+    codes, labels, table = xlfuncs_table(frame, first, months, ids.tolist())
     columns = [frame[c].to_numpy() for c in ("start", "end", "amount", "interval")]
+    print("  of which the metrics alone (no cell rules):")
     steps = {
-        "customer_order": lambda: customer_order(ids),
+        "customer_order": lambda: customer_order(ids.tolist()),
         "mrr_from_subs": lambda: mrr_from_subs(codes, len(labels), *columns, first, months),
         "mrr_movements": lambda: mrr_movements(table),
         "cohort_retention": lambda: cohort_retention(table, "customers"),
@@ -336,7 +343,7 @@ def _side_alone(name: str, subscriptions: int, customers: int) -> None:
     import psutil
 
     frame = generate(subscriptions, customers)
-    ids = frame["customer"].tolist()
+    ids = frame["customer"].to_numpy()
     first, months = WINDOW_FIRST, float(MONTHS)
     before = _high_water_mb()
     con = duckdb.connect()

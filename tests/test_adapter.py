@@ -149,9 +149,26 @@ def test_mrr_movements_blanks_are_zero_text_is_value_negative_is_num():
 def test_dates_become_serials_and_fractions_of_a_day_are_kept():
     start = dt.datetime(2026, 1, 1)
     assert adapter.call("TTFV", start, dt.datetime(2026, 2, 15, 12)) == 45.5
-    assert adapter.call("TTFV", dt.date(2026, 1, 1), "2026-01-31") == 30.0
-    assert adapter.call("TTFV", "2026-01-01", "31/01/2026") is VALUE  # not an unambiguous date
+    assert adapter.call("TTFV", dt.date(2026, 1, 1), np.datetime64("2026-01-31T06:00", "m")) == 30.25
     assert adapter.to_serial(dt.date(1900, 3, 1)) == 61.0  # Excel's serial, past its 1900 leap bug
+
+
+def test_date_text_is_a_value_error_in_excel():
+    # In a spreadsheet a date is a serial; text is #VALUE! (the Python API parses ISO text).
+    assert adapter.call("TTFV", dt.date(2026, 1, 1), "2026-01-31") is VALUE
+
+
+@pytest.mark.parametrize("unit", ["D", "h", "m", "s", "ms", "us", "ns"])
+def test_datetime64_of_any_unit_counts_days(unit):
+    start = np.array(["2024-01-01T00:00"], dtype=f"datetime64[{unit}]")
+    end = np.array(["2024-02-15T12:00" if unit != "D" else "2024-02-15"], dtype=f"datetime64[{unit}]")
+    expected = 45.0 if unit == "D" else 45.5
+    assert adapter.call("TTFV", start, end) == expected  # a 1 x 1 range: one value
+    assert adapter.call("TTFV", start[0], end[0]) == expected
+    assert adapter.call("TTFV", np.repeat(start, 2), np.concatenate([end, end.astype("datetime64[D]")])) == [
+        [expected, 45.0]
+    ]
+    assert adapter.call("TTFV", start, np.array(["NaT"], dtype=f"datetime64[{unit}]")) is NA  # NaT: empty
 
 
 # ---------------------------------------------------------------- independent oracles

@@ -16,12 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMES = (ROOT / "tests" / "contract_names.txt").read_text().split()
 
 
-def test_functions_lists_17_functions_with_signature_and_description():
+def test_functions_lists_every_function_with_signature_and_description():
     result = CliRunner().invoke(app, ["functions"])
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert len(lines) == 17
-    assert lines[0].startswith("CLV(arpu, churn, [margin], [discount], [periods])")
+    assert len(lines) == len(NAMES) == 25
+    assert lines[0].startswith("CLV(arpu, churn, [margin], [discount], [periods], [type])")
     assert "lifetime value" in lines[0]
 
 
@@ -30,8 +30,8 @@ def test_functions_json_is_machine_readable():
     rows = json.loads(result.output)
     assert [row["name"] for row in rows] == NAMES
     clv = rows[0]
-    assert clv["signature"] == "CLV(arpu, churn, [margin], [discount], [periods])"
-    assert [a["name"] for a in clv["arguments"]] == ["arpu", "churn", "margin", "discount", "periods"]
+    assert clv["signature"] == "CLV(arpu, churn, [margin], [discount], [periods], [type])"
+    assert [a["name"] for a in clv["arguments"]] == ["arpu", "churn", "margin", "discount", "periods", "type"]
     assert clv["arguments"][4] == {
         "name": "periods",
         "doc": registry.FUNCTIONS["CLV"].args[4].doc,
@@ -44,7 +44,7 @@ def test_the_console_script_runs():
     out = subprocess.run(
         [sys.executable, "-m", "xlfuncs", "functions"], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert out.stdout.count("\n") == 17
+    assert out.stdout.count("\n") == len(NAMES)
 
 
 def test_readme_reference_is_up_to_date():

@@ -37,7 +37,8 @@ from xlfuncs import registry
 
 PROBE = Path(__file__).with_name("xlwings_classic_probe.py")
 
-VBA_NAMES = {"new": "new_mrr"}  # the one contract argument name VBA reserves
+# The contract's argument names VBA reserves, and what the classic add-in calls them.
+VBA_NAMES = {"new": "new_mrr", "type": "pay_type", "end": "end_date", "scale": "scale_max"}
 
 # VBA's reserved identifiers (MS-VBAL 3.3.5.2: statement, marker and operator keywords,
 # reserved names, special forms, type and literal identifiers, future-reserved).
@@ -101,7 +102,7 @@ def test_the_open_source_add_in_is_what_runs(probe):
 def test_one_vba_function_per_registry_function(vba):
     functions = vba_functions(vba)
     assert sorted(functions) == sorted(registry.FUNCTIONS) == sorted(SIGNATURES)
-    assert vba.count("\nEnd Function") == 17
+    assert vba.count("\nEnd Function") == len(SIGNATURES)
     assert vba.startswith('Attribute VB_Name = "xlwings_udfs"')
 
 
@@ -191,6 +192,19 @@ def test_array_constants_spill(probe):
     ]
     assert value(probe, "health_status") == [["red"], ["yellow"], ["green"]]
     assert value(probe, "segment") == [["potential"]]
+
+
+def test_billing_tables_spill_from_com_values(probe):
+    # COM hands dates over as pywintypes times (the time of day is dropped), text ids as str.
+    assert value(probe, "mrr_from_subs") == [
+        [100.0, 100.0, 150.0, 50.0, 50.0],  # A and a are one customer
+        [0.0, 100.0, 100.0, 100.0, 100.0],
+        [30.0, 0.0, 0.0, 0.0, 0.0],
+    ]
+    assert value(probe, "cohort_revenue")[:2] == [[1.0, 1.0, 1.0, 0.5333333333333333], [1.0, 0.5, 0.5, "#N/A"]]
+    alpha, beta = value(probe, "sbg_fit")[0]
+    assert math.isclose(alpha, 0.668088, rel_tol=1e-6) and math.isclose(beta, 3.806095, rel_tol=1e-6)
+    assert math.isclose(value(probe, "clv_at_end")[0][0], 1583.3333333333, rel_tol=1e-10)
 
 
 def test_com_dates_are_excel_serials(probe):

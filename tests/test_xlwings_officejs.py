@@ -52,7 +52,7 @@ OMIT = object()  # an argument left out of the formula: Office.js sends null
 WORKED_EXAMPLES = CONTRACT
 
 # The functions FUNCTIONS.md gives no worked example for, computed by hand from their
-# definitions there, so that every one of the 17 goes through the Office.js path.
+# definitions there, so that every function goes through the Office.js path.
 DEFINITION_EXAMPLES = [
     ("ARPU", (10500, [[0, 0]]), "#DIV/0!"),  # average 0
     ("ARPU", (10500, [[-280, 320]]), "#NUM!"),  # negative count
@@ -150,7 +150,8 @@ def assert_result(got, expected, runtime: str = "1.4"):
             want = expected_cell(want_cell, runtime)
             if isinstance(want, (int, float)) and not isinstance(want, bool):
                 assert isinstance(got_cell, float), (got, table)
-                assert math.isclose(got_cell, want, rel_tol=1e-9, abs_tol=1e-9), (got, table)
+                rel = getattr(want_cell, "rel", 1e-9)  # contract_cases.About: given to fewer digits
+                assert math.isclose(got_cell, want, rel_tol=rel, abs_tol=1e-9), (got, table)
             else:
                 assert got_cell == want, (got, table)
 
@@ -184,10 +185,10 @@ def meta(server):
     return server.ask(op="meta")
 
 
-def test_meta_lists_the_17_contract_functions(meta):
+def test_meta_lists_the_contract_functions(meta):
     names = [f["name"] for f in meta["functions"]]
     assert sorted(names) == sorted(SIGNATURES)
-    assert len(names) == 17
+    assert len(names) == len(SIGNATURES)
     assert [f["id"] for f in meta["functions"]] == names  # Excel names are the ids
 
 

@@ -1,18 +1,28 @@
 """The Python API: ``xlfuncs.clv(...)``, ``xlfuncs.payback(...)``, ... built from the registry.
 
-Each function takes numbers or array-likes and follows numpy's broadcasting (not Excel's
-``#N/A`` padding: in Python, mismatched shapes are a programming error and raise
-``ValueError``). ``None`` for an optional argument takes its default.
+Every function applies the same cell rules as Excel does (:func:`xlfuncs.adapter.evaluate`:
+text and logicals are ``#VALUE!``, text inside a range is skipped by aggregating
+functions, ``NaN``/``None`` is an empty cell, dates become Excel serials) and adds only
+Python conveniences on top: ISO date text (``"2024-01-31"``) for date arguments, pandas
+objects, numpy's broadcasting and exceptions.
 
 * A call with only scalar arguments returns a ``float`` (or a ``str`` label) and raises
   :class:`~xlfuncs.errors.ExcelErrorValue` when the cell would show an Excel error; the
   exception's ``.error`` is that :class:`~xlfuncs.errors.ExcelError`.
-* A call with an array argument returns an ndarray of the broadcast shape: ``float64``
-  when every element is valid, otherwise ``object`` with the failing elements set to their
-  :class:`~xlfuncs.errors.ExcelError` (one bad element never spoils the others).
+* A call with an array argument returns an ndarray of the broadcast shape (numpy's rules:
+  mismatched shapes raise ``ValueError``, as they are a programming error in Python):
+  ``float64`` when every element is valid, otherwise ``object`` with the failing elements
+  set to their :class:`~xlfuncs.errors.ExcelError` (one bad element never spoils the
+  others).
 * Aggregating functions (``arpu``, ``cac``, ``net_mrr``, ...) reduce their array arguments
-  like ``SUM`` (``NaN`` counts as an empty cell and is skipped) and return one float.
-* ``mrr_movements`` returns a ``(periods - 1, 6)`` float ndarray.
+  like ``SUM`` and return one float.
+* Table functions (``mrr_movements``, ``mrr_from_subs``, ``cohort_retention``, ...) return
+  the table Excel spills as a 2-D ndarray (``object`` where cells are errors, such as the
+  ``#N/A`` corners of a cohort table) and raise ``ExcelErrorValue`` when the whole result
+  is an error, naming the argument and row at fault.
+
+Dates may be Excel serials, ``datetime.date``/``datetime``, ``numpy.datetime64`` of any
+unit, pandas ``Timestamp`` or ISO text.
 
 The docstrings are generated from the registry too: the examples below each function are
 the contract's worked examples, run by the test suite as doctests.
@@ -20,83 +30,82 @@ the contract's worked examples, run by the test suite as doctests.
 
 from __future__ import annotations
 
+import datetime as _dt
 import inspect
 
 import numpy as np
 
-from . import registry
-from .errors import OK, VALUE, ExcelError, ExcelErrorValue, first_error, nonfinite_as_num
+from . import adapter, registry
+from .errors import ExcelError, ExcelErrorValue
 
 
-def _as_float(value, name: str, fn: registry.Function) -> np.ndarray:
+def _iso(text: str):
+    """ISO date text as an Excel serial; any other text unchanged (the rules decide)."""
     try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ExcelErrorValue(ExcelError.VALUE, fn.name, f"{name} is not a number") from None
-    return array
+        return adapter.to_serial(_dt.datetime.fromisoformat(text.strip()))
+    except ValueError:
+        return text
+
+
+def _dates(value):
+    """A date argument with its ISO text turned into serials (a Python convenience)."""
+    if isinstance(value, str):
+        return _iso(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        try:
+            return value.astype("datetime64[us]")  # "" becomes NaT: an empty cell
+        except ValueError:
+            value = value.astype(object)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "O":
+        return np.frompyfunc(lambda cell: _iso(cell) if isinstance(cell, str) else cell, 1, 1)(value)
+    if isinstance(value, (list, tuple)):
+        return [_dates(cell) for cell in value]
+    return value
+
+
+def _python_value(value, arg: registry.Arg):
+    if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
+        value = value.to_numpy()  # pandas Series, DataFrame, Index
+    return _dates(value) if arg.date else value
+
+
+def _raise(fn: registry.Function, result: adapter.Result):
+    error = result.whole_error
+    if error is not None:
+        raise ExcelErrorValue(error, fn.name, result.reason, result.argument, result.row)
 
 
 def _elementwise(fn: registry.Function, values: list):
-    arrays = [_as_float(v, a.name, fn) for v, a in zip(values, fn.args)]
-    scalar = all(a.ndim == 0 for a in arrays)
-    arrays = np.broadcast_arrays(*arrays)
-    # NaN is a blank: #N/A for "not reached yet" arguments, otherwise the blank rules.
-    blank_errors = []
-    filled = []
-    for array, arg in zip(arrays, fn.args):
-        blank = np.isnan(array)
-        if arg.blank == registry.BLANK_NA:
-            blank_errors.append(np.where(blank, ExcelError.NA.code, OK).astype(np.int8))
-            filled.append(array)
-        else:
-            fill = arg.default if arg.blank == registry.BLANK_DEFAULT else 0.0
-            filled.append(np.where(blank, fill, array))
-    result, errors = fn.impl(*filled)
-    if fn.labels is None:
-        errors = nonfinite_as_num(result, errors)
-    errors = first_error(*blank_errors, errors) if blank_errors else errors
-    if fn.labels is not None:
-        index = result.astype(np.intp)
-        result = np.array(fn.labels, dtype=object)[index.reshape(-1)].reshape(index.shape)
-    if scalar:
-        if errors.reshape(-1)[0]:
-            raise ExcelErrorValue(ExcelError.from_code(errors.reshape(-1)[0]), fn.name)
-        value = result.reshape(-1)[0]
+    shapes = [np.shape(v) for v in values]
+    if any(len(shape) > 2 for shape in shapes):
+        raise ValueError(f"{fn.python_name}() takes scalars, 1-D or 2-D arrays")
+    shape = np.broadcast_shapes(*shapes)  # numpy's rules: a mismatch raises ValueError
+    single = adapter.single(fn, values) if shape == () else None
+    if single is not None:
+        if isinstance(single, ExcelError):
+            raise ExcelErrorValue(single, fn.name)
+        return single
+    result = adapter.evaluate(fn, values)
+    _raise(fn, result)
+    cells = result.cells()
+    if shape == ():
+        value = cells.reshape(-1)[0]
+        if isinstance(value, ExcelError):
+            raise ExcelErrorValue(value, fn.name)
         return value if fn.labels is not None else float(value)
-    if errors.any():
-        result = result.astype(object)
-        bad = errors != OK
-        result[bad] = [ExcelError.from_code(code) for code in errors[bad]]
-    return result
+    return cells.reshape(shape)
 
 
 def _aggregating(fn: registry.Function, values: list):
-    arrays = [_as_float(v, a.name, fn) for v, a in zip(values, fn.args)]
-    if fn.paired and arrays[0].shape != arrays[1].shape:
-        raise ExcelErrorValue(ExcelError.VALUE, fn.name, "scores and weights differ in shape")
-    arrays = [a.reshape(-1) for a in arrays]
-    if fn.paired:
-        counted = ~np.isnan(arrays[0])
-        arrays = [arrays[0][counted], np.nan_to_num(arrays[1])[counted]]
-    else:
-        arrays = [a[~np.isnan(a)] for a in arrays]
-    value, error = fn.impl(*arrays)
-    error = nonfinite_as_num(value, error)
-    if error:
-        raise ExcelErrorValue(ExcelError.from_code(int(error)), fn.name)
-    return float(value)
+    result = adapter.evaluate(fn, values)
+    _raise(fn, result)
+    return float(result.values.reshape(-1)[0])
 
 
 def _table(fn: registry.Function, values: list):
-    grid = _as_float(values[0], fn.args[0].name, fn)
-    if grid.ndim != 2:
-        raise ExcelErrorValue(ExcelError.VALUE, fn.name, "mrr must be a 2-D customers x periods array")
-    table, error = fn.impl(np.nan_to_num(grid))
-    error = error or nonfinite_as_num(table, np.zeros(table.shape, np.int8)).max()
-    if error:
-        reason = "needs at least 2 periods" if error == VALUE else "MRR must be >= 0"
-        raise ExcelErrorValue(ExcelError.from_code(int(error)), fn.name, reason)
-    return table
+    result = adapter.evaluate(fn, values)
+    _raise(fn, result)
+    return result.cells()
 
 
 _DISPATCH = {
@@ -104,6 +113,15 @@ _DISPATCH = {
     registry.AGGREGATING: _aggregating,
     registry.TABLE: _table,
 }
+
+
+def _literal(expected) -> str:
+    """A contract result as the doctest prints it (error texts as ExcelError values)."""
+    if isinstance(expected, list):
+        return f"[{', '.join(_literal(e) for e in expected)}]"
+    if isinstance(expected, str) and ExcelError.parse(expected) is not None:
+        return repr(ExcelError.parse(expected))
+    return repr(expected)
 
 
 def _doc_example(fn: registry.Function, formula: str, expected) -> str:
@@ -116,33 +134,36 @@ def _doc_example(fn: registry.Function, formula: str, expected) -> str:
             f"xlfuncs.errors.ExcelErrorValue: {fn.name}() -> {expected}..."
         )
     if isinstance(expected, list):
-        return f">>> {call}.tolist()\n{expected!r}"
+        return f">>> {call}.tolist()\n{_literal(expected)}"
     return f">>> {call}\n{expected!r}"
+
+
+def _returns(fn: registry.Function) -> list[str]:
+    if fn.kind == registry.ELEMENTWISE:
+        what = "str or ndarray of str" if fn.labels else "float or ndarray"
+        return [what, "    Element-wise over the broadcast arguments; errors as ExcelError elements."]
+    if fn.kind == registry.AGGREGATING:
+        return ["float", "    One value over all the cells given."]
+    columns = f" Columns: {', '.join(fn.columns)}." if fn.columns else ""
+    return ["ndarray", f"    The table Excel spills (object where cells are errors).{columns}"]
 
 
 def _docstring(fn: registry.Function) -> str:
     lines = [fn.description, "", "Parameters", "----------"]
     for arg in fn.args:
-        kind = "float or array_like"
-        if arg.date:
-            kind = "float, date or array_like"
+        kind = {registry.DATE: "float, date or array_like", registry.ID: "str, float or array_like"}
+        kind = kind.get(arg.kind, "str" if arg.kind == registry.KEYWORD else "float or array_like")
         lines.append(f"{arg.name} : {kind}{', optional' if arg.optional else ''}")
         default = f" Default: {arg.default_doc}." if arg.optional else ""
         lines.append(f"    {arg.doc}{default}")
-    lines += ["", "Returns", "-------"]
-    if fn.kind == registry.ELEMENTWISE:
-        what = "str or ndarray of str" if fn.labels else "float or ndarray"
-        lines += [f"{what}", "    Element-wise over the broadcast arguments; errors as ExcelError elements."]
-    elif fn.kind == registry.AGGREGATING:
-        lines += ["float", "    One value over all the cells given."]
-    else:
-        lines += ["ndarray, shape (periods - 1, 6)", f"    Columns: {', '.join(fn.columns)}."]
+    lines += ["", "Returns", "-------", *_returns(fn)]
     lines += [
         "",
         "Raises",
         "------",
         "ExcelErrorValue",
-        "    When a scalar result is an Excel error (``.error`` holds it).",
+        "    When a scalar (or whole) result is an Excel error (``.error`` holds it, the",
+        "    message names the argument and row where the cell rules can tell).",
         "",
         "Notes",
         "-----",
@@ -159,7 +180,6 @@ def _docstring(fn: registry.Function) -> str:
 
 def _make(fn: registry.Function):
     impl = _DISPATCH[fn.kind]
-    defaults = {a.name: a.default for a in fn.args if a.optional}
     signature = inspect.Signature(
         [
             inspect.Parameter(
@@ -174,13 +194,8 @@ def _make(fn: registry.Function):
     def function(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        values = []
-        for name, value in bound.arguments.items():
-            if value is None:
-                # None is an omitted argument: the default, or for a required one an
-                # empty cell (NaN), to which the blank rules apply.
-                value = defaults.get(name, np.nan)
-            values.append(value)
+        # None is an omitted argument: its default, or for a required one an empty cell.
+        values = [_python_value(value, arg) for value, arg in zip(bound.arguments.values(), fn.args)]
         return impl(fn, values)
 
     function.__signature__ = signature

@@ -125,6 +125,24 @@ def _is_date(serials: np.ndarray) -> np.ndarray:
     return (serials >= 0) & (serials < _LAST_SERIAL + 1)
 
 
+def table_start(first, first_month: float) -> int:
+    """The table's first month, as months since 1970-01: ``first_month``'s month, or by
+    default the earliest start's month (``first``: the starts' month indices, or their
+    serials when ``first_month`` is given as NaN and the caller has no indices yet).
+
+    Examples
+    --------
+    >>> table_start(np.array([45337.0, 45292.0]), np.nan)  # 2024-01-01: 54 years in
+    648
+    """
+    first = np.asarray(first)
+    if not np.isnan(first_month):
+        return int(_month_index(np.array(first_month)))
+    if first.dtype.kind == "f":  # serials
+        first = _month_index(first)
+    return int(first.min())
+
+
 def _no_table(code: int) -> tuple[np.ndarray, np.int8]:
     return np.full((1, 1), np.nan), np.int8(code)
 
@@ -224,7 +242,7 @@ def mrr_from_subs(codes, n_customers, start, end, amount, interval, first_month,
         rate = amount / interval
     first = _month_index(start)  # first month active
     stop = _month_index(np.where(running, 0.0, end))  # first month no longer active
-    window_start = int(first.min()) if np.isnan(first_month) else int(_month_index(np.array(first_month)))
+    window_start = table_start(first, first_month)
     if np.isnan(months):
         last = first.max()
         if not running.all():

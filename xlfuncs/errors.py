@@ -70,10 +70,14 @@ NA = ExcelError.NA.code
 class ExcelErrorValue(ValueError):
     """Raised by the scalar Python API: carries the Excel error a cell would show."""
 
-    def __init__(self, error: ExcelError, function: str, reason: str = ""):
+    def __init__(
+        self, error: ExcelError, function: str, reason: str = "", argument: str | None = None, row: int | None = None
+    ):
         self.error = error
         self.function = function
         self.reason = reason
+        self.argument = argument  # the argument at fault, where one cell is
+        self.row = row  # its 0-based row
         detail = f": {reason}" if reason else ""
         super().__init__(f"{function}() -> {error.value}{detail}")
 

@@ -36,6 +36,8 @@ __all__ = [
     "grr",
     "quick_ratio",
     "health_score",
+    "nps",
+    "csat",
     "mrr_movements",
 ]
 
@@ -72,10 +74,21 @@ def _one_minus_q(churn, discount):
     return (churn + discount) / (1.0 + discount)
 
 
+def _ln_q(churn, discount):
+    """ln q as log1p(-churn) - log1p(discount): finite and exact for churn next to 1 (where
+    1 - q rounds to 1 and log1p(-(1 - q)) would be -inf) as well as for a tiny 1 - q."""
+    return np.log1p(-churn) - np.log1p(discount)
+
+
+def _not_type(type_):
+    """Excel's payment timing flag: 0 (end of period) or 1 (start); anything else is out."""
+    return ~((type_ == 0) | (type_ == 1))
+
+
 # ---------------------------------------------------------------- element-wise
 
 
-def clv(arpu, churn, margin, discount, periods):
+def clv(arpu, churn, margin, discount, periods, type_):
     """Customer lifetime value, discounted, first period undiscounted.
 
     Parameters
@@ -90,12 +103,16 @@ def clv(arpu, churn, margin, discount, periods):
         Discount rate per period, >= 0.
     periods : ndarray
         Horizon in periods, >= 1, truncated to whole periods; ``inf`` for no limit.
+    type_ : ndarray
+        When a period's payment comes, as in Excel's ``PV``: 1 at the start of the period
+        (counted undiscounted), 0 at its end (one period later, received only if the
+        customer stays through the period).
 
     Returns
     -------
     values, errors : ndarray, ndarray of int8
-        The CLV and the error plane (``#NUM!`` out of range, ``#DIV/0!`` for
-        churn = discount = 0 with no limit).
+        The CLV and the error plane (``#NUM!`` out of range or a type other than 0 or 1,
+        ``#DIV/0!`` for churn = discount = 0 with no limit).
 
     Notes
     -----
@@ -105,12 +122,22 @@ def clv(arpu, churn, margin, discount, periods):
 
     and :math:`m / (1 - q) = m (1 + d) / (c + d)` with no limit: the textbook form
     :math:`m(1+d)/(1+d-r)` of Blattberg, Malthouse and Neslin (2009), where the first
-    period is counted undiscounted (some books drop it, which gives :math:`m r/(1+d-r)`).
+    period is counted undiscounted (some books drop it). With payments at the end of each
+    period (type 0) every term is multiplied by q: :math:`m q (1 - q^n)/(1 - q)`, and
+    :math:`m q/(1 - q) = m r/(1 + d - r)` with no limit (Gupta and Lehmann, 2003).
+
+    References
+    ----------
+    .. [1] Blattberg, R. C., Malthouse, E. C. and Neslin, S. A. (2009), "Customer lifetime
+       value: empirical generalizations and some conceptual questions", Journal of
+       Interactive Marketing 23(2).
+    .. [2] Gupta, S. and Lehmann, D. R. (2003), "Customers as assets", Journal of
+       Interactive Marketing 17(1).
 
     Examples
     --------
     >>> import numpy as np
-    >>> values, errors = clv(*map(np.array, ([35.0], [0.05], [1.0], [0.0], [np.inf])))
+    >>> values, errors = clv(*map(np.array, ([35.0], [0.05], [1.0], [0.0], [np.inf], [1.0])))
     >>> float(values[0]), int(errors[0])
     (700.0, 0)
     """
@@ -121,7 +148,8 @@ def clv(arpu, churn, margin, discount, periods):
             | _outside(churn, 0, 1)
             | _outside(margin, 0, 1)
             | _outside(discount, 0)
-            | _outside(periods, 1),
+            | _outside(periods, 1)
+            | _not_type(type_),
             NUM,
         )
         m = arpu * margin
@@ -133,9 +161,12 @@ def clv(arpu, churn, margin, discount, periods):
         values = m / one_minus_q
         if not unlimited.all():  # the horizon branch costs four more passes: only when used
             # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
-            kept_share = -np.expm1(n * np.log1p(-one_minus_q))
-            limited = np.where(steady, m * n, m * kept_share / one_minus_q)
+            kept_share = -np.expm1(n * _ln_q(churn, discount))
+            # kept_share / one_minus_q first: both may be tiny, their product with m underflows.
+            limited = np.where(steady, m * n, m * (kept_share / one_minus_q))
             values = np.where(unlimited, values, limited)
+        if (type_ == 0).any():  # payments at the end: one period later, kept with q
+            values = np.where(type_ == 0, values * ((1.0 - churn) / (1.0 + discount)), values)
     return values, err.plane
 
 
@@ -157,44 +188,57 @@ def ltv_cac(ltv, cac):
         return ltv / cac, err.plane
 
 
-def payback(cac, arpu, margin, churn, discount):
+def payback(cac, arpu, margin, churn, discount, type_):
     """Periods until the acquisition cost is earned back, fractional.
 
     Notes
     -----
-    Payments at the start of each period. With :math:`m = arpu \\cdot margin` and
-    :math:`q = (1 - churn)/(1 + discount)`: :math:`n = cac/m` when :math:`q = 1`, otherwise
-    :math:`n = \\ln(1 - cac (1 - q)/m) / \\ln q`. ``#NUM!`` when never earned back
-    (the logarithm's argument <= 0) or out of range, ``#DIV/0!`` when m = 0.
+    With :math:`m = arpu \\cdot margin` and :math:`q = (1 - churn)/(1 + discount)`, payments
+    at the start of each period (type 1): :math:`n = cac/m` when :math:`q = 1`, otherwise
+    :math:`n = \\ln(1 - cac (1 - q)/m) / \\ln q`. At the end of each period (type 0) the
+    cumulative margin after n periods is :math:`m q (1 - q^n)/(1 - q)`, so
+    :math:`n = \\ln(1 - cac (1 - q)/(m q)) / \\ln q`. ``#NUM!`` when never earned back
+    (the logarithm's argument <= 0), out of range or a type other than 0 or 1,
+    ``#DIV/0!`` when m = 0. With churn = 1 the customer pays once (type 1) or never
+    (type 0): cac / m when cac <= m for type 1, 0 when cac = 0, otherwise ``#NUM!``.
 
     Examples
     --------
     >>> import numpy as np
     >>> a = np.array
-    >>> float(payback(a(1000.0), a(100.0), a(1.0), a(0.05), a(0.0))[0])
+    >>> float(payback(a(1000.0), a(100.0), a(1.0), a(0.05), a(0.0), a(1.0))[0])
     13.5134073340
     """
     with np.errstate(all="ignore"):
-        err = _Errors(cac, arpu, margin, churn, discount)
+        err = _Errors(cac, arpu, margin, churn, discount, type_)
         err.where(
             _outside(cac, 0)
             | _outside(arpu, 0)
             | _outside(margin, 0, 1)
             | _outside(churn, 0, 1)
-            | _outside(discount, 0),
+            | _outside(discount, 0)
+            | _not_type(type_),
             NUM,
         )
         m = arpu * margin
         err.where(m == 0, DIV0)
         one_minus_q = _one_minus_q(churn, discount)
         steady = one_minus_q < _TINY
-        lost_share = cac * one_minus_q / m
-        err.where(~steady & ~(lost_share < 1), NUM)
+        # The share of the discounted lifetime margin the cost takes: with payments at the
+        # end every payment is q times smaller, and (1 - q) / q is (churn + discount) / (1 - churn).
+        lost_share = np.where(
+            type_ == 0,
+            cac * (churn + discount) / (m * (1.0 - churn)),
+            cac * one_minus_q / m,
+        )
+        once = churn == 1  # q = 0: one payment at the start, or none
+        paid_once = (type_ == 1) & (cac <= m)
+        err.where(~steady & ~once & ~(lost_share < 1), NUM)
+        err.where(once & (cac != 0) & ~paid_once, NUM)
         # log1p keeps ln(1 - x) exact for tiny x: with a discount of 1e-200, q rounds to 1
-        # and ln(q) to 0, while log1p(-(1 - q)) still sees the difference.
-        # q = 0 (churn = 1) makes ln(q) = -inf: only the first payment counts, so the
-        # cost is recovered at once or never; the +0.0 turns -0.0 into 0.
-        values = np.where(steady, cac / m, np.log1p(-lost_share) / np.log1p(-one_minus_q) + 0.0)
+        # and ln(q) to 0, while log1p(-churn) - log1p(discount) still sees the difference.
+        general = np.log1p(-lost_share) / _ln_q(churn, discount) + 0.0  # +0.0: no -0.0
+        values = np.where(steady, cac / m, np.where(once, np.where(cac == 0, 0.0, cac / m), general))
     return values, err.plane
 
 
@@ -371,17 +415,27 @@ def net_mrr(new, expansion, contraction, churned, reactivation):
 
 
 @_quiet
-def churn_rate(lost, at_start):
-    """Churn: ``SUM(lost) / SUM(at_start)``; ``#NUM!`` for negative values.
+def churn_rate(lost, at_start, new):
+    """Churn: ``SUM(|lost|) / (SUM(at_start) + SUM(new))``.
+
+    Losses count by magnitude (the churned column of :func:`mrr_movements` goes in as it
+    is). ``new``, the customers who joined during the period, widens the denominator as
+    Stripe counts it. ``#NUM!`` for a negative cell in ``at_start`` or ``new``, ``#DIV/0!``
+    when the denominator is 0.
+
+    References
+    ----------
+    .. [1] Stripe, "Billing analytics: churn rate" (subscriber churn over customers at the
+       start of the period plus those who joined during it).
 
     Examples
     --------
     >>> import numpy as np
-    >>> float(churn_rate(np.array([5.0]), np.array([100.0]))[0])
-    0.05
+    >>> float(churn_rate(np.array([-4.0]), np.array([80.0]), np.array([20.0]))[0])
+    0.04
     """
-    negative = bool((lost < 0).any() or (at_start < 0).any())
-    return _ratio(lost.sum(), at_start.sum(), negative)
+    negative = bool((at_start < 0).any() or (new < 0).any())
+    return _ratio(_magnitude(lost), at_start.sum() + new.sum(), negative)
 
 
 @_quiet
@@ -452,6 +506,57 @@ def health_score(scores, weights):
     """
     negative = bool(_outside(scores, 0, 100).any() or (weights < 0).any())
     return _ratio(float(scores @ weights), weights.sum(), negative)
+
+
+def _whole(x, low, high):
+    return (x == np.floor(x)) & (x >= low) & (x <= high)
+
+
+@_quiet
+def nps(responses):
+    """Net promoter score: ``100 * (promoters - detractors) / answers`` on 0..10 answers.
+
+    Promoters answer 9 or 10, detractors 0 to 6. ``#NUM!`` for an answer that is not a
+    whole number in 0..10, ``#DIV/0!`` with no answers.
+
+    References
+    ----------
+    .. [1] Reichheld, F. F. (2003), "The one number you need to grow", Harvard Business
+       Review 81(12).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(nps(np.array([10.0, 9, 8, 7, 6, 0, 10, 9, 3, 10]))[0])
+    20.0
+    """
+    if not _whole(responses, 0, 10).all():
+        return _scalar(np.nan, NUM)
+    promoters = np.count_nonzero(responses >= 9)
+    detractors = np.count_nonzero(responses <= 6)
+    return _ratio(100.0 * (promoters - detractors), responses.size, False)
+
+
+@_quiet
+def csat(responses, scale):
+    """Customer satisfaction: the share of answers in the top two points of a 1..scale survey.
+
+    ``scale`` is one number (a range's numbers must agree); ``#NUM!`` for an answer that is
+    not a whole number in 1..scale or a scale that is not a whole number >= 2, ``#DIV/0!``
+    with no answers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(csat(np.array([5.0, 4, 3, 5, 1]), np.array([5.0]))[0])
+    0.6
+    """
+    if scale.size != 1 or not _whole(scale, 2, np.inf).all():
+        return _scalar(np.nan, NUM)
+    top = float(scale[0])
+    if not _whole(responses, 1, top).all():
+        return _scalar(np.nan, NUM)
+    return _ratio(float(np.count_nonzero(responses >= top - 1)), responses.size, False)
 
 
 # ---------------------------------------------------------------- table

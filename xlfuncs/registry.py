@@ -17,11 +17,22 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import metrics
+from . import billing, metrics, sbg
 
 ELEMENTWISE = "elementwise"
 AGGREGATING = "aggregating"
 TABLE = "table"
+
+# What an argument holds (the cell rules read each kind its own way).
+NUMBER = "number"
+DATE = "date"  # a number, or a date/datetime turned into its Excel serial
+ID = "id"  # a customer id: text (matched ignoring case) or a number
+KEYWORD = "keyword"  # one of a few words, any case (COHORT_RETENTION's measure)
+
+# How a table function reads its ranges.
+GRID = "grid"  # a customers x periods range of numbers, blanks 0
+RECORDS = "records"  # the columns of a billing export, one row per subscription
+COHORT_ROWS = "cohort rows"  # one cohort per row, trailing blanks and #N/A ignored
 
 # How an empty cell given for an argument behaves.
 BLANK_ZERO = "zero"  # a required number: 0, as in Excel arithmetic
@@ -38,8 +49,18 @@ class Arg:
     default: float | None = None
     optional: bool = False
     blank: str = BLANK_ZERO
-    date: bool = False  # accepts dates (datetime objects, ISO date text) as serials
+    kind: str = NUMBER
     default_text: str = ""  # how the default reads in docs when it is not a number
+    choices: tuple[str, ...] = ()  # a keyword's words, the default first
+
+    @property
+    def date(self) -> bool:
+        """Whether the argument takes dates (serials, date objects; ISO text in Python)."""
+        return self.kind == DATE
+
+    @property
+    def text_default(self) -> str:
+        return self.choices[0] if self.choices else ""
 
     @property
     def default_doc(self) -> str:
@@ -63,16 +84,14 @@ class Function:
     columns: tuple[str, ...] | None = None  # table results: column headers
     native_builder: Callable[[Mapping[str, str | None]], str] | None = None
     paired: bool = False  # aggregating over pairs of same-shape ranges (HEALTH_SCORE)
+    cells: str = GRID  # how a table function reads its ranges
+    native_note: str = ""  # what a native edition does where built-ins cannot express it
     # Table functions: the built-in formula of ONE cell of the spill (see native_cell).
     native_cell_builder: Callable[..., str] | None = None
 
     @property
     def python_name(self) -> str:
         return self.name.lower()
-
-    @property
-    def returns_text(self) -> bool:
-        return self.labels is not None
 
     @property
     def required(self) -> tuple[Arg, ...]:
@@ -109,7 +128,9 @@ class Function:
         '(B2)/(B3)'
         """
         if self.native_builder is None:
-            raise ValueError(f"{self.name} has no native twin: it spills a table")
+            raise ValueError(
+                f"{self.name} has no single-formula native twin: {self.native_note or 'it spills a table'}"
+            )
         if len(arg_exprs) < len(self.required) or len(arg_exprs) > len(self.args):
             raise TypeError(f"{self.signature} takes {len(self.args)} arguments")
         exprs: dict[str, str | None] = {}
@@ -149,18 +170,29 @@ def _native_clv(a):
     m = f"{a['arpu']}*{a['margin']}"
     unlimited = f"{m}*(1+{a['discount']})/({a['churn']}+{a['discount']})"
     if a["periods"] is None:
-        return unlimited
+        return _at_end(a, unlimited)
     n = f"INT({a['periods']})"
     steady = f"{a['churn']}+{a['discount']}=0"
     limited = f"{m}*(1+{a['discount']})*(1-({_q(a)})^{n})/({a['churn']}+{a['discount']})"
-    return f"IF({steady},{m}*{n},{limited})"
+    return _at_end(a, f"IF({steady},{m}*{n},{limited})")
+
+
+def _at_end(a, value):
+    """Payments at the end of each period (type 0): every one is q times the type-1 one."""
+    if a["type"] in (None, "(1)"):
+        return value
+    return f"({value})*IF({a['type']}=0,{_q(a)},1)"
 
 
 def _native_payback(a):
     m = f"({a['arpu']}*{a['margin']})"
     one_minus_q = f"({a['churn']}+{a['discount']})/(1+{a['discount']})"
+    share = f"{a['cac']}*{one_minus_q}/{m}"
+    if a["type"] not in (None, "(1)"):
+        at_end = f"{a['cac']}*({a['churn']}+{a['discount']})/({m}*(1-{a['churn']}))"
+        share = f"IF({a['type']}=0,{at_end},{share})"
     steady = f"{a['churn']}+{a['discount']}=0"
-    return f"IF({steady},{a['cac']}/{m},LN(1-{a['cac']}*{one_minus_q}/{m})/LN({_q(a)}))"
+    return f"IF({steady},{a['cac']}/{m},LN(1-{share})/LN({_q(a)}))"
 
 
 def _gains(*exprs):
@@ -173,6 +205,13 @@ def _lost(*exprs):
 
 
 _MARGIN = Arg("margin", "Gross margin, 0 to 1.", 1.0, True, BLANK_DEFAULT)
+_TYPE = Arg(
+    "type",
+    "When a period's payment comes, as in Excel's PV: 1 at its start, 0 at its end.",
+    1.0,
+    True,
+    BLANK_DEFAULT,
+)
 _DISCOUNT = Arg("discount", "Discount rate per period, >= 0.", 0.0, True, BLANK_DEFAULT)
 _REACTIVATION = Arg("reactivation", "MRR won back from former customers (a range is summed).", 0.0, True, BLANK_DEFAULT)
 _CONTRACTION = Arg("contraction", "MRR lost to downgrades; positive or negative, by magnitude.")
@@ -205,6 +244,7 @@ _register(
                 BLANK_DEFAULT,
                 default_text="no limit",
             ),
+            _TYPE,
         ),
         description="Customer lifetime value: the discounted margin one customer brings over its life.",
         notes=(
@@ -212,8 +252,12 @@ _register(
             "t = 0 .. periods-1 of m * q^t = m * (1 - q^periods) / (1 - q), and m / (1 - q) "
             "with no limit (m / churn when discount = 0). The first period is counted "
             "undiscounted: the textbook form m(1+d)/(1+d-r) of Blattberg et al. (other "
-            "books drop the first period). #DIV/0! when churn = 0 and discount = 0 with no "
-            "limit; #NUM! for any argument out of range."
+            "books drop the first period). With type 0 (payments at the end of each period) "
+            "every payment comes one period later, is received only if the customer stays "
+            "through that period and is discounted once more: m * q * (1 - q^periods) / (1 - q), "
+            "and m * q / (1 - q) with no limit (Gupta & Lehmann's m * r / (1 + i - r)). "
+            "#DIV/0! when churn = 0 and discount = 0 with no limit; #NUM! for any argument out "
+            "of range or a type other than 0 or 1."
         ),
         examples=(
             ("=CLV(35, 0.05)", 700.0),
@@ -221,6 +265,8 @@ _register(
             ("=CLV(35, 0, 1, 0, 12)", 420.0),
             ("=CLV(100, 0.05, 1, 0.01)", 1683.3333333333),
             ("=CLV(100, 0.05, 1, 0.01, 36)", 1497.7023532574),
+            ("=CLV(100, 0.05, 1, 0.01, , 0)", 1583.3333333333),
+            ("=CLV(100, 0.05, 1, 0.01, 36, 0)", 1408.7299362322),
             ("=CLV(35, 0)", "#DIV/0!"),
             ("=CLV(35, 1.2)", "#NUM!"),
         ),
@@ -271,19 +317,24 @@ _register(
             _MARGIN,
             Arg("churn", "Share of customers lost per period, 0 to 1.", 0.0, True, BLANK_DEFAULT),
             _DISCOUNT,
+            _TYPE,
         ),
         description="Periods until the acquisition cost is earned back by retained, discounted margin.",
         notes=(
-            "Payments at the start of each period, fractional periods allowed. With "
-            "m = arpu * margin and q = (1 - churn) / (1 + discount): n = cac / m when q = 1, "
-            "otherwise n = ln(1 - cac * (1 - q) / m) / ln(q). #NUM! when it is never earned "
-            "back (1 - cac * (1 - q) / m <= 0) or an argument is out of range; #DIV/0! when m = 0."
+            "Fractional periods allowed. With m = arpu * margin and q = (1 - churn) / "
+            "(1 + discount), payments at the start of each period (type 1): n = cac / m when "
+            "q = 1, otherwise n = ln(1 - cac * (1 - q) / m) / ln(q). At the end of each period "
+            "(type 0): n = ln(1 - cac * (1 - q) / (m * q)) / ln(q) (still cac / m when q = 1). "
+            "When churn = 1 the customer pays once (type 1) or never (type 0): cac / m for type 1 "
+            "when cac <= m, 0 when cac = 0, otherwise #NUM!. #NUM! when it is never earned back "
+            "or an argument is out of range; #DIV/0! when m = 0."
         ),
         examples=(
             ("=PAYBACK(420, 35)", 12.0),
             ("=PAYBACK(1000, 100, 0.8)", 12.5),
             ("=PAYBACK(1000, 100, 1, 0.05)", 13.5134073340),
             ("=PAYBACK(1000, 100, 1, 0.05, 0.01)", 14.7206904652),
+            ("=PAYBACK(1000, 100, 1, 0.05, 0.01, 0)", 16.3042084166),
             ("=PAYBACK(1000, 100, 1, 0.1)", "#NUM!"),
         ),
         native_builder=_native_payback,
@@ -402,13 +453,31 @@ _register(
         kind=AGGREGATING,
         impl=metrics.churn_rate,
         args=(
-            Arg("lost", "Customers (or MRR) lost in the period (a range is summed)."),
+            Arg("lost", "Customers (or MRR) lost in the period; positive or negative, by magnitude."),
             Arg("at_start", "Customers (or MRR) at the start of the period (a range is summed)."),
+            Arg(
+                "new",
+                "Customers who joined during the period (new and reactivated), added to the denominator as Stripe counts it.",
+                0.0,
+                True,
+                BLANK_DEFAULT,
+            ),
         ),
-        description="Churn rate: SUM(lost) / SUM(at_start), customer or gross revenue churn.",
-        notes="SUM(lost) / SUM(at_start). #DIV/0! when at_start sums to 0; #NUM! for negative values.",
-        examples=(("=CHURN_RATE(5, 100)", 0.05), ("=CHURN_RATE(5, 0)", "#DIV/0!"), ("=CHURN_RATE(-5, 100)", "#NUM!")),
-        native_builder=lambda a: f"SUM{a['lost']}/SUM{a['at_start']}",
+        description="Churn rate: SUM(|lost|) / (SUM(at_start) + SUM(new)), customer or gross revenue churn.",
+        notes=(
+            "SUM(|lost|) / (SUM(at_start) + SUM(new)): customer churn when given counts, gross "
+            "revenue churn when given MRR. Losses by magnitude, so the churned column of "
+            "MRR_MOVEMENTS or CUSTOMER_COUNTS goes in as it is. #DIV/0! when the denominator "
+            "is 0; #NUM! when any cell of at_start or new is negative."
+        ),
+        examples=(
+            ("=CHURN_RATE(-1, 2)", 0.5),
+            ("=CHURN_RATE(4, 80)", 0.05),
+            ("=CHURN_RATE(4, 80, 20)", 0.04),
+            ("=CHURN_RATE(5, 0)", "#DIV/0!"),
+            ("=CHURN_RATE(5, -100)", "#NUM!"),
+        ),
+        native_builder=lambda a: f"{_lost(a['lost'])}/(SUM{a['at_start']}+SUM{a['new']})",
     )
 )
 
@@ -481,12 +550,12 @@ _register(
         kind=ELEMENTWISE,
         impl=metrics.ttfv,
         args=(
-            Arg("start", "Start date (a date or an Excel date serial).", date=True),
+            Arg("start", "Start date (a date or an Excel date serial).", kind=DATE),
             Arg(
                 "first_value",
                 "Date the customer first got value; empty while not reached.",
                 blank=BLANK_NA,
-                date=True,
+                kind=DATE,
             ),
         ),
         description="Time to first value in days: first_value - start.",
@@ -584,6 +653,310 @@ _register(
     )
 )
 
+
+_MRR_GRID = Arg(
+    "mrr",
+    "Customers x periods range of MRR (one row per customer, periods left to right, blanks = 0).",
+)
+
+
+def _native_sbg_survival(a):
+    t = f"INT({a['t']})"
+    b, ab = a["beta"], f"{a['alpha']}+{a['beta']}"
+    return f"EXP(GAMMALN({b}+{t})-GAMMALN({b})+GAMMALN({ab})-GAMMALN({ab}+{t}))"
+
+
+# SBG_CLV's native twin sums the series over this many periods (ROW($1:$N) is the only
+# counter both Excel 2019 and LibreOffice 7.4 have without volatile functions).
+SBG_NATIVE_TERMS = 5000
+
+
+def _native_sbg_clv(a):
+    n = f"INT({a['renewals']})"
+    b, ab = f"({a['beta']}+{n})", f"({a['alpha']}+{a['beta']}+{n})"
+    t = f"(ROW($1:${SBG_NATIVE_TERMS})-1)"
+    series = f"SUMPRODUCT(EXP(GAMMALN({b}+{t})-GAMMALN({b})+GAMMALN({ab})-GAMMALN({ab}+{t})-{t}*LN(1+{a['discount']})))"
+    closed = f"({ab}-1)/({a['alpha']}-1)"
+    return f"{a['arpu']}*{a['margin']}*IF({a['discount']}=0,{closed},{series})"
+
+
+_register(
+    Function(
+        name="MRR_FROM_SUBS",
+        kind=TABLE,
+        impl=billing.mrr_from_subs,
+        cells=RECORDS,
+        args=(
+            Arg("customer", "The customer's id (text or number), one per subscription.", kind=ID),
+            Arg("start", "The day the subscription started (a date).", kind=DATE),
+            Arg("end", "The day it ended, exclusive (a date); empty = still running.", kind=DATE),
+            Arg("amount", "Billed per interval, >= 0."),
+            Arg(
+                "interval",
+                "Months per billing interval: 1 monthly, 3 quarterly, 12 annual, any number > 0; one value or one per row.",
+                1.0,
+                True,
+                BLANK_DEFAULT,
+            ),
+            Arg(
+                "first_month",
+                "Any date in the first month of the table.",
+                math.nan,
+                True,
+                BLANK_DEFAULT,
+                kind=DATE,
+                default_text="the earliest start's month",
+            ),
+            Arg(
+                "months",
+                "Number of months, >= 1, decimals truncated.",
+                math.nan,
+                True,
+                BLANK_DEFAULT,
+                default_text="up to the month of the latest start or (end - 1 day)",
+            ),
+        ),
+        description="Customers x months MRR table from a billing export, one row per subscription (spills).",
+        notes=(
+            "A subscription adds amount / interval to month M when it is active on M's last "
+            'day (start <= last day of M < end, or end empty; a cell holding "" counts as '
+            "empty); a customer's MRR in a month is the sum over its subscriptions; a date's "
+            "time of day is dropped. One row per distinct customer: text ids match ignoring "
+            "case; a number and the same digits as text are different customers. Order: "
+            "numbers ascending, then text ids by their case-folded code points, so "
+            '=SORT(UNIQUE(FILTER(A2:A500, A2:A500<>""))) beside the result labels its rows; '
+            "customers with no MRR in the window keep their row of zeros. Columns: consecutive "
+            "months from first_month. Rows whose customer, start, end and amount are all empty "
+            "are skipped. Any bad row makes the whole result an error: an error value passed "
+            "in comes out; a missing customer or start, or text where a date or number "
+            "belongs, is #VALUE!; a negative amount, interval <= 0, end before start or "
+            "months < 1 is #NUM! (and a default last month before first_month); ranges of "
+            "different lengths are #VALUE! (interval may be a single value)."
+        ),
+        examples=(
+            (
+                '=MRR_FROM_SUBS({"A";"B";"A";"C"}, {45292;45337;45352;45311}, {45383;"";"";45332}, '
+                "{100;1200;50;30}, {1;12;1;1})",
+                [[100.0, 100.0, 150.0], [0.0, 100.0, 100.0], [30.0, 0.0, 0.0]],
+            ),
+            (
+                '=MRR_FROM_SUBS({"A";"B";"A";"C"}, {45292;45337;45352;45311}, {45383;"";"";45332}, '
+                "{100;1200;50;30}, {1;12;1;1}, , 5)",
+                [
+                    [100.0, 100.0, 150.0, 50.0, 50.0],
+                    [0.0, 100.0, 100.0, 100.0, 100.0],
+                    [30.0, 0.0, 0.0, 0.0, 0.0],
+                ],
+            ),
+            ('=MRR_FROM_SUBS({"A"}, {45292}, {45200}, {100})', "#NUM!"),
+            ('=MRR_FROM_SUBS({"A"}, {"soon"}, , {100})', "#VALUE!"),
+        ),
+    )
+)
+
+_register(
+    Function(
+        name="CUSTOMER_COUNTS",
+        kind=TABLE,
+        impl=billing.customer_counts,
+        args=(_MRR_GRID,),
+        description="Customer counts per step: at_start, new, reactivated, churned, at_end (spills).",
+        notes=(
+            "One row per step between consecutive periods, five columns: at_start (customers "
+            "with MRR > 0 in the earlier period), new, reactivated, churned (negative: "
+            "customers going from > 0 to 0), at_end = at_start + new + reactivated + churned. "
+            "New and reactivated as in MRR_MOVEMENTS. #VALUE! for fewer than 2 periods."
+        ),
+        examples=(
+            (
+                "=CUSTOMER_COUNTS({100,150,150,0;0,200,100,100;50,0,0,80;0,0,0,60})",
+                [[2.0, 1.0, 0.0, -1.0, 2.0], [2.0, 0.0, 0.0, 0.0, 2.0], [2.0, 1.0, 1.0, -1.0, 3.0]],
+            ),
+            ("=CUSTOMER_COUNTS({100;200})", "#VALUE!"),
+        ),
+        columns=("at_start", "new", "reactivated", "churned", "at_end"),
+    )
+)
+
+_register(
+    Function(
+        name="COHORT_RETENTION",
+        kind=TABLE,
+        impl=billing.cohort_retention,
+        args=(
+            _MRR_GRID,
+            Arg(
+                "measure",
+                '"customers" (share retained), "revenue" (MRR against age 0), "count" or "mrr"; any case.',
+                optional=True,
+                blank=BLANK_DEFAULT,
+                kind=KEYWORD,
+                choices=("customers", "revenue", "count", "mrr"),
+                default_text='"customers"',
+            ),
+        ),
+        description="Cohort table: one row per starting period, one column per age (spills).",
+        notes=(
+            "A customer's cohort is its first period with MRR > 0. One row per period (the "
+            "cohort that started in it), one column per age 0 .. periods - 1. customers: share "
+            "of the cohort's customers with MRR > 0 at that age; revenue: the cohort's MRR at "
+            "that age / its MRR at age 0 (can exceed 1); count: number of the cohort's "
+            "customers with MRR > 0; mrr: the cohort's MRR. A customer who comes back counts "
+            "as retained again. Cells past the last period, and every cell of a period in "
+            "which no customer started, are #N/A. Another measure is #VALUE!."
+        ),
+        examples=(
+            (
+                "=COHORT_RETENTION({100,150,150,0;0,200,100,100;50,0,0,80;0,0,0,60})",
+                [
+                    [1.0, 0.5, 0.5, 0.5],
+                    [1.0, 1.0, 1.0, "#N/A"],
+                    ["#N/A", "#N/A", "#N/A", "#N/A"],
+                    [1.0, "#N/A", "#N/A", "#N/A"],
+                ],
+            ),
+            (
+                '=COHORT_RETENTION({100,150,150,0;0,200,100,100;50,0,0,80;0,0,0,60}, "Revenue")',
+                [
+                    [1.0, 1.0, 1.0, 0.5333333333],
+                    [1.0, 0.5, 0.5, "#N/A"],
+                    ["#N/A", "#N/A", "#N/A", "#N/A"],
+                    [1.0, "#N/A", "#N/A", "#N/A"],
+                ],
+            ),
+            ('=COHORT_RETENTION({100,150;0,200}, "share")', "#VALUE!"),
+        ),
+    )
+)
+
+_register(
+    Function(
+        name="SBG_FIT",
+        kind=TABLE,
+        impl=sbg.sbg_fit,
+        cells=COHORT_ROWS,
+        args=(
+            Arg(
+                "survivors",
+                "A cohort's customers still active at age 0, 1, 2, ... (counts or shares); one cohort per row.",
+            ),
+        ),
+        description="Fits the shifted-beta-geometric churn model: {alpha, beta} (spills 1 x 2).",
+        notes=(
+            "Every customer has its own constant churn probability, drawn from a beta(alpha, "
+            "beta) distribution (Fader & Hardie 2007, How to project customer retention). A "
+            "single row or column is one cohort; several rows are fitted jointly (with counts, "
+            "larger cohorts weigh more), rows of different lengths allowed; trailing empty and "
+            "#N/A cells are ignored and an empty row is skipped, so the rows of a "
+            'COHORT_RETENTION "count" table go in as they are. Returns the maximum-likelihood '
+            "{alpha, beta}. #VALUE! for an empty or text cell before a row's last number; "
+            "#NUM! when a row rises, a value is negative, a first value is not > 0, no row has "
+            "3 values, or the likelihood has no interior maximum (as for exactly geometric data)."
+        ),
+        examples=(("=SBG_FIT({1000, 869, 743, 653, 593, 551, 517, 491})", [[0.668088, 3.806095]]),),
+        columns=("alpha", "beta"),
+        native_note="no built-in formula fits the model: a native edition stores the fitted values, with a cell note",
+    )
+)
+
+_register(
+    Function(
+        name="SBG_SURVIVAL",
+        kind=ELEMENTWISE,
+        impl=sbg.sbg_survival,
+        args=(
+            Arg("alpha", "sBG alpha, > 0 (e.g. from SBG_FIT)."),
+            Arg("beta", "sBG beta, > 0."),
+            Arg("t", "Periods after acquisition, >= 0 (decimals truncated)."),
+        ),
+        description="Share of a cohort still active after t periods under the sBG model.",
+        notes="B(alpha, beta + t) / B(alpha, beta). #NUM! for t < 0 (checked first), alpha <= 0 or beta <= 0.",
+        examples=(("=SBG_SURVIVAL(2, 3, 1)", 0.6), ("=SBG_SURVIVAL(2, 3, 3)", 0.2857142857)),
+        native_builder=_native_sbg_survival,
+    )
+)
+
+_register(
+    Function(
+        name="SBG_CLV",
+        kind=ELEMENTWISE,
+        impl=sbg.sbg_clv,
+        args=(
+            Arg("arpu", "Revenue per customer per period, >= 0."),
+            Arg("alpha", "sBG alpha, > 0 (e.g. from SBG_FIT)."),
+            Arg("beta", "sBG beta, > 0."),
+            _MARGIN,
+            _DISCOUNT,
+            Arg(
+                "renewals",
+                "Renewals the customer has already made, >= 0 (decimals truncated); 0 = just acquired.",
+                0.0,
+                True,
+                BLANK_DEFAULT,
+            ),
+        ),
+        description="Customer lifetime value when churn differs between customers (sBG model).",
+        notes=(
+            "arpu * margin * E, with E the expected discounted number of payments of a "
+            "customer active now who has already renewed `renewals` times, this period's "
+            "payment included and undiscounted: E = sum over t >= 0 of S(renewals + t) / "
+            "S(renewals) / (1 + discount)^t = 2F1(1, beta + renewals; alpha + beta + renewals; "
+            "1 / (1 + discount)), which is 1 + DERL / (1 + discount) in Fader & Hardie's (2010) "
+            "terms. With discount = 0, E = (alpha + beta + renewals - 1) / (alpha - 1), which "
+            "needs alpha > 1: #NUM! otherwise, and for any argument out of range."
+        ),
+        examples=(
+            ("=SBG_CLV(100, 2, 3, 0.8)", 320.0),
+            ("=SBG_CLV(100, 2, 3, 0.8, 0.05)", 244.948066225),
+            ("=SBG_CLV(100, 2, 3, 1, 0.05, 1)", 360.823894868),
+        ),
+        native_builder=_native_sbg_clv,
+        native_note=(
+            f"the native twin sums the first {SBG_NATIVE_TERMS} periods, exact to 1e-9 for "
+            "discount = 0 or >= 0.5 % per period"
+        ),
+    )
+)
+
+_register(
+    Function(
+        name="NPS",
+        kind=AGGREGATING,
+        impl=metrics.nps,
+        args=(Arg("responses", "Answers on 0..10 to 'how likely are you to recommend us?' (blanks, text skipped)."),),
+        description="Net promoter score: 100 * (promoters (9-10) - detractors (0-6)) / answers.",
+        notes=(
+            "100 * (promoters - detractors) / answers, promoters answering 9 or 10 and "
+            "detractors 0 to 6. Blanks and text ignored. #NUM! for an answer that is not a "
+            "whole number in 0..10; #DIV/0! with no answers."
+        ),
+        examples=(("=NPS({10, 9, 8, 7, 6, 0, 10, 9, 3, 10})", 20.0), ("=NPS({10, 11})", "#NUM!")),
+        native_builder=lambda a: (
+            f'100*(COUNTIF({a["responses"]},">=9")-COUNTIF({a["responses"]},"<=6"))/COUNT{a["responses"]}'
+        ),
+    )
+)
+
+_register(
+    Function(
+        name="CSAT",
+        kind=AGGREGATING,
+        impl=metrics.csat,
+        args=(
+            Arg("responses", "Answers on 1..scale (blanks and text skipped)."),
+            Arg("scale", "Top of the survey's scale, a whole number >= 2.", 5.0, True, BLANK_DEFAULT),
+        ),
+        description="Customer satisfaction: share of answers in the top two points of the scale.",
+        notes=(
+            "Share of answers in the top two points of a 1..scale survey (4 and 5 on the "
+            "default scale of 5). Blanks and text ignored. #NUM! for an answer that is not a "
+            "whole number in 1..scale, or a scale that is not a whole number >= 2; #DIV/0! "
+            "with no answers."
+        ),
+        examples=(("=CSAT({5, 4, 3, 5, 1})", 0.6), ("=CSAT({5, 4, 3}, 1)", "#NUM!")),
+        native_builder=lambda a: f'COUNTIF({a["responses"]},">="&({a["scale"]}-1))/COUNT{a["responses"]}',
+    )
+)
 
 # ---------------------------------------------------------------------------------------
 # Per-cell native twins of the table functions (used by the revenue-report template).

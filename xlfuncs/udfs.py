@@ -31,10 +31,11 @@ CATEGORY = "xlfuncs"
 # The classic add-in (``xw.func`` is ``xlwings.udfs.xlfunc``, bound by xlwings on Windows)
 # writes a VBA wrapper whose parameters are the argument names, and ``New`` is a VBA
 # keyword: ``Function NET_MRR(new, ...)`` would not compile, and with it none of the
-# functions of the generated module. There, and only there, such an argument is renamed;
-# Office.js shows the contract's names.
+# functions of the generated module. There, and only there, such an argument is renamed
+# (so are ``type``, ``end`` and ``scale``, reserved in VBA too); Office.js shows the
+# contract's names.
 _CLASSIC = getattr(xw.func, "__module__", None) == "xlwings.udfs"
-_VBA_RENAMES = {"new": "new_mrr"}
+_VBA_RENAMES = {"new": "new_mrr", "type": "pay_type", "end": "end_date", "scale": "scale_max"}
 
 __all__ = []
 

@@ -273,7 +273,13 @@ def normalise(text: str, array: bool = False) -> tuple[str, set[str]]:
                     found |= inner_found
                 if fn.kind == registry.ELEMENTWISE and (":" in arg_text or "{" in arg_text):
                     spill = True  # a range in: an array out, as Excel's dynamic arrays do
-                pieces.append(_as_range(arg_text) if _needs_range(fn, position) else arg_text)
+                arg_text = _as_range(arg_text) if _needs_range(fn, position) else arg_text
+                if fn.cells == registry.COHORT_ROWS:
+                    # Calc refuses to call an add-in on a range or matrix holding an error
+                    # (the cell becomes #VALUE!): the #N/A corners of a cohort table that
+                    # SBG_FIT ignores reach it as empty cells instead.
+                    arg_text = f'IF(ISNA({arg_text}),"",{arg_text})'
+                pieces.append(arg_text)
             inner = ",".join(pieces) if args else inner
             out.append(text[pos:call_start])
             out.append(f"{CALC_PREFIX}{name}{SPILL_SUFFIX if spill else ''}({inner})")

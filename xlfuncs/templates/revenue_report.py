@@ -34,14 +34,13 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from .. import adapter, registry
 from ..errors import ExcelError
-from . import _interim, billing_export
+from . import billing_export
 from . import book as B
 from .book import Book, Page
 from .expr import IF, IFERROR, Call, Expr, Range, Ref, Value, fn, lift
 from .onboarding_roi import GREEN, RED, YELLOW, Formats, _axis_text, _cache_chart, _red_to_green, _rich, _text_fill
 from .report_words import WORDS
 
-_interim.install()  # TEMPORARY: until main has the billing-data functions
 
 NAME = "revenue-report"
 DESCRIPTION = "The board's revenue workbook from a billing export: MRR bridge, churn, NRR, cohorts, LTV:CAC."
