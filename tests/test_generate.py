@@ -342,7 +342,10 @@ def test_cli_list_generate_refuse_overwrite_force(tmp_path):
     [
         (["generate"], "error: give a TEMPLATE (xlfuncs generate --list shows them)"),
         (["generate", "onboarding-roi"], "error: give the file to write with -o FILE"),
-        (["generate", "nope", "-o", "x.xlsx"], "error: unknown template 'nope' (available: onboarding-roi, revenue-report)"),
+        (
+            ["generate", "nope", "-o", "x.xlsx"],
+            "error: unknown template 'nope' (available: onboarding-roi, revenue-report)",
+        ),
         (
             ["generate", "onboarding-roi", "-o", "x.xlsx", "--lang", "fr"],
             "error: --lang must be one of en, es, got 'fr'",

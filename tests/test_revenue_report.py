@@ -240,7 +240,7 @@ def test_every_spill_is_a_dynamic_array_with_every_cell_cached(sample_en):
                 for anchor, attrs, _ in arrays:
                     assert 'cm="1"' in attrs, (name, anchor)
                     anchors += 1
-    assert anchors == 1 + 2 + 3 + 1  # MRR_FROM_SUBS, MRR_MOVEMENTS + CUSTOMER_COUNTS, 3 cohorts, SBG_FIT
+    assert anchors == 1 + 2 + 3 + 1  # MRR_FROM_SUBS, MRR_MOVEMENTS + CUSTOMER_COUNTS, 3 cohort tables, SBG_FIT
     for ws in formulas.worksheets:
         for row in ws.iter_rows():
             for cell in row:

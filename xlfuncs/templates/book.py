@@ -572,7 +572,9 @@ def finish_direct(path: Path, book: Book) -> None:
         last_row = max(rows)
         last_col = max(max(cols) for cols in rows.values())
         xml = xml[:start] + merged + xml[end:]
-        xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>', xml, count=1)
+        xml = re.sub(
+            r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>', xml, count=1
+        )
         parts[part] = xml.encode("utf-8")
     if book.dynamic_arrays:
         parts["xl/metadata.xml"] = _METADATA

@@ -372,8 +372,18 @@ def _na(args, ctx):
 
 def _minmax(pick):
     def run(args, ctx):
-        values = [_number(a.evaluate(ctx)) for a in args]
-        return pick(values)
+        values = []
+        for arg in args:
+            value = arg.evaluate(ctx)
+            if isinstance(value, list):  # a range: its numbers, like SUM; an error is the result
+                for cell in _cells(value):
+                    if isinstance(cell, ExcelError):
+                        raise _ExcelErrorRaised(cell)
+                    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                        values.append(float(cell))
+            else:
+                values.append(_number(value))
+        return pick(values) if values else 0.0
 
     return run
 
@@ -387,8 +397,9 @@ def _cells(value) -> list:
 
 def _sum(args, ctx):
     # Like SUM: numbers in ranges count, blanks, text and logicals in ranges do not; an
-    # error anywhere is the result.
-    total = 0.0
+    # error anywhere is the result. Summed exactly (math.fsum): LibreOffice sums with
+    # compensation, and a naive sum of a few hundred amounts drifts in the last digit.
+    terms = []
     for arg in args:
         value = arg.evaluate(ctx)
         if isinstance(value, list):
@@ -396,10 +407,10 @@ def _sum(args, ctx):
                 if isinstance(cell, ExcelError):
                     return cell
                 if isinstance(cell, (int, float)) and not isinstance(cell, bool):
-                    total += cell
+                    terms.append(cell)
         else:
-            total += _number(value)
-    return _finite(total)
+            terms.append(_number(value))
+    return _finite(math.fsum(terms))
 
 
 def _criterion(criteria: Value) -> Callable[[Value], bool]:
@@ -426,14 +437,14 @@ def _sumif(args, ctx):
     test = _criterion(args[1].evaluate(ctx))
     cells = _cells(args[0].evaluate(ctx))
     summed = _cells(args[2].evaluate(ctx)) if len(args) > 2 else cells
-    total = 0.0
+    terms = []
     for cell, value in zip(cells, summed):
         if test(cell):
             if isinstance(value, ExcelError):
                 return value
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                total += value
-    return _finite(total)
+                terms.append(value)
+    return _finite(math.fsum(terms))
 
 
 def _isnumber(args, ctx):

@@ -41,7 +41,6 @@ from .expr import IF, IFERROR, Call, Expr, Range, Ref, Value, fn, lift
 from .onboarding_roi import GREEN, RED, YELLOW, Formats, _axis_text, _cache_chart, _red_to_green, _rich, _text_fill
 from .report_words import WORDS
 
-
 NAME = "revenue-report"
 DESCRIPTION = "The board's revenue workbook from a billing export: MRR bridge, churn, NRR, cohorts, LTV:CAC."
 
@@ -210,8 +209,7 @@ def _calc(p: Page, coord: str, expr: Expr, look: B.Look, fmt: str | None, ctx: _
             expr.render(p)
         except ValueError:
             value = expr.evaluate(p)
-            ref = p.put(coord, value if not isinstance(value, ExcelError) else value.value, look, fmt)
-            p.book.values[(p.sheet, coord)] = value
+            ref = p.put(coord, value, look, fmt)
             p.ws[coord].comment = Comment(ctx.s("rr.note.value"), "xlfuncs")
             return ref
     return p.formula(coord, expr, look, fmt)
@@ -538,11 +536,11 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
             p.put(f"A{first + i}", _add_months(inp.first_month, i), B.AXIS, ctx.month_fmt)
         expr = fn("COHORT_RETENTION", mrr["range"], measure)
         native_cell = _table_cell("COHORT_RETENTION", mrr, measure=measure)
-        if measure != "count":  # the counts go to SBG_FIT as they are (#N/A included)
-            expr, raw_cell = NaBlank(expr), native_cell
+        # Months not reached print empty ("" is also what SBG_FIT skips at a row's end).
+        expr, raw_cell = NaBlank(expr), native_cell
 
-            def native_cell(i, j, raw_cell=raw_cell):
-                return NaBlank.cell(raw_cell(i, j))
+        def native_cell(i, j, raw_cell=raw_cell):
+            return NaBlank.cell(raw_cell(i, j))
 
         p.spill(f"B{first}", expr, m, m, B.CALC_CENTER, fmt, native_cell=native_cell)
         block = f"B{first}:{last_col}{first + m - 1}"
@@ -566,6 +564,51 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
             )
         blocks[measure] = (first, Range(p.sheet, f"$B${first}:${last_col}${first + m - 1}"))
         row = first + m + 1
+    # Survivors for the sBG model: a customer who left and came back is not counted back
+    # (the model knows no returns, and SBG_FIT refuses a rising row): the running minimum.
+    # Cells not reached stay empty text, like the tables above.
+    count_first = blocks["count"][0]
+    p.put(f"A{row}", ctx.s("rr.cohorts.survivors"), B.GROUP)
+    for j in range(m):
+        p.style(f"{col_letter(2 + j)}{row}", B.GROUP)
+    head = row + 1
+    p.put(f"A{head}", ctx.s("rr.cohorts.corner"), B.HEADER_LEFT)
+    for j in range(m):
+        p.put(f"{col_letter(2 + j)}{head}", j, B.HEADER, f.int)
+    first = head + 1
+    for i in range(m):
+        p.put(f"A{first + i}", _add_months(inp.first_month, i), B.AXIS, ctx.month_fmt)
+        low = None
+        for j in range(m):
+            col = col_letter(2 + j)
+            source = p.ref(f"{col}{count_first + i}")
+            count = ctx.book.value_of(p.sheet, f"{col}{count_first + i}")
+            if not isinstance(count, float):
+                value: Value = count
+            else:
+                low = count if low is None else min(low, count)
+                value = low
+            expr = IF(
+                source.eq(""),
+                "",
+                Call("MIN", (Range(p.sheet, f"$B{count_first + i}:{col}{count_first + i}"),)),
+            )
+            p.formula(f"{col}{first + i}", expr, B.CALC_CENTER, f.int, value=value)
+    block = f"B{first}:{last_col}{first + m - 1}"
+    p.ws.conditional_formatting.add(
+        block,
+        FormulaRule(
+            formula=[f"ISNA(B{first})"],
+            font=Font(color="FFFFFF"),
+            fill=PatternFill("solid", start_color="FFFFFF", end_color="FFFFFF"),
+            stopIfTrue=True,
+        ),
+    )
+    p.ws.conditional_formatting.add(
+        block, ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="9BC2E6")
+    )
+    blocks["survivors"] = (first, Range(p.sheet, f"$B${first}:${last_col}${first + m - 1}"))
+    row = first + m + 1
     p.put(f"A{row}", ctx.s("rr.cohorts.note"), B.NOTE_PLAIN)
     ctx.setup(p, None)
     p.ws.print_title_cols = "A:A"
@@ -659,7 +702,7 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     rows["sbg"] = row
     p.put(f"A{row}", ctx.s("rr.ltv.sbg"), B.LABEL)
     p.style(f"B{row}", B.CALC_CENTER)
-    counts = cohorts["blocks"]["count"][1]
+    counts = cohorts["blocks"]["survivors"][1]
     fit_expr = fn("SBG_FIT", counts)
     if p.native:
         fitted = fit_expr.evaluate(p)
@@ -667,8 +710,7 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
             fitted = [[fitted, fitted]]
         for j, col in enumerate("CD"):
             value = fitted[0][j]
-            p.put(f"{col}{row}", value if not isinstance(value, ExcelError) else value.value, B.CALC_CENTER, "0.0000")
-            ctx.book.values[(p.sheet, f"{col}{row}")] = value
+            p.put(f"{col}{row}", value, B.CALC_CENTER, "0.0000")
         p.ws[f"C{row}"].comment = Comment(ctx.s("rr.note.sbg_fit"), "xlfuncs")
     else:
         p.spill(f"C{row}", fit_expr, 1, 2, B.CALC_CENTER, "0.0000")
@@ -712,7 +754,7 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     shead = row + 1
     for col, key in zip("ABC", ("age", "observed", "projected")):
         p.put(f"{col}{shead}", ctx.s(f"rr.ltv.s.{key}"), B.HEADER if col != "A" else B.HEADER_LEFT)
-    count_first = cohorts["blocks"]["count"][0]
+    count_first = cohorts["blocks"]["survivors"][0]
     cp: Page = cohorts["page"]
     for t in range(m):
         r = shead + 1 + t
@@ -847,11 +889,16 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
         score_values.append(dash if error or not np.isfinite(result) else float(result))
     numeric = [v for v in score_values if isinstance(v, float)]
     statuses = iter(
-        [row[0] for row in adapter.call(
-            "HEALTH_STATUS", [[v] for v in numeric], thresholds_of["red_below"], thresholds_of["green_from"]
-        )]
+        [
+            row[0]
+            for row in adapter.call(
+                "HEALTH_STATUS", [[v] for v in numeric], thresholds_of["red_below"], thresholds_of["green_from"]
+            )
+        ]
         if len(numeric) > 1
-        else [adapter.call("HEALTH_STATUS", v, thresholds_of["red_below"], thresholds_of["green_from"]) for v in numeric]
+        else [
+            adapter.call("HEALTH_STATUS", v, thresholds_of["red_below"], thresholds_of["green_from"]) for v in numeric
+        ]
     )
     status_values = []
     for v in score_values:
@@ -871,9 +918,7 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
         potential = p.put(f"E{r}", potentials[i], B.INPUT, f.money)
         segment = fn("SEGMENT", current, potential, names["vip"], names["core"])
         seg_value = segments[i] if ctx.lang == "en" or isinstance(segments[i], ExcelError) else seg_words[segments[i]]
-        p.formula(
-            f"F{r}", segment if ctx.lang == "en" else Relabel(segment, seg_words), B.CALC_CENTER, value=seg_value
-        )
+        p.formula(f"F{r}", segment if ctx.lang == "en" else Relabel(segment, seg_words), B.CALC_CENTER, value=seg_value)
         active = float(sum(1 for v in grid[i] if isinstance(v, float) and v > 0))
         months_active = Call("COUNTIF", (Range(mp.sheet, f"B{mr}:{last_col}{mr}"), lift(">0")))
         p.formula(f"G{r}", months_active, B.CALC_CENTER, f.int, value=active)
@@ -983,7 +1028,9 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
     trend.gapWidth = 50
     _cache_chart(trend, ctx.book)
     p.ws.add_chart(trend, f"A{row + 1}")
-    p.ws.add_chart(_bridge_chart(ctx, bp, bc, bridge["first"] - 1, bridge["first"], blast, width=21, height=8), f"A{row + 16}")
+    p.ws.add_chart(
+        _bridge_chart(ctx, bp, bc, bridge["first"] - 1, bridge["first"], blast, width=21, height=8), f"A{row + 16}"
+    )
     p.ws.print_area = f"A1:C{row + 32}"
 
 
