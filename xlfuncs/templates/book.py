@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +118,9 @@ class Book:
         # (sheet, "B6:AE300") -> the grid of a spill there: a range that is exactly a spill
         # reads the grid instead of every cell.
         self.blocks: dict[tuple[str, str], list] = {}
+        # Direct mode: rectangles of cells kept as grids, written as XML only at the end
+        # (spill cells, the export's columns): no per-cell objects for millions of cells.
+        self.grids: dict[str, list[Grid]] = {}
         self._xf: dict[tuple[int, str | None], int] = {}
         self.values: dict[tuple[str, str], Value] = {}
         self.formulas: dict[tuple[str, str], str] = {}
@@ -168,7 +171,17 @@ class Book:
         try:
             return self.values[(sheet, coord)]
         except KeyError:
-            raise LookupError(f"a formula reads {quote_sheet(sheet)}!{coord} before it is written") from None
+            pass
+        if sheet in self.grids:
+            col, row = _split(coord)
+            for grid in self.grids[sheet]:
+                if grid.row0 <= row < grid.row0 + grid.rows and grid.col0 <= col < grid.col0 + grid.cols:
+                    return grid.values[row - grid.row0][col - grid.col0]
+        raise LookupError(f"a formula reads {quote_sheet(sheet)}!{coord} before it is written")
+
+    def all_values(self) -> BookValues:
+        """Every cell's value: the per-cell ones and those of the grids."""
+        return BookValues(self)
 
 
 class Page:
@@ -199,6 +212,15 @@ class Page:
         if block is not None:
             return block
         min_col, min_row, max_col, max_row = range_boundaries(ref)
+        for grid in self.book.grids.get(sheet, ()):
+            if (
+                grid.row0 <= min_row
+                and max_row < grid.row0 + grid.rows
+                and grid.col0 <= min_col
+                and max_col < grid.col0 + grid.cols
+            ):
+                c0, c1 = min_col - grid.col0, max_col - grid.col0 + 1
+                return [line[c0:c1] for line in grid.values[min_row - grid.row0 : max_row - grid.row0 + 1]]
         return [
             [self.book.value_of(sheet, f"{get_column_letter(c)}{r}") for c in range(min_col, max_col + 1)]
             for r in range(min_row, max_row + 1)
@@ -256,6 +278,31 @@ class Page:
             xml = _cell_xml(coord, s, stored, "")
         self.book.emit(self.sheet, coord, xml)
         return Ref(self.sheet, coord)
+
+    def put_grid(self, coord: str, columns: list[list], looks: list[tuple[Look, str | None]]) -> None:
+        """Write a block of constants column by column (direct mode: kept as a grid).
+
+        Dates become serial numbers (their look needs a date format); None is an empty
+        styled cell.
+        """
+        col0, row0 = range_boundaries(coord)[:2]
+        if not self.book.direct:
+            for j, (column, (look, fmt)) in enumerate(zip(columns, looks)):
+                letter = get_column_letter(col0 + j)
+                for i, value in enumerate(column):
+                    self.put(f"{letter}{row0 + i}", value, look, fmt)
+            return
+        converted = []
+        for column in columns:
+            converted.append(
+                [
+                    to_serial(v) if isinstance(v, dt.date) else (float(v) if isinstance(v, int) else v)
+                    for v in column
+                ]
+            )
+        rows = [list(line) for line in zip(*converted)]
+        styles = [self.book.xf(self.ws, look, fmt) for look, fmt in looks]
+        self.book.grids.setdefault(self.sheet, []).append(Grid(row0, col0, rows, styles))
 
     def formula(
         self, coord: str, expr: Expr, look: Look = CALC, fmt: str | None = None, value: Value | None = None
@@ -327,14 +374,9 @@ class Page:
             text = expr.render(self)
             formulas[(sheet, coord)] = text
             anchor = f'<f t="array" ref="{coord}:{last}">{_esc(text)}</f>'
-            for i in range(rows):
-                letter_row = row0 + i
-                line = grid[i]
-                for j in range(cols):
-                    ref = f"{get_column_letter(col0 + j)}{letter_row}"
-                    values[(sheet, ref)] = line[j]
-                    if i or j:
-                        emit(sheet, ref, _cell_xml(ref, s, line[j], ""))
+            # The spill's cells are a grid (written at the end); the anchor is a cell.
+            self.book.grids.setdefault(sheet, []).append(Grid(row0, col0, grid, [s] * cols, skip_first=True))
+            values[(sheet, coord)] = grid[0][0]
             emit(sheet, coord, _cell_xml(coord, s, grid[0][0], anchor, ' cm="1"'))
             self.book.dynamic_arrays.setdefault(sheet, []).append(coord)
             return grid
@@ -489,6 +531,54 @@ def mark_dynamic_arrays(path: Path, anchors: dict[str, list[str]], titles: list[
 # ------------------------------------------------------------------ direct mode
 
 
+class Grid:
+    """A rectangle of cells held as rows of values (direct mode), one style per column."""
+
+    __slots__ = ("row0", "col0", "values", "styles", "skip_first", "rows", "cols")
+
+    def __init__(self, row0: int, col0: int, values: list, styles: list[int], skip_first: bool = False):
+        self.row0, self.col0, self.values, self.styles = row0, col0, values, styles
+        self.skip_first = skip_first  # the top-left cell is written elsewhere (a spill's anchor)
+        self.rows, self.cols = len(values), (len(values[0]) if values else 0)
+
+    def row_xml(self, r: int) -> dict[int, str]:
+        line = self.values[r - self.row0]
+        out = {}
+        for j, value in enumerate(line):
+            if j == 0 and self.skip_first and r == self.row0:
+                continue
+            col = self.col0 + j
+            out[col] = _cell_xml(f"{get_column_letter(col)}{r}", self.styles[j], value, "")
+        return out
+
+
+class BookValues(Mapping):
+    """(sheet, coord) -> value for every cell written, per-cell or in a grid."""
+
+    def __init__(self, book: Book):
+        self.book = book
+
+    def __getitem__(self, key):
+        sheet, coord = key
+        try:
+            return self.book.value_of(sheet, coord)
+        except LookupError:
+            raise KeyError(key) from None
+
+    def __iter__(self):
+        yield from self.book.values
+        for sheet, grids in self.book.grids.items():
+            for grid in grids:
+                for i in range(grid.rows):
+                    for j in range(grid.cols):
+                        key = (sheet, f"{get_column_letter(grid.col0 + j)}{grid.row0 + i}")
+                        if not (i == 0 and j == 0 and grid.skip_first):
+                            yield key
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
 _COORD = re.compile(r"([A-Z]+)(\d+)$")
 
 
@@ -534,62 +624,84 @@ _ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _CELL = re.compile(r'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
 
 
-def _merged_sheet_data(openpyxl_data: str, ours: dict[int, dict[int, str]]) -> str:
-    """openpyxl's rows (row heights, cells carrying notes) merged with the direct cells."""
+def _sheet_rows(openpyxl_data: str, ours: dict[int, dict[int, str]], grids: list[Grid]):
+    """The ``<row>`` elements of a sheet, in order: openpyxl's rows (row heights, cells
+    carrying notes) merged with the direct cells and the grids (a direct cell wins)."""
     rows: dict[int, tuple[str, dict[int, str]]] = {}
     for match in _ROW.finditer(openpyxl_data):
         cells = {}
         for cell in _CELL.finditer(match.group(3) or ""):
             cells[_split(cell.group(1) + "1")[0]] = cell.group(0)
         rows[int(match.group(1))] = (match.group(2), cells)
-    parts = ["<sheetData>"]
-    for r in sorted(rows.keys() | ours.keys()):
+    numbers = set(rows) | set(ours)
+    for grid in grids:
+        numbers.update(range(grid.row0, grid.row0 + grid.rows))
+    for r in sorted(numbers):
         attrs, cells = rows.get(r, ("", {}))
+        for grid in grids:
+            if grid.row0 <= r < grid.row0 + grid.rows:
+                cells = {**cells, **grid.row_xml(r)}
         mine = ours.get(r)
         if mine:
             cells = {**cells, **mine}
-        parts.append(f'<row r="{r}"{attrs}>')
-        parts.extend(cells[c] for c in sorted(cells))
-        parts.append("</row>")
-    parts.append("</sheetData>")
-    return "".join(parts)
+        yield f'<row r="{r}"{attrs}>' + "".join(cells[c] for c in sorted(cells)) + "</row>"
 
 
 def finish_direct(path: Path, book: Book) -> None:
-    """Put the direct cells (and the dynamic-array flags) into an openpyxl-saved file, in place."""
+    """Put the direct cells, the grids (and the dynamic-array flags) into an openpyxl-saved
+    file, in place. The sheets are streamed into the zip row by row."""
     path = Path(path)
     titles = [ws.title for ws in book.wb.worksheets]
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
-        parts = {info.filename: zf.read(info) for info in infos}
-    for title, rows in book.cells.items():
-        part = f"xl/worksheets/sheet{titles.index(title) + 1}.xml"
-        xml = parts[part].decode("utf-8")
-        start = xml.find("<sheetData")
-        end_tag = xml.find("</sheetData>")
-        end = end_tag + len("</sheetData>") if end_tag >= 0 else xml.find("/>", start) + 2
-        merged = _merged_sheet_data(xml[start:end], rows)
-        last_row = max(rows)
-        last_col = max(max(cols) for cols in rows.values())
-        xml = xml[:start] + merged + xml[end:]
-        xml = re.sub(
-            r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>', xml, count=1
-        )
-        parts[part] = xml.encode("utf-8")
-    if book.dynamic_arrays:
-        parts["xl/metadata.xml"] = _METADATA
-        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-            b"</Types>", b'<Override PartName="/xl/metadata.xml" ContentType="' + _METADATA_TYPE + b'"/></Types>'
-        )
-        parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-            b"</Relationships>",
-            b'<Relationship Id="rIdXlfuncsMeta" Type="' + _METADATA_REL + b'" Target="metadata.xml"/></Relationships>',
-        )
+    direct = {f"xl/worksheets/sheet{titles.index(t) + 1}.xml": t for t in book.cells.keys() | book.grids.keys()}
     tmp = path.with_name(path.name + ".direct")
     try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for name, data in parts.items():
+        with zipfile.ZipFile(path) as zf, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for info in zf.infolist():
+                data = zf.read(info)
+                name = info.filename
+                if name in direct:
+                    title = direct[name]
+                    xml = data.decode("utf-8")
+                    start = xml.find("<sheetData")
+                    end_tag = xml.find("</sheetData>")
+                    end = end_tag + len("</sheetData>") if end_tag >= 0 else xml.find("/>", start) + 2
+                    ours = book.cells.get(title, {})
+                    grids = book.grids.get(title, [])
+                    last_row = max([*ours.keys(), *(g.row0 + g.rows - 1 for g in grids)])
+                    last_col = max(
+                        [*(max(cols) for cols in ours.values() if cols), *(g.col0 + g.cols - 1 for g in grids)]
+                    )
+                    head = re.sub(
+                        r'<dimension ref="[^"]*"/>',
+                        f'<dimension ref="A1:{get_column_letter(last_col)}{last_row}"/>',
+                        xml[:start],
+                        count=1,
+                    )
+                    with out.open(name, "w", force_zip64=True) as sheet:
+                        sheet.write(head.encode("utf-8") + b"<sheetData>")
+                        chunk = []
+                        for row in _sheet_rows(xml[start:end], ours, grids):
+                            chunk.append(row)
+                            if len(chunk) >= 2000:
+                                sheet.write("".join(chunk).encode("utf-8"))
+                                chunk = []
+                        sheet.write(("".join(chunk) + "</sheetData>" + xml[end:]).encode("utf-8"))
+                    continue
+                if name == "[Content_Types].xml" and book.dynamic_arrays:
+                    data = data.replace(
+                        b"</Types>",
+                        b'<Override PartName="/xl/metadata.xml" ContentType="' + _METADATA_TYPE + b'"/></Types>',
+                    )
+                elif name == "xl/_rels/workbook.xml.rels" and book.dynamic_arrays:
+                    data = data.replace(
+                        b"</Relationships>",
+                        b'<Relationship Id="rIdXlfuncsMeta" Type="'
+                        + _METADATA_REL
+                        + b'" Target="metadata.xml"/></Relationships>',
+                    )
                 out.writestr(name, data)
+            if book.dynamic_arrays:
+                out.writestr("xl/metadata.xml", _METADATA)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

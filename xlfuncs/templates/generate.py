@@ -183,7 +183,7 @@ def generate(
         formula_cells=len(book.formulas),
         build_seconds=built - started,
         total_seconds=finished - started,
-        values=dict(book.values),
+        values=book.all_values() if book.direct else dict(book.values),
         formulas=dict(book.formulas),
     )
 

@@ -241,10 +241,7 @@ def _subscriptions(ctx: _Ctx) -> dict:
     looks = [(B.INPUT_TEXT, None), (B.INPUT, f.date), (B.INPUT, f.date), (B.INPUT, f.money2), (B.INPUT, f.int)]
     looks += [(B.INPUT_TEXT, None), (B.INPUT_TEXT, None)]
     columns = (subs.customer, subs.start, subs.end, subs.amount, subs.interval, subs.plan, subs.segment)
-    for c, (column, (look, fmt)) in enumerate(zip(columns, looks)):
-        letter = col_letter(c + 1)
-        for i, value in enumerate(column):
-            p.put(f"{letter}{first + i}", value, look, fmt)
+    p.put_grid(f"A{first}", list(columns), looks)
     last = first + len(subs) - 1
     table = Table(displayName=ctx.s("rr.subs.table"), ref=f"A{head}:G{last}")
     # Named here: openpyxl would read the names from header cells the direct mode does not keep.
