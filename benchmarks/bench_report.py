@@ -91,12 +91,24 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print(f"{'subscriptions':>13} {'edition':>8} {'wall s':>8} {'peak PSS MB':>12} {'file MB':>8} {'formula cells':>14}")
+        print(
+            f"{'subscriptions':>13} {'edition':>8} {'wall s':>8} {'peak PSS MB':>12} {'file MB':>8} {'formula cells':>14}"
+        )
         for size in sizes:
             data = make_export(folder / f"subs-{size}.csv", size)
             for native in (False, True) if args.native else (False,):
                 out = folder / f"report-{size}-{'native' if native else 'udf'}.xlsx"
-                cmd = [sys.executable, "-m", "xlfuncs", "generate", "revenue-report", "-o", str(out), "--data", str(data)]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "xlfuncs",
+                    "generate",
+                    "revenue-report",
+                    "-o",
+                    str(out),
+                    "--data",
+                    str(data),
+                ]
                 if native:
                     cmd.append("--native")
                 elapsed, peak, said = run_measured(cmd)
@@ -113,7 +125,9 @@ def main() -> None:
                         [sys.executable, "-m", "xlfuncs", "recalc", "--check", str(out)], capture_output=True, text=True
                     )
                     last = (check.stderr.strip().splitlines() or [""])[-1]
-                    print(f"{'':>13} recalc --check: exit {check.returncode} in {time.perf_counter() - started:.1f} s: {last}")
+                    print(
+                        f"{'':>13} recalc --check: exit {check.returncode} in {time.perf_counter() - started:.1f} s: {last}"
+                    )
 
 
 if __name__ == "__main__":

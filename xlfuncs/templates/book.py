@@ -295,10 +295,7 @@ class Page:
         converted = []
         for column in columns:
             converted.append(
-                [
-                    to_serial(v) if isinstance(v, dt.date) else (float(v) if isinstance(v, int) else v)
-                    for v in column
-                ]
+                [to_serial(v) if isinstance(v, dt.date) else (float(v) if isinstance(v, int) else v) for v in column]
             )
         rows = [list(line) for line in zip(*converted)]
         styles = [self.book.xf(self.ws, look, fmt) for look, fmt in looks]

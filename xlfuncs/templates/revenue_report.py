@@ -185,7 +185,8 @@ class _Ctx:
         self.t = {**t, **WORDS[lang]}
         self.cur = inputs.currency
         self.f = Formats(self.cur, lang)
-        self.month_fmt = "mmm yyyy"
+        # Month names in the reader's language whatever the machine's locale ([$-C0A]: es-ES).
+        self.month_fmt = "[$-C0A]mmm yyyy" if lang == "es" else "[$-409]mmm yyyy"
 
     def s(self, key: str, **kw) -> str:
         text = self.t[key]
@@ -489,7 +490,7 @@ def _bridge_chart(
     bars.y_axis.number_format = "#,##0"
     bars.y_axis.txPr = _axis_text()
     bars.x_axis.txPr = _axis_text()
-    bars.x_axis.number_format = "mmm yy"
+    bars.x_axis.number_format = ctx.month_fmt.replace("yyyy", "yy")
     bars.x_axis.delete = False
     bars.y_axis.delete = False
     bars.x_axis.tickLblPos = "low"
@@ -514,13 +515,15 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
     m = inp.months
     p = ctx.book.page(ctx.s("rr.sheet.cohorts"))
     f = ctx.f
-    p.widths(A=11, **{col_letter(2 + j): 6.2 for j in range(m)})
+    p.widths(A=19, **{col_letter(2 + j): 6.2 for j in range(m)})
     p.put("A1", ctx.s("rr.cohorts.title"), B.TITLE)
     p.put("A2", ctx.s("rr.cohorts.subtitle"), B.SUBTITLE)
     blocks = {}
     row = 4
     last_col = col_letter(1 + m)
     for measure, fmt in (("customers", f.pct0), ("revenue", f.pct0), ("count", f.int)):
+        if measure != "customers":
+            p.ws.row_breaks.append(Break(id=row - 1))  # one triangle per page, never split
         p.put(f"A{row}", ctx.s(f"rr.cohorts.{measure}"), B.GROUP)
         for j in range(m):
             p.style(f"{col_letter(2 + j)}{row}", B.GROUP)
@@ -565,6 +568,7 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
     # (the model knows no returns, and SBG_FIT refuses a rising row): the running minimum.
     # Cells not reached stay empty text, like the tables above.
     count_first = blocks["count"][0]
+    p.ws.row_breaks.append(Break(id=row - 1))
     p.put(f"A{row}", ctx.s("rr.cohorts.survivors"), B.GROUP)
     for j in range(m):
         p.style(f"{col_letter(2 + j)}{row}", B.GROUP)
@@ -1018,7 +1022,7 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
     trend.y_axis.number_format = "#,##0"
     trend.y_axis.txPr = _axis_text()
     trend.x_axis.txPr = _axis_text()
-    trend.x_axis.number_format = "mmm yy"
+    trend.x_axis.number_format = ctx.month_fmt.replace("yyyy", "yy")
     trend.x_axis.delete = False
     trend.y_axis.delete = False
     trend.legend = None
