@@ -699,6 +699,10 @@ def finish_direct(path: Path, book: Book) -> None:
                 out.writestr(name, data)
             if book.dynamic_arrays:
                 out.writestr("xl/metadata.xml", _METADATA)
+        with zipfile.ZipFile(tmp) as check:  # every part reads back (CRC checked) before it replaces
+            bad = check.testzip()
+        if bad is not None:
+            raise OSError(f"{tmp}: part {bad} did not read back")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
