@@ -119,7 +119,10 @@ def test_billing_chain_inside_calc(office, tmp_path):
     spill = adapter.call("MRR_FROM_SUBS", *([[v] for v in column] for column in (ids, starts.tolist(), ends, amounts)))
     fit = adapter.call("SBG_FIT", adapter.call("COHORT_RETENTION", spill, "count"))
     out = wb.create_sheet("Model")
-    out["A1"] = ArrayFormula("A1:B1", f'=SBG_FIT(COHORT_RETENTION(MRR_FROM_SUBS(Subs!A1:A{n},Subs!B1:B{n},Subs!C1:C{n},Subs!D1:D{n}),"count"))')
+    out["A1"] = ArrayFormula(
+        "A1:B1",
+        f'=SBG_FIT(COHORT_RETENTION(MRR_FROM_SUBS(Subs!A1:A{n},Subs!B1:B{n},Subs!C1:C{n},Subs!D1:D{n}),"count"))',
+    )
     out["B1"] = 0
     source = tmp_path / "chain.xlsx"
     wb.save(source)
