@@ -143,7 +143,7 @@ _EN: dict[str, str] = {
     "ch.with": "With onboarding",
     "ch.clv": "Lifetime value (CLV)",
     "ch.cac": "Upfront cost (CAC + onboarding, if any)",
-    "ch.note": "Months past the horizon show #N/A; the chart covers months 0 to {horizon}.",
+    "ch.note": "Months 0 to {horizon}, the horizon; with a shorter horizon the later months show #N/A (not charted).",
     "ch.where": 'The charts read the hidden sheet "{sheet}" (right-click a sheet tab > Unhide to see it).',
     # Sensitivity
     "se.title": "Onboarding ROI: sensitivity",
@@ -361,7 +361,10 @@ _ES: dict[str, str] = {
     "ch.with": "Con onboarding",
     "ch.clv": "Valor de vida del cliente (CLV)",
     "ch.cac": "Coste inicial (CAC + onboarding, si lo hay)",
-    "ch.note": "Los meses tras el horizonte muestran #N/A; el gráfico cubre los meses 0 a {horizon}.",
+    "ch.note": (
+        "Meses 0 a {horizon}, el horizonte; con un horizonte más corto los meses siguientes muestran #N/A (no se"
+        " grafican)."
+    ),
     "ch.where": ('Los gráficos leen la hoja oculta "{sheet}" (clic derecho en una pestaña > Mostrar para verla).'),
     "se.title": "ROI del onboarding: sensibilidad",
     "se.subtitle": (

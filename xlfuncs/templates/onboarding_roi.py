@@ -46,8 +46,6 @@ YELLOW = ("FFEB9C", "9C5700")
 GREEN = ("C6EFCE", "006100")
 GREY = ("EDEDED", "595959")
 
-MAX_CHART_MONTHS = 60  # the horizon's upper bound (Blank: 5 years)
-
 
 class Formats:
     """Number formats for one currency and language."""
@@ -411,7 +409,10 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
         p.put(f"{col}{head}", ctx.s(f"ch.{key}"), B.HEADER)
     arpu, churn, upfront = sc_sheet["arpu"], sc_sheet["churn"], sc_sheet["upfront"]
     first = head + 1
-    for month in range(MAX_CHART_MONTHS + 1):
+    # Rows up to the scenario's horizon, the chart's range: a clean workbook has no error
+    # value (`xlfuncs recalc --check` passes it). A shorter horizon typed into the Inputs
+    # sheet turns the later months into #N/A, which charts leave out.
+    for month in range(int(ctx.sc["inputs.horizon_months"]) + 1):
         r = first + month
         m = p.put(f"A{r}", month, B.AXIS, f.int)
         for i, col in enumerate("BC"):
@@ -419,7 +420,7 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
             # this curve crosses 0 exactly where PAYBACK says (CLV needs t >= 1).
             to_date = IF(m.eq(0), 0, fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], m))
             p.formula(f"{col}{r}", IF(m.gt(n["horizon_months"]), NA(), to_date - upfront[i]), B.CALC, f.money)
-    last = first + MAX_CHART_MONTHS
+    last = first + int(ctx.sc["inputs.horizon_months"])
     p.put(f"A{last + 1}", ctx.s("ch.note"), B.NOTE_PLAIN)
 
     # LTV vs upfront cost: the bars' data, beside the curve's data.

@@ -5,7 +5,8 @@ its default and its documentation. From it come
 
 * the built-in default scenario (:func:`defaults`), so ``xlfuncs generate onboarding-roi``
   needs no file and nothing has to be shipped as package data;
-* ``workbook_templates/onboarding-roi.toml``, the documented copy users start from
+* ``xlfuncs/templates/scenarios/onboarding-roi.toml``, the documented copy users start from
+  (shipped in the package; ``xlfuncs generate onboarding-roi --print-scenario`` prints it)
   (:func:`default_toml` writes it; a test keeps the file and the schema in step);
 * the validation of a user's file (:func:`load`): a wrong type, a value out of range or an
   unknown key is a :class:`ScenarioError` whose message is one line naming the key;
@@ -110,7 +111,14 @@ SECTIONS: dict[str, str] = {
 
 KEYS: tuple[Key, ...] = (
     Key("workbook.company", TEXT, "Example Co.", "Company name printed in each page header."),
-    Key("workbook.currency", TEXT, "$", 'Currency symbol used by the number formats (e.g. "$", "€").', length=(1, 4)),
+    Key(
+        "workbook.currency",
+        TEXT,
+        "$",
+        'Currency of the amounts: an ISO code (USD, EUR, MXN, GBP, ...) or a symbol ("$", "€"); it sets the'
+        " symbol and where the number formats put it. `--currency` overrides it.",
+        length=(1, 4),
+    ),
     Key("inputs.license_price", NUMBER, 50.0, "Price of one license per month.", 0, None, True),
     Key("inputs.licenses_at_start", INTEGER, 1, "Licenses a new customer buys.", 1, 10000),
     Key(
@@ -516,11 +524,12 @@ def _comment(lines: Iterable[str]) -> list[str]:
 
 
 def default_toml() -> str:
-    """The documented default scenario, as ``workbook_templates/onboarding-roi.toml`` holds it."""
+    """The documented default scenario, as ``xlfuncs/templates/scenarios/onboarding-roi.toml`` holds it."""
     out = _comment(
         [
             "Default scenario of the onboarding-roi template:",
-            "    xlfuncs generate onboarding-roi -o onboarding.xlsx --scenario THIS_FILE",
+            "    xlfuncs generate onboarding-roi --print-scenario > my-numbers.toml",
+            "    xlfuncs generate onboarding-roi -o onboarding.xlsx --scenario my-numbers.toml",
             "",
             "Copy this file and change the numbers. Every key is optional: a key left out keeps",
             "the value shown here. A wrong type or a value out of range stops `xlfuncs generate`",
@@ -542,8 +551,8 @@ def default_toml() -> str:
                 continue
             rng = key.range_text()
             note = key.doc + (f" Allowed: {rng}." if rng and key.kind != TEXT else "")
-            if key.default is None:  # an alternative to another key: shown, commented out
-                out += _comment([note, f"{key.name} = ..."])
+            if key.default is None:  # an alternative to another key: its derived value, commented out
+                out += _comment([note, f"{key.name} = {round(defaults()[key.path], 2)!r}"])
             else:
                 out += _comment([note]) + [f"{key.name} = {_toml_value(key.default)}"]
     accounts = BY_PATH["health.accounts"]
