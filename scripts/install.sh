@@ -20,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+# The package with its command line (cli) and the xlwings add-in support (xlwings);
+# `--test` adds the test tools. `import xlfuncs` alone needs numpy only.
+extras="[cli,xlwings]"
+[ "${1:-}" = "--test" ] && extras="[cli,xlwings,test]"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".${extras}"
