@@ -52,13 +52,9 @@ _EN: dict[str, str] = {
     "in.gross_margin": "Gross margin",
     "in.gross_margin.help": "Share of license revenue left after the cost of serving it.",
     "in.churn_without": "Monthly churn without onboarding",
-    "in.churn_without.help": (
-        "Share of customers lost each month when onboarding is poor. Sets how long a customer stays (Scenarios)."
-    ),
+    "in.churn_without.help": "Customers lost each month with poor onboarding; sets how long one stays.",
     "in.churn_with": "Monthly churn with onboarding",
-    "in.churn_with.help": (
-        "Share of customers lost each month after good onboarding. Sets how long a customer stays (Scenarios)."
-    ),
+    "in.churn_with.help": "Customers lost each month after good onboarding; sets how long one stays.",
     "in.discount_rate": "Discount rate (per year)",
     "in.discount_rate.help": "Cost of capital: money later is worth less than money now.",
     "in.onboarding_cost": "Onboarding cost per customer",
@@ -264,13 +260,9 @@ _ES: dict[str, str] = {
     "in.gross_margin": "Margen bruto",
     "in.gross_margin.help": "Parte del ingreso por licencias que queda tras el coste de servirlo.",
     "in.churn_without": "Tasa de abandono mensual sin onboarding",
-    "in.churn_without.help": (
-        "Parte de los clientes que se van cada mes con un mal onboarding. Fija cuánto se queda un cliente (Escenarios)."
-    ),
+    "in.churn_without.help": "Clientes que se van cada mes con un mal onboarding; fija la permanencia.",
     "in.churn_with": "Tasa de abandono mensual con onboarding",
-    "in.churn_with.help": (
-        "Parte de los clientes que se van cada mes tras un buen onboarding. Fija cuánto se queda un cliente."
-    ),
+    "in.churn_with.help": "Clientes que se van cada mes tras un buen onboarding; fija la permanencia.",
     "in.discount_rate": "Tasa de descuento (anual)",
     "in.discount_rate.help": "Coste del capital: el dinero futuro vale menos que el de hoy.",
     "in.onboarding_cost": "Coste de onboarding por cliente",
@@ -330,10 +322,7 @@ _ES: dict[str, str] = {
     "sc.churn": "Tasa de abandono mensual",
     "sc.churn.how": "De la hoja Supuestos: la parte de los clientes que se van cada mes.",
     "sc.clv": "Valor de vida del cliente (CLV, descontado)",
-    "sc.clv.how": (
-        "Beneficio bruto durante la permanencia, descontado: CLV(ingreso mensual, abandono, margen, descuento,"
-        " {horizon})."
-    ),
+    "sc.clv.how": "Beneficio bruto descontado: CLV(ingreso mensual, abandono, margen, descuento, {horizon}).",
     "sc.ltv_cac": "LTV : CAC",
     "sc.ltv_cac.how": "LTV_CAC(CLV, coste inicial). El onboarding cuenta como coste de adquisición: la vista estricta.",
     "sc.rule": "Regla 3:1 (LTV al menos 3 x CAC)",

@@ -221,7 +221,7 @@ def _inputs(ctx: _Ctx) -> dict[str, Name]:
 def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     p = ctx.book.page(ctx.s("sheet.scenarios"))
     f = ctx.f
-    p.widths(A=38, B=19, C=19, D=16, E=70)
+    p.widths(A=48, B=19, C=19, D=16, E=80)
     p.put("A1", ctx.s("sc.title"), B.TITLE)
     p.put("A2", ctx.s("sc.subtitle.native" if ctx.book.native else "sc.subtitle"), B.SUBTITLE)
     heads = ("metric", "without", "with", "diff", "how")
