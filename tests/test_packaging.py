@@ -194,3 +194,27 @@ def test_pre_commit_hook_entry_runs_as_declared(models, venv):
     _make_stale(models / "models" / "roi.xlsx")
     failed = _run(cmd, cwd=models, env=env, check=False, timeout=240)
     assert failed.returncode == 1 and "models/roi.xlsx: check failed" in failed.stderr
+
+
+# -------------------------------------------------------------------------- the README
+
+
+def test_readme_points_only_to_files_in_the_repository():
+    readme = (ROOT / "README.md").read_text()
+    links = [t for t in re.findall(r"\]\(([^)#]+)\)", readme) if not t.startswith(("http://", "https://"))]
+    assert links, "the README links to files of the repository"
+    assert [t for t in links if not (ROOT / t).exists()] == []
+    assert "FUNCTIONS.md" not in readme  # the generated reference in the README is the contract
+
+
+def test_readme_promises_no_install_from_an_index():
+    readme = (ROOT / "README.md").read_text()
+    # `pip install xlfuncs` (from PyPI) would fail: only a clone or a built wheel works.
+    assert not re.search(r"pip install (-U )?xlfuncs\b(?![-\w.]*\.whl)", readme)
+    assert 'pip install "dist/xlfuncs-0.1.0-py3-none-any.whl[cli]"' in readme
+
+
+def test_license_matches_pyproject():
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License\n") and "WITHOUT WARRANTY OF ANY KIND" in license_text
+    assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()
