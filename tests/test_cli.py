@@ -103,9 +103,10 @@ def test_currency_sets_symbol_and_formats(tmp_path, lang, currency, money, unit)
     assert inputs["C7"].value == unit  # the license price's unit
 
 
-def test_bad_currency_is_one_line(tmp_path):
+@pytest.mark.parametrize("currency", ["EURO$", "\x07", '"'], ids=["long", "control", "quote"])
+def test_bad_currency_is_one_line(tmp_path, currency):
     result = CliRunner().invoke(
-        app, ["generate", "onboarding-roi", "-o", str(tmp_path / "x.xlsx"), "--currency", "EURO$"]
+        app, ["generate", "onboarding-roi", "-o", str(tmp_path / "x.xlsx"), "--currency", currency]
     )
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("error: --currency must be an ISO code (USD, EUR, MXN")

@@ -179,6 +179,20 @@ def test_spanish_translates_words_not_functions(built):
     assert not [k for k, v in STRINGS["es"].items() if "churn" in v.lower()]
 
 
+def test_native_edition_says_it_needs_no_add_in(built):
+    for lang in LANGUAGES:
+        for native in (False, True):
+            wb = openpyxl.load_workbook(built[("onboarding-roi", lang, native)].path)
+            texts = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+            texts = [t for t in texts if not t.startswith("=")]
+            add_in = [t for t in texts if "xlfuncs" in t and ("add-in" in t or "complemento" in t or "funcion" in t)]
+            no_add_in = [t for t in texts if "needs no add-in" in t or "no necesita ningún complemento" in t]
+            if native:
+                assert add_in == [] and len(no_add_in) == 2, (lang, add_in, no_add_in)  # Inputs and Scenarios
+            else:
+                assert add_in and no_add_in == [], (lang, add_in)
+
+
 # ------------------------------------------------------------------ the default's figures
 
 

@@ -503,7 +503,9 @@ def check_currency(currency: str) -> str:
 
     Raises ValueError with one line otherwise.
     """
-    if currency.upper() in CURRENCIES or (1 <= len(currency) <= 4 and currency.strip() == currency and currency):
+    if currency.upper() in CURRENCIES or (
+        1 <= len(currency) <= 4 and currency.strip() == currency and currency.isprintable() and '"' not in currency
+    ):
         return currency.upper() if currency.upper() in CURRENCIES else currency
     known = ", ".join(CURRENCIES)
     raise ValueError(f"--currency must be an ISO code ({known}) or a symbol of 1 to 4 characters, got {currency!r}")
