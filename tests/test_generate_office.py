@@ -30,14 +30,13 @@ from xlfuncs.templates.i18n import LANGUAGES, STRINGS
 SENTINEL = 999999.0
 
 # Corners of the formulas: no churn and no discount (the steady branches), churn of 1
-# (nothing retained), half a month's stay, an open checklist, zero weights, thresholds that
+# (nothing retained: a one-month stay), an open checklist, zero weights, thresholds that
 # coincide, a grid with churn 0 and 1.
 EDGE_TOML = """
 [inputs]
 churn_with = 0.0
 discount_rate = 0.0
 churn_without = 1.0
-months_without = 0.5
 extra_licenses = 0
 horizon_months = 12
 [sensitivity]

@@ -33,7 +33,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import book as B
 from .book import Book, Page
-from .expr import ERROR_TYPE, IF, ISERROR, ISNA, ISNUMBER, NA, Expr, Name, Range, fn, lift
+from .expr import IF, ISNA, ISNUMBER, NA, Expr, Name, Range, fn, lift
 from .i18n import Money, money_for
 from .scenario import BY_PATH, SIGNALS, Key, Scenario
 
@@ -287,8 +287,11 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
         center=True,
     )
     payback = [
-        _never_on_num(
-            fn("PAYBACK", upfront[i], arpu[i], n["gross_margin"], churn[i], n["discount_monthly"]), ctx.s("never")
+        _never_if_no_payback(
+            fn("PAYBACK", upfront[i], arpu[i], n["gross_margin"], churn[i], n["discount_monthly"]),
+            fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"]),  # no horizon: the whole life
+            upfront[i],
+            ctx.s("never"),
         )
         for i in (0, 1)
     ]
@@ -315,17 +318,19 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     return {"page": p, "arpu": arpu, "churn": churn, "upfront": upfront, "clv": clv_refs, "rows": rows}
 
 
-def _never_on_num(value: Expr, never: str) -> Expr:
-    """``value``, but "never" for #NUM! (no payback) only; every other error shows as itself.
+def _never_if_no_payback(payback: Expr, lifetime: Expr, upfront: Expr, never: str) -> Expr:
+    """``payback``, or "never" when there is no payback; any other error shows as itself.
 
-    IFERROR would turn #NAME? (the add-in missing) into "never" too: a wrong answer that
-    looks right. ERROR.TYPE is 6 for #NUM! in Excel, LibreOffice and Google Sheets. The
-    classic xlwings add-in returns errors as text, hence the "#NUM!" comparison.
+    No payback (PAYBACK's #NUM!) means the whole discounted lifetime value, with no
+    horizon, stays at or below the upfront cost: that is the test, written with CLV, so it
+    holds in every edition and every engine (LibreOffice's native twin says Err:502 where
+    Excel says #NUM!, and the classic add-in returns the text "#NUM!"). IFERROR would
+    turn #NAME? (the add-in missing) into "never" too: a wrong answer that looks right.
     """
     return IF(
-        ISNUMBER(value),
-        value,
-        IF(ISERROR(value), IF(ERROR_TYPE(value).eq(6), never, value), IF(value.eq("#NUM!"), never, value)),
+        ISNUMBER(payback),
+        payback,
+        IF(ISNUMBER(lifetime), IF(lifetime.le(upfront), never, payback), payback),
     )
 
 
