@@ -4,12 +4,13 @@ The schema below is the single source of every scenario key: its type, its allow
 its default and its documentation. From it come
 
 * the built-in default scenario (:func:`defaults`), so ``xlfuncs generate onboarding-roi``
-  needs no file and nothing has to be shipped as package data;
+  needs no file;
 * ``xlfuncs/templates/scenarios/onboarding-roi.toml``, the documented copy users start from
-  (shipped in the package; ``xlfuncs generate onboarding-roi --print-scenario`` prints it)
-  (:func:`default_toml` writes it; a test keeps the file and the schema in step);
-* the validation of a user's file (:func:`load`): a wrong type, a value out of range or an
-  unknown key is a :class:`ScenarioError` whose message is one line naming the key;
+  (shipped in the package, printed by ``xlfuncs generate onboarding-roi --print-scenario``;
+  :func:`default_toml` writes it, a test keeps the file and the schema in step);
+* the validation of a user's file (:func:`load`): a wrong type, a value out of range, an
+  unknown key, a stay that contradicts the churn or health weights that are all 0 is a
+  :class:`ScenarioError` whose message is one line naming the key;
 * the ranges of the Inputs sheet's data validation, so the workbook refuses what the file
   would refuse.
 
