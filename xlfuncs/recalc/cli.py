@@ -98,17 +98,30 @@ def write_junit(path: Path, results: list[FileResult], seconds: float) -> None:
 
 def recalc_command(
     files: list[Path] = typer.Argument(  # noqa: B008 - typer's declaration style
-        ..., help="Workbooks (.xlsx/.xlsm), or folders to search for them.", show_default=False
+        ..., metavar="FILE...", help="Workbooks (.xlsx/.xlsm), or folders to search for them.", show_default=False
     ),
     output: Path | None = typer.Option(  # noqa: B008
-        None, "-o", "--output", help="Output file (one input) or folder (several inputs)."
+        None, "-o", "--output", metavar="OUT", help="Output file (one input) or folder (several inputs)."
     ),
     in_place: bool = typer.Option(False, "--in-place", help="Rewrite the input files."),
     check: bool = typer.Option(
         False, "--check", help="Write nothing; exit 1 if a cached value changed or a formula evaluates to an error."
     ),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Parallel LibreOffice processes (default: number of cores)."),
-    report: Path | None = typer.Option(None, "--report", help="Write a JUnit XML report here."),  # noqa: B008
+    jobs: int = typer.Option(
+        0,
+        "--jobs",
+        "-j",
+        metavar="N",
+        help="A budget of N cores, as make -j: up to N LibreOffice processes, one file each at a time"
+        " (default: all cores).",
+        show_default=False,
+    ),
+    report: Path | None = typer.Option(  # noqa: B008
+        None, "--report", metavar="FILE.xml", help="Write a JUnit XML report here (one test case per file)."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="One summary line per file on stderr, also when not on a terminal (CI logs)."
+    ),
     shard_spec: str | None = typer.Option(
         None, "--shard", metavar="I/N", help="Process only slice I of N (deterministic, for CI matrices)."
     ),
@@ -164,6 +177,16 @@ def recalc_command(
             progress.update(bar, advance=1, name=result.path.name)
         if result.status == FAILED:
             typer.echo(f"{result.path}: {result.message}", err=True)
+        elif verbose:
+            line = f"{result.path}: {result.status}, {_count(result.formula_cells, 'formula cell')}"
+            line += f", {_count(result.change_count, 'changed value')}"
+            if result.error_count:
+                line += f", {_count(result.error_count, 'error value')}"
+            line += f" ({result.seconds:.1f} s)"
+            if progress is not None:
+                progress.console.print(line, markup=False, highlight=False)
+            else:
+                typer.echo(line, err=True)
 
     try:
         if tasks:
@@ -193,7 +216,7 @@ def recalc_command(
     check_failed = sum(1 for r in done if r.status == CHECK_FAILED)
     changed = sum(1 for r in done if r.status == CHANGED)
     cells = sum(r.formula_cells for r in done)
-    parts = [f"{len(done)} files", f"{cells} formula cells"]
+    parts = [_count(len(done), "file"), _count(cells, "formula cell")]
     if check:
         parts.append(f"{check_failed} with changes or errors")
     else:
@@ -204,6 +227,11 @@ def recalc_command(
     typer.echo(f"xlfuncs recalc: {', '.join(parts)} in {seconds:.1f} s", err=True)
     if failed or check_failed or missing:
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _listed(error_line: str, changes: list[str]) -> bool:

@@ -193,7 +193,9 @@ class Office:
                 if tuple(answer["python"]) != tuple(sys.version_info[:2]):
                     self._warm_error = (
                         f"LibreOffice's Python is {answer['python'][0]}.{answer['python'][1]}, this one is "
-                        f"{sys.version_info[0]}.{sys.version_info[1]}: run xlfuncs recalc with the same minor version"
+                        f"{sys.version_info[0]}.{sys.version_info[1]}: run xlfuncs recalc from a Python "
+                        f"{answer['python'][0]}.{answer['python'][1]} environment "
+                        f"(python{answer['python'][0]}.{answer['python'][1]} -m venv .venv, then bash scripts/install.sh)"
                     )
             except Exception as exc:  # noqa: BLE001 - reported by the first recalc instead
                 self._warm_error = str(exc)

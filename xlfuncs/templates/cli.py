@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from .generate import TEMPLATES, GenerateError, generate
-from .i18n import LANGUAGES
+from .generate import TEMPLATES, GenerateError, default_scenario_text, generate
+from .i18n import CURRENCIES, LANGUAGES
 
 EXIT_BAD_INPUT = 2
 
@@ -26,18 +26,25 @@ def _fail(message: str) -> None:
 def generate_command(
     template: Annotated[
         str | None,
-        typer.Argument(metavar="TEMPLATE", help="Template name (see --list)."),
+        typer.Argument(metavar="TEMPLATE", help="Template name (see --list).", show_default=False),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", metavar="FILE", help="The .xlsx file to write."),
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="The .xlsx file to write; an .xlsm name gives a macro-enabled workbook (the classic add-in's"
+            " Import Functions saves its VBA there).",
+        ),
     ] = None,
     scenario: Annotated[
         Path | None,
         typer.Option(
             "--scenario",
             metavar="FILE.toml",
-            help="Scenario file (see workbook_templates/); the built-in default if omitted.",
+            help="Your numbers; the built-in default if omitted. --print-scenario writes the documented default"
+            " to start from.",
         ),
     ] = None,
     lang: Annotated[
@@ -47,7 +54,21 @@ def generate_command(
         bool,
         typer.Option("--native", help="Built-in formulas only: works without the add-in (LibreOffice, Google Sheets)."),
     ] = False,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            metavar="CODE",
+            help=f"Currency of the amounts: symbol and number formats ({', '.join(list(CURRENCIES)[:6])}, ...);"
+            " overrides the scenario's.",
+            show_default=False,
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    print_scenario: Annotated[
+        bool,
+        typer.Option("--print-scenario", help="Write the template's default scenario (TOML) to stdout and exit."),
+    ] = False,
     list_templates: Annotated[bool, typer.Option("--list", help="List the templates and exit.")] = False,
 ) -> None:
     """Generate a ready-to-use workbook from a template, with cached values."""
@@ -58,12 +79,18 @@ def generate_command(
         return
     if template is None:
         _fail("give a TEMPLATE (xlfuncs generate --list shows them)")
+    if print_scenario:
+        try:
+            typer.echo(default_scenario_text(template), nl=False)
+        except GenerateError as exc:
+            _fail(str(exc))
+        return
     if output is None:
         _fail("give the file to write with -o FILE")
     if lang not in LANGUAGES:
         _fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     try:
-        made = generate(template, output, scenario=scenario, lang=lang, native=native, force=force)
+        made = generate(template, output, scenario=scenario, lang=lang, native=native, force=force, currency=currency)
     except GenerateError as exc:
         _fail(str(exc))
     except OSError as exc:

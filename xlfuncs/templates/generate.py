@@ -40,7 +40,7 @@ class Template:
     name: str
     description: str
     build: Callable[[Scenario, dict[str, str], str, bool], Book]
-    default_scenario: str  # file name under workbook_templates/
+    default_scenario: str  # file name under xlfuncs/templates/scenarios/ (package data)
 
 
 TEMPLATES: dict[str, Template] = {
@@ -48,6 +48,17 @@ TEMPLATES: dict[str, Template] = {
         onboarding_roi.NAME, onboarding_roi.DESCRIPTION, onboarding_roi.build, "onboarding-roi.toml"
     ),
 }
+
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+def default_scenario_text(template: str) -> str:
+    """The documented default scenario of ``template``, the TOML file users start from."""
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise GenerateError(f"unknown template {template!r} (available: {', '.join(TEMPLATES)})")
+    return (SCENARIOS / spec.default_scenario).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -65,9 +76,17 @@ class Generated:
     formulas: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
 
 
+SUFFIXES = (".xlsx", ".xlsm")
+
+# The main part's content type decides what Excel takes the file for: an .xlsm file must
+# say "macro-enabled" or Excel refuses to open it ("file format or extension not valid").
+_XLSX_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_XLSM_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
 def _check_output(output: Path, force: bool) -> Path:
-    if output.suffix.lower() != ".xlsx":
-        raise GenerateError(f"{output}: the output must be an .xlsx file")
+    if output.suffix.lower() not in SUFFIXES:
+        raise GenerateError(f"{output}: the output must be an .xlsx file (or .xlsm, macro-enabled)")
     if output.is_dir():
         raise GenerateError(f"{output}: is a directory")
     parent = output.parent if str(output.parent) else Path(".")
@@ -86,6 +105,7 @@ def generate(
     native: bool = False,
     force: bool = False,
     values: str = VALUES_XLFUNCS,
+    currency: str | None = None,
 ) -> Generated:
     """Generate one workbook.
 
@@ -105,6 +125,8 @@ def generate(
         Replace ``output`` if it exists (otherwise that is an error).
     values : {"xlfuncs", "libreoffice"}
         Who computes the cached values written into the file.
+    currency : str, optional
+        ISO code (``"EUR"``, ``"MXN"``...) or symbol, over the scenario's ``workbook.currency``.
 
     Returns
     -------
@@ -128,6 +150,11 @@ def generate(
         sc = load(scenario)
     except ScenarioError as exc:
         raise GenerateError(f"scenario {exc}") from None
+    if currency is not None:
+        try:
+            sc.values["workbook.currency"] = i18n.check_currency(currency)
+        except ValueError as exc:
+            raise GenerateError(str(exc)) from None
 
     book = spec.build(sc, i18n.strings(lang), lang, native)
     built = time.perf_counter()
@@ -143,6 +170,8 @@ def generate(
             write_cached_values(raw, done, book.values)
         else:
             recalc_with_libreoffice(raw, done)
+        if output.suffix.lower() == ".xlsm":
+            _macro_enabled(done)
         _place(done, output, force)
     finally:
         raw.unlink(missing_ok=True)
@@ -188,6 +217,26 @@ def _place(done: Path, output: Path, force: bool) -> None:
         if output.exists():
             raise GenerateError(f"{output}: already exists (use --force to overwrite it)") from None
         os.replace(done, output)
+
+
+def _macro_enabled(path: Path) -> None:
+    """Declare the workbook macro-enabled, as Excel requires of an .xlsm file.
+
+    The file holds no macros yet: the classic xlwings add-in's *Import Functions* writes
+    its VBA module into it, and an .xlsm keeps that module when saved.
+    """
+    import zipfile
+
+    tmp = path.with_name(path.name + ".xlsm")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                if _XLSX_TYPE not in data:
+                    raise AssertionError("no workbook content type to change")
+                data = data.replace(_XLSX_TYPE, _XLSM_TYPE)
+            dst.writestr(info, data)
+    os.replace(tmp, path)
 
 
 def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str], object]) -> int:
