@@ -64,7 +64,8 @@ def test_functions_name_shows_the_readme_section():
     assert result.exit_code == 0
     assert result.stdout == section.rstrip("\n") + "\n"
     assert (
-        "Native twin of `=CLV(A2, B2, C2, D2, E2)`" in result.stdout and "| `=CLV(35, 0.05)` | 700 |" in result.stdout
+        "Native twin of `=CLV(A2, B2, C2, D2, E2, F2)`" in result.stdout
+        and "| `=CLV(35, 0.05)` | 700 |" in result.stdout
     )
     one = CliRunner().invoke(app, ["functions", "PAYBACK", "--json"])
     assert one.exit_code == 0 and '"name": "PAYBACK"' in one.stdout and '"name": "CLV"' not in one.stdout
