@@ -237,28 +237,37 @@ def _cf_depth(cx, x):
 
 
 def _expected_cf(a, bb, d, depth):
-    """E = 2F1(1, B; C; z) by Gauss's continued fraction, ``depth`` levels, evaluated backward.
+    """E = 2F1(1, B; C; z) by Gauss's continued fraction, ``depth`` (even) levels, evaluated backward.
 
-    E = 1 / (1 - c1 / (1 - c2 / (1 - ...))) with c1 = z B / C,
+    E = 1 / f1 with f(n) = 1 - c(n) / f(n+1), c(1) = z B / C,
     c(2i+1) = z (C-1+i)(B+i) / ((C-1+2i)(C+2i)) and c(2i) = z (a-1+i) i / ((C+2i-2)(C+2i-1)):
     a Stieltjes fraction with positive coefficients that tend to z/4, so the tail beyond
     ``depth`` is taken as the fixed point (1 + sqrt(1-z)) / 2.
+
+    When z is near 1 and B is large, c(2i+1) is near 1 and f(2i+1) small: 1 - c / f would
+    cancel. So the even levels carry e(2i) = c(2i) / f(2i+1), the odd ones are formed as
+    f(2i+1) = ((1 - c(2i+1)) - e(2i+2)) / (1 - e(2i+2)), and 1 - c(2i+1) is expanded into
+    positive terms: (p (a + i + x (B + i)) + i (C + 2i)) / ((C-1+2i)(C+2i)), p = C-1+i,
+    x = 1 - z.
     """
     z = 1.0 / (1.0 + d)
     x = d / (1.0 + d)
     c = a + bb
     cm1 = (a - 1.0) + bb
+    r0 = a + x * bb
+    y = 1.0 + x
     f = 0.5 * (1.0 + np.sqrt(x))
+    e = 0.0
     for level in range(depth, 1, -1):
         i = level // 2
         if level % 2:
-            num = (cm1 + i) * (bb + i)
-            den = (cm1 + 2 * i) * (c + 2 * i)
+            p = cm1 + i
+            c2i = c + 2 * i
+            one_minus_c = (p * (r0 + i * y) + i * c2i) / ((cm1 + 2 * i) * c2i)
+            f = (one_minus_c - e) / (1.0 - e)
         else:
-            num = (a + (i - 1)) * i
-            den = (c + (2 * i - 2)) * (c + (2 * i - 1))
-        f = 1.0 - z * num / (den * f)
-    f = 1.0 - z * bb / (c * f)
+            e = z * ((a + (i - 1)) * i) / ((c + (2 * i - 2)) * (c + (2 * i - 1)) * f)
+    f = ((a + x * bb) / c - e) / (1.0 - e)
     return 1.0 / f
 
 
