@@ -46,27 +46,40 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
 
     Accurate to a few ulps relative to the larger of the two log-gamma terms divided
     by h, including for tiny h (and digamma(x) at h = 0): every piece of the difference
-    is formed in a way that keeps its factor h, so nothing cancels. ``shift`` is how many
-    times the recurrence lifts x before Stirling's series is used (0 when every x is
-    already >= 12).
+    is formed in a way that keeps its factor h, so nothing cancels. ``shift`` is how far
+    the recurrence Gamma(x + 1) = x Gamma(x) lifts the cells with x < ``shift`` before
+    Stirling's series is used (0 when every x is already >= 12).
     """
-    zero = h == 0
-    h_safe = np.where(zero, 1.0, h)
+    # h = 0 becomes a step so small (x 2^-60) that the divided difference is the
+    # derivative to the last bit, and no branch is needed below.
+    h = np.where(h == 0, x * 2.0**-60, h)
     out = np.zeros(np.broadcast_shapes(np.shape(x), np.shape(h)))
-    for i in range(shift):
-        xi = x + i
-        out -= np.where(zero, 1.0 / xi, np.log1p(h / xi) / h_safe)
-    big = x + shift
-    ell = np.where(zero, 1.0 / big, np.log1p(h / big) / h_safe)  # ln(1 + h/X) / h
+    big = x
+    if shift:
+        low = np.flatnonzero(x < shift)
+        if low.size:
+            xl, hl = x[low], h[low]
+            lifted = np.zeros(low.size)
+            for i in range(shift):
+                lifted += np.log1p(hl / (xl + i))
+            out[low] = -lifted / hl
+            big = x + np.where(x < shift, float(shift), 0.0)
     # [(X + h - 1/2) ln(X + h) - (X - 1/2) ln X - h] / h, without the large terms
-    out += (big - 0.5) * ell + np.log(big + h) - 1.0
-    inverse = 1.0 / big
-    power = inverse
-    for k, c in enumerate(_STIRLING, start=1):
-        n = 2 * k - 1
-        # [(X + h)^-n - X^-n] / h = X^-n expm1(-n ln(1 + h/X)) / h
-        out += c * power * np.where(zero, -n * ell, np.expm1(-n * h * ell) / h_safe)
-        power = power * inverse * inverse
+    out += (big - 0.5) * (np.log1p(h / big) / h) + np.log(big + h) - 1.0
+    # Stirling's corrections sum_k c_k [(X + h)^-n - X^-n] / h with n = 2k - 1: each
+    # difference is -u v h_(n-1)(u, v), u = 1/X, v = 1/(X + h), h_m the complete
+    # homogeneous polynomial (sum of u^i v^(m-i)): positive terms only, for any sign of h.
+    u = 1.0 / big
+    v = 1.0 / (big + h)
+    total = u + v
+    product = u * v
+    previous, current = np.ones_like(u), total  # h_0, h_1
+    corrections = _STIRLING[0] * previous
+    for c in _STIRLING[1:]:
+        previous, current = current, total * current - product * previous  # h_2, h_4, ...
+        previous, current = current, total * current - product * previous
+        corrections += c * previous
+    out -= product * corrections
     return out
 
 
@@ -209,17 +222,15 @@ def _expected_near(a, bb, d):
         log_ct = (1.0 - al) * _lgamma_slope(np.ones_like(al), 1.0 - al) + al * _lgamma_slope(bl, al)
         v[low] = (np.exp(log_ct + el * log_d[low]) - cl) / el
 
-    # sum_k w_k H_k
+    # sum_k w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps): positive terms, no cancellation.
     w = np.ones_like(a)
-    log_rho = np.zeros_like(a)
-    harmonic = 0.0
+    harmonic = np.zeros_like(a)
     series = np.zeros_like(a)
     for k in range(1, _NEAR_TERMS):
-        w = w * ((bj + (k - 1)) * x / k)
-        log_rho -= np.log1p(-eps / k)
-        harmonic += 1.0 / k
-        series += w * np.where(zero, harmonic, np.expm1(log_rho) / eps_safe)
-        if not (w > 1e-18 * (1.0 + series)).any():
+        w = w * ((bj + (k - 1)) * (x / k))
+        harmonic = (k * harmonic + 1.0) / (k - eps)
+        series += w * harmonic
+        if k % 4 == 0 and not (w > 1e-18 * (1.0 + series)).any():
             break
 
     sign = np.where(j % 2 == 0, -1.0, 1.0)
