@@ -83,6 +83,34 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
     return out
 
 
+def _zeta_tail_coefficients(count=40):
+    """a_k with ln Gamma(3 - e) = ln 2 + sum_k a_k e^k: a_1 = gamma - 3/2 and
+    a_k = (zeta(k) - 1 - 2^-k) / k, the zeta tails summed from 3 with Euler-Maclaurin."""
+    top = 64
+    coefficients = [0.5772156649015329 - 1.5]
+    for k in range(2, count + 1):
+        head = math.fsum(n**-k for n in range(3, top))
+        tail = top ** (1 - k) / (k - 1) + top**-k / 2 + k * top ** (-k - 1) / 12 - k * (k + 1) * (k + 2) * top ** (-k - 3) / 720
+        coefficients.append((head + tail) / k)
+    return coefficients
+
+
+_LGAMMA3 = _zeta_tail_coefficients()
+
+
+def _lgamma_one_minus_over(eps):
+    """ln Gamma(1 - eps) / eps for -1 < eps <= 1/2 (its limit, Euler's gamma, at 0).
+
+    ln Gamma(1 - e) = ln Gamma(3 - e) - ln(1 - e) - ln(2 - e), and ln Gamma(3 - e) - ln 2 is
+    a power series of radius 3 (a Horner pass of 40 terms) instead of a log-gamma slope.
+    """
+    poly = np.full_like(eps, _LGAMMA3[-1])
+    for coefficient in _LGAMMA3[-2::-1]:
+        poly = poly * eps + coefficient
+    eps_safe = np.where(eps == 0, 2.0**-60, eps)
+    return poly - (np.log1p(-eps_safe) + np.log1p(-0.5 * eps_safe)) / eps_safe
+
+
 # ---------------------------------------------------------------- survival
 
 # Below this many periods the survival product is summed term by term.
@@ -213,7 +241,7 @@ def _expected_near(a, bb, d):
     bj = bb + j
     log_d = np.log(d)
     # C > 1: T = exp(eps phi) with phi = ln d + lnGamma(1-eps)/eps + (lnGamma(B+j+eps) - lnGamma(B+j))/eps
-    phi = log_d - _lgamma_slope(np.ones_like(eps), -eps) + _lgamma_slope(bj, eps)
+    phi = log_d + _lgamma_one_minus_over(eps) + _lgamma_slope(bj, eps)
     v = cm1 * np.where(zero, phi, np.expm1(eps * phi) / eps_safe)
     low = cm1 <= 0  # only for j = 0, alpha < 1, alpha + B <= 1: Gamma(C-1) is not positive
     if low.any():
