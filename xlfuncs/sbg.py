@@ -192,7 +192,7 @@ def sbg_survival(alpha, beta, t):
 
 # Where C x <= _NEAR_CX and x <= _NEAR_X (x = d / (1 + d), C = alpha + beta + renewals),
 # E comes from the 1 - z transformation; elsewhere from Gauss's continued fraction.
-_NEAR_CX = 1.5
+_NEAR_CX = 2.0
 _NEAR_X = 0.25
 _NEAR_TERMS = 64
 _CHUNK = 1 << 15
@@ -266,13 +266,19 @@ def _expected_near(a, bb, d):
     return total + np.where(j < _NEAR_TERMS, pole_part, 0.0)
 
 
+# Continued-fraction depth by C x: the depth that brought the truncation error under 3e-15
+# over 150,000 random cells (alpha 0.02-100, beta + renewals 0.01-1e5), for C x above 1.2
+# times the largest C x that still needed more. With x > 1/4, 32 levels always did.
+_CF_DEPTHS = ((70.0, 16), (22.0, 24), (12.0, 32), (6.0, 48), (4.0, 64), (3.0, 80), (2.35, 96), (1.67, 128))
+
+
 def _cf_depth(cx, x):
-    """Levels of the continued fraction that bring its truncation error under 1e-15."""
-    by_cx = 8.0 + 110.0 / np.sqrt(cx)
-    root = np.sqrt(x)
-    # With no help from C x, the fraction converges like ((1 - sqrt x)/(1 + sqrt x))^(2n).
-    by_z = 4.0 + 19.0 / -np.log((1.0 - root) / (1.0 + root))
-    return np.ceil(np.minimum(by_cx, by_z))
+    """Levels of the continued fraction that bring its truncation error under 3e-15."""
+    depth = np.full(cx.shape, 192)
+    for low, levels in reversed(_CF_DEPTHS):
+        depth[cx > low] = levels
+    depth[(x > _NEAR_X) & (depth > 32)] = 32
+    return depth
 
 
 def _expected_cf(a, bb, d, depth):
@@ -330,8 +336,6 @@ def _expected_payments(a, bb, d):
         rest = np.flatnonzero(~undiscounted & ~near)
         if rest.size:
             depth = _cf_depth(cx[rest], x[rest])
-            # Round the depth up to a multiple of 8 and run each group at its depth.
-            depth = (np.ceil(depth / 8.0) * 8).astype(np.int64)
             for level in np.unique(depth):
                 idx = rest[depth == level]
                 e[idx] = _expected_cf(ap[idx], bp[idx], dp[idx], int(level))
