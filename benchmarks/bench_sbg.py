@@ -97,8 +97,12 @@ def main() -> None:
     arpu, alpha, beta, margin, discount, renewals = clv_cells(options.cells)
     churn = alpha / (alpha + beta)  # a CLV input of the same shape and range
     periods = np.full(arpu.shape, np.inf)
-    sbg_time = _time(lambda: sbg.sbg_clv(arpu, alpha, beta, margin, discount, renewals), options.repeat)
-    clv_time = _time(lambda: metrics.clv(arpu, churn, margin, discount, periods), options.repeat)
+    # Interleaved, so that both sides see the same load on a shared machine.
+    sbg_times, clv_times = [], []
+    for _ in range(options.repeat):
+        sbg_times.append(_time(lambda: sbg.sbg_clv(arpu, alpha, beta, margin, discount, renewals), 1))
+        clv_times.append(_time(lambda: metrics.clv(arpu, churn, margin, discount, periods), 1))
+    sbg_time, clv_time = statistics.median(sbg_times), statistics.median(clv_times)
     print(f"SBG_CLV over {arpu.size:,} cells: {sbg_time * 1e3:.1f} ms (median)")
     print(f"CLV     over {arpu.size:,} cells: {clv_time * 1e3:.1f} ms (median)")
     print(f"ratio SBG_CLV / CLV: {sbg_time / clv_time:.1f}x")

@@ -83,14 +83,19 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
     return out
 
 
-def _zeta_tail_coefficients(count=40):
+def _zeta_tail_coefficients(count=34):
     """a_k with ln Gamma(3 - e) = ln 2 + sum_k a_k e^k: a_1 = gamma - 3/2 and
     a_k = (zeta(k) - 1 - 2^-k) / k, the zeta tails summed from 3 with Euler-Maclaurin."""
     top = 64
     coefficients = [0.5772156649015329 - 1.5]
     for k in range(2, count + 1):
         head = math.fsum(n**-k for n in range(3, top))
-        tail = top ** (1 - k) / (k - 1) + top**-k / 2 + k * top ** (-k - 1) / 12 - k * (k + 1) * (k + 2) * top ** (-k - 3) / 720
+        tail = (
+            top ** (1 - k) / (k - 1)
+            + top**-k / 2
+            + k * top ** (-k - 1) / 12
+            - k * (k + 1) * (k + 2) * top ** (-k - 3) / 720
+        )
         coefficients.append((head + tail) / k)
     return coefficients
 
@@ -102,7 +107,7 @@ def _lgamma_one_minus_over(eps):
     """ln Gamma(1 - eps) / eps for -1 < eps <= 1/2 (its limit, Euler's gamma, at 0).
 
     ln Gamma(1 - e) = ln Gamma(3 - e) - ln(1 - e) - ln(2 - e), and ln Gamma(3 - e) - ln 2 is
-    a power series of radius 3 (a Horner pass of 40 terms) instead of a log-gamma slope.
+    a power series of radius 3 (a Horner pass of 34 terms) instead of a log-gamma slope.
     """
     poly = np.full_like(eps, _LGAMMA3[-1])
     for coefficient in _LGAMMA3[-2::-1]:
@@ -251,13 +256,23 @@ def _expected_near(a, bb, d):
         v[low] = (np.exp(log_ct + el * log_d[low]) - cl) / el
 
     # sum_k w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps): positive terms, no cancellation.
+    # In place: these loops run over every cell of the near branch.
     w = np.ones_like(a)
     harmonic = np.zeros_like(a)
     series = np.zeros_like(a)
+    factor = bj * x - x  # (B + j + k - 1) x, for k = 0
+    gap = -eps  # k - eps, for k = 0
+    scratch = np.empty_like(a)
     for k in range(1, _NEAR_TERMS):
-        w = w * ((bj + (k - 1)) * (x / k))
-        harmonic = (k * harmonic + 1.0) / (k - eps)
-        series += w * harmonic
+        factor += x
+        w *= factor
+        w *= 1.0 / k
+        gap += 1.0
+        harmonic *= k
+        harmonic += 1.0
+        harmonic /= gap
+        np.multiply(w, harmonic, out=scratch)
+        series += scratch
         if k % 4 == 0 and not (w > 1e-18 * (1.0 + series)).any():
             break
 
@@ -302,16 +317,36 @@ def _expected_cf(a, bb, d, depth):
     r0 = a + x * bb
     y = 1.0 + x
     f = 0.5 * (1.0 + np.sqrt(x))
-    e = 0.0
-    for level in range(depth, 1, -1):
+    e = np.zeros_like(a)
+    num, den, tmp = np.empty_like(a), np.empty_like(a), np.empty_like(a)
+    for level in range(depth, 1, -1):  # in place: the hot loop of the far branch
         i = level // 2
         if level % 2:
-            p = cm1 + i
-            c2i = c + 2 * i
-            one_minus_c = (p * (r0 + i * y) + i * c2i) / ((cm1 + 2 * i) * c2i)
-            f = (one_minus_c - e) / (1.0 - e)
+            # one_minus_c = (p (r0 + i y) + i (C + 2i)) / ((C-1+2i)(C+2i)), p = C-1+i
+            np.multiply(y, i, out=num)
+            num += r0
+            np.add(cm1, i, out=tmp)
+            num *= tmp
+            np.add(c, 2 * i, out=tmp)
+            np.add(cm1, 2 * i, out=den)
+            den *= tmp
+            tmp *= i
+            num += tmp
+            num /= den
+            # f = (one_minus_c - e) / (1 - e)
+            num -= e
+            np.subtract(1.0, e, out=den)
+            np.divide(num, den, out=f)
         else:
-            e = z * ((a + (i - 1)) * i) / ((c + (2 * i - 2)) * (c + (2 * i - 1)) * f)
+            # e = z (a-1+i) i / ((C+2i-2)(C+2i-1) f)
+            np.add(c, 2 * i - 2, out=den)
+            np.add(c, 2 * i - 1, out=tmp)
+            den *= tmp
+            den *= f
+            np.add(a, i - 1, out=num)
+            num *= z
+            num *= i
+            np.divide(num, den, out=e)
     f = ((a + x * bb) / c - e) / (1.0 - e)
     return 1.0 / f
 
