@@ -124,10 +124,17 @@ _DIRECT_TERMS = 16
 
 def _log_survival(a, b, n):
     """ln S(n) for valid a, b > 0 and whole n >= 0 (flat arrays)."""
-    log_s = np.zeros_like(a)
+    # The product of the first factors, then one logarithm: a relative error of an ulp or
+    # so per factor, whatever a and b are.
+    ab = a + b
+    product = np.ones_like(a)
     for i in range(_DIRECT_TERMS):
-        # ln of a ratio: an absolute error of one ulp per term, whatever a and b are.
-        log_s += np.where(i < n, np.log((b + i) / (a + b + i)), 0.0)
+        product *= np.where(i < n, (b + i) / (ab + i), 1.0)
+    log_s = np.log(product)
+    deep = np.flatnonzero(product < 1e-280)  # the product may have underflowed: sum logs
+    if deep.size:
+        ad, bd, nd = a[deep], b[deep], n[deep]
+        log_s[deep] = sum(np.where(i < nd, np.log((bd + i) / (ad + bd + i)), 0.0) for i in range(_DIRECT_TERMS))
     far = np.flatnonzero(n > _DIRECT_TERMS)
     if far.size:
         af, bf, nf = a[far], b[far], n[far]
