@@ -111,6 +111,10 @@ def office_env() -> dict[str, str]:
     env["PATH"] = os.pathsep.join(system + rest)
     env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["XLFUNCS_RECALC_ADDIN"] = "1"
+    # One locale whatever the user's: function names, TEXT() results and logicals as in
+    # an English Excel (LibreOffice takes its UI and default document locale from these).
+    env["LC_ALL"] = env["LANG"] = "C.UTF-8"
+    env.pop("LANGUAGE", None)
     env.pop("PYTHONSTARTUP", None)
     return env
 

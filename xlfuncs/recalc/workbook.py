@@ -294,6 +294,13 @@ def show(value: Value | None) -> str:
     return repr(value)
 
 
+# A cell format's number format. LibreOffice's copy has every one set to General, so that
+# a formula's result takes the format of its type and a logical result can be told apart
+# from a number shown as TRUE (see xlfuncs.recalc.addin._is_logical); no value depends on
+# a number format (CELL("format") is volatile and listed as such).
+_XF_NUMFMT = re.compile(rb'(<(?:\w+:)?xf\b[^>]*?\bnumFmtId\s*=\s*")(?!0")[0-9]+(")')
+
+
 def _splice(data: bytes, replacements: list[tuple[Cell, bytes]]) -> bytes:
     """``data`` with the span of each cell replaced by its new XML."""
     replacements = sorted(replacements, key=lambda item: item[0].start)
@@ -724,6 +731,11 @@ class Workbook:
             book = _ANCHORARRAY.sub(lambda m: _spill_range(m, None, anchors), book)
         if book is not self.parts[self.workbook_part]:
             changed[self.workbook_part] = book
+        styles = self._styles_part()
+        if styles is not None:
+            general = _XF_NUMFMT.sub(rb"\g<1>0\g<2>", self.parts[styles])
+            if general != self.parts[styles]:
+                changed[styles] = general
         if not changed:
             return self.path
         target = folder / ("engine" + self.path.suffix.lower())
@@ -734,6 +746,12 @@ class Workbook:
                     continue
                 out.writestr(info.filename, changed.get(info.filename, self.parts[info.filename]))
         return target
+
+    def _styles_part(self) -> str | None:
+        for kind, target in _rels(self.parts, self.workbook_part).values():
+            if kind.endswith("/styles") and target in self.parts:
+                return target
+        return None
 
     @staticmethod
     def _constant_xml(prefix: bytes, cell: Cell) -> bytes:

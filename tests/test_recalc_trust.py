@@ -1,0 +1,326 @@
+"""Issue 13: recalc as a CI gate one can trust.
+
+Honest ``--check`` (stale values only, at Excel's precision; volatile cells and stable
+error values listed, not failed), ``--diff``, GitHub annotations, JUnit for every input;
+complete spills; a read-back safety check before every write; values read and written as
+Excel does. Each test here failed on the code before the issue was worked on.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+import openpyxl
+import pytest
+from openpyxl.worksheet.formula import ArrayFormula
+from typer.testing import CliRunner
+from xlsx_builder import STYLES_TRUE_FORMAT, cell, rows, sheet_xml, xlsx
+
+from xlfuncs.cli import app
+from xlfuncs.recalc import workbook as wbmod
+from xlfuncs.recalc.engine import CHANGED, FAILED, UNCHANGED, recalc_file
+from xlfuncs.recalc.office import Office
+from xlfuncs.recalc.workbook import Workbook
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def office():
+    with Office(threaded=False) as instance:
+        yield instance
+
+
+def cli(*args: str):
+    return runner.invoke(app, ["recalc", "--jobs", "1", *args])
+
+
+def cached(path: Path, index: int = 0) -> dict:
+    """Cached values as recalc's own reader sees them, after an XML well-formedness check."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.endswith((".xml", ".rels")):
+                SafeET.fromstring(z.read(name))  # raises on ill-formed XML
+    sheet = Workbook(path).sheets[index]
+    return {c.ref: c.old for c in sheet.cells}
+
+
+def values(path: Path, sheet: str | None = None) -> dict:
+    wb = openpyxl.load_workbook(path, data_only=True)
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+# ---------------------------------------------------------------------- --check
+
+
+def test_generated_workbooks_pass_check(tmp_path):
+    """Every edition of onboarding-roi: English, Spanish, with the add-in and native."""
+    paths = []
+    for name, flags in [
+        ("en", []),
+        ("native", ["--native"]),
+        ("es", ["--lang", "es"]),
+        ("esn", ["--native", "--lang", "es"]),
+    ]:
+        path = tmp_path / f"{name}.xlsx"
+        result = runner.invoke(app, ["generate", "onboarding-roi", "-o", str(path), *flags])
+        assert result.exit_code == 0, result.output
+        paths.append(str(path))
+    result = cli("--check", *paths)
+    assert result.exit_code == 0, result.output
+    assert "0 with stale values" in result.output
+
+
+def test_last_digit_noise_and_line_ends_are_not_changes():
+    same = wbmod.same_value
+    assert same(3050.25057680024, 3050.25057680025)
+    assert same(-45.26697306200833, -45.26697306200754)  # cancellation noise, 14th digit
+    assert not same(3050.2505768, 3050.2505769)
+    assert not same(1e-13, 0.0)
+    assert same("a\r\nb", "a\nb")
+    assert not same("a b", "a  b")
+
+
+def test_check_stale_values_errors_and_volatile_cells(tmp_path):
+    stable = xlsx(
+        tmp_path / "stable.xlsx",
+        {"S": rows(cell("A1", "NA()", "#N/A", t="e"), cell("B1", "1/0", "#DIV/0!", t="e"), cell("C1", "1+1", 2))},
+    )
+    volatile = xlsx(
+        tmp_path / "volatile.xlsx",
+        {
+            "S": rows(
+                cell("A1", "RAND()", 2.5),
+                cell("B1", "A1*0+NOW()*0+A1", 2.5),  # depends on a volatile cell
+                cell("C1", "TODAY()", 1),
+                cell("D1", "1+1", 2),
+            )
+        },
+    )
+    stale = xlsx(tmp_path / "stale.xlsx", {"S": rows(cell("A1", "1+1", 3))})
+    result = cli("--check", str(stable), str(volatile))
+    assert result.exit_code == 0, result.output
+    assert "2 error values" in result.output and "S!A1, S!B1" in result.output
+    assert "volatile" in result.output and "S!A1" in result.output
+    result = cli("--check", "--fail-on-errors", str(stable))
+    assert result.exit_code == 1
+    assert "S!A1: #N/A (error value)" in result.output
+    result = cli("--check", str(stale))
+    assert result.exit_code == 1
+    assert "stale.xlsx: S!A1: 3 -> 2" in result.output
+
+
+def test_diff_github_and_junit(tmp_path):
+    stale = xlsx(tmp_path / "stale.xlsx", {"S": rows(cell("A1", "1+1", 3), cell("B1", "NA()", "#N/A", t="e"))})
+    odd = xlsx(tmp_path / "odd\x01name & <x>.xlsx", {"S": rows(cell("A1", "1+1", 2))})
+    before = stale.read_bytes()
+    result = cli("--diff", str(stale))
+    assert result.exit_code == 0, result.output
+    assert f"--- {stale}" in result.stdout and "\nS!A1: 3 -> 2\n" in result.stdout
+    assert stale.read_bytes() == before
+    assert cli("--diff", "--check", str(stale)).exit_code == 1
+    result = cli("--check", "--output-format", "github", str(stale))
+    assert result.exit_code == 1
+    assert f"::error file={stale},title=xlfuncs recalc::S!A1: 3 -> 2" in result.stdout
+    report = tmp_path / "junit.xml"
+    missing = tmp_path / "gone.xlsx"
+    result = cli("--check", "--report", str(report), str(stale), str(odd), str(missing))
+    assert result.exit_code == 1
+    suite = SafeET.parse(report).getroot().find("testsuite")
+    names = [c.get("name") for c in suite.iter("testcase")]
+    assert len(names) == 3 and str(missing) in names and any("odd" in n for n in names)
+    assert suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("errors") == "1"
+
+
+# ---------------------------------------------------------------------- spills
+
+
+def test_array_formula_written_as_anchor_only_fills_its_range(office, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for r, v in enumerate([1, 2, 3], start=2):
+        ws[f"A{r}"] = v
+    ws["E2"] = ArrayFormula("E2:E4", "=A2:A4*2")  # openpyxl writes the anchor only
+    ws["G3"] = ArrayFormula("G3:H3", "=CLV(A2:A3,0.05)*0+{5,6}")  # a row with a cell after it
+    ws["I3"] = "after"
+    ws["B7"] = "below"
+    ws["B6"] = ArrayFormula("B6:C6", "={7,8}")  # a row that does not exist
+    source = tmp_path / "spill.xlsx"
+    wb.save(source)
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    got = values(out, "S")
+    assert [got.get(f"E{r}") for r in (2, 3, 4)] == [2, 4, 6]
+    assert (got.get("G3"), got.get("H3"), got.get("I3")) == (5, 6, "after")
+    assert (got.get("B6"), got.get("C6"), got.get("B7")) == (7, 8, "below")
+    sheet = sheet_xml(out).decode()
+    refs = re.findall(r'<c r="([A-Z]+)3"', sheet)
+    assert refs == sorted(refs, key=lambda r: (len(r), r))  # cells in column order
+    assert recalc_file(office, out, tmp_path / "again.xlsx", check=False).status == UNCHANGED
+
+
+def test_spill_reference_resolves_to_the_spill(office, tmp_path):
+    source = xlsx(
+        tmp_path / "anchor.xlsx",
+        {
+            "S": rows(
+                cell("A1", None, 1),
+                cell("A2", None, 2),
+                cell("A3", None, 3),
+                cell("C1", "A1:A3*10", 10, f_attrs=' t="array" ref="C1:C3"'),
+                cell("C2", None, 20),
+                cell("C3", None, 30),
+                cell("E1", "SUM(_xlfn.ANCHORARRAY(C1))", 0),
+            )
+        },
+    )
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    assert cached(out)["E1"] == 60
+
+
+# ---------------------------------------------------------------------- safety
+
+
+def test_control_characters_are_written_escaped(office, tmp_path):
+    source = xlsx(tmp_path / "ctl.xlsx", {"S": rows(cell("A1", 'CHAR(1)&"x"'), cell("B1", 'CHAR(11)&"_x0041_"'))})
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    data = sheet_xml(out)
+    assert b"\x01" not in data and b"\x0b" not in data
+    assert b"<v>_x0001_x</v>" in data and b"_x005F_x0041_" in data
+    assert cached(out) == {"A1": "\x01x", "B1": "\x0b_x0041_"}
+
+
+def test_safety_check_keeps_the_original(office, tmp_path, monkeypatch):
+    source = xlsx(tmp_path / "s.xlsx", {"S": rows(cell("A1", "1+1", 3))})
+    target = tmp_path / "t.xlsx"
+    target.write_bytes(b"previous")
+    monkeypatch.setattr(wbmod, "format_number", lambda value: "<oops")
+    result = recalc_file(office, source, target, check=False)
+    assert result.status == FAILED and "safety check failed" in result.message
+    assert target.read_bytes() == b"previous"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_values_libreoffice_cannot_compute_keep_their_cached_value(office, tmp_path):
+    source = xlsx(
+        tmp_path / "lacks.xlsx",
+        {
+            "S": rows(
+                cell("A1", None, 1),
+                cell("B1", None, 42),
+                cell("C1", "IFERROR(_xlfn.XLOOKUP(1,A1:A1,B1:B1),0)", 42),
+                cell("D1", "C1*2", 0),  # stale, computed from the kept value
+                cell("E1", "Double(21)", 42),  # a LAMBDA in a defined name
+                cell("F1", "Seq", 7),
+                cell("G1", "1+1", 2),
+            )
+        },
+        names={"Double": "_xlfn.LAMBDA(_xlpm.x,_xlpm.x*2)", "Seq": "SUM(_xlfn.SEQUENCE(3))+1"},
+    )
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    got = cached(out)
+    assert (got["C1"], got["D1"], got["E1"], got["F1"]) == (42, 84, 42, 7)
+    kept = "\n".join(result.kept)
+    assert "S!C1" in kept and "XLOOKUP" in kept and "S!E1" in kept and "S!F1" in kept and "SEQUENCE" in kept
+
+
+def test_two_sheets_of_one_name_are_refused(office, tmp_path):
+    source = xlsx(tmp_path / "dup.xlsx", [("S", rows(cell("A1", "1+1", 3))), ("s", rows(cell("A1", "2+2", 3)))])
+    result = recalc_file(office, source, tmp_path / "out.xlsx", check=False)
+    assert result.status == FAILED and "two sheets are named" in result.message
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+# ---------------------------------------------------------------------- Excel fidelity
+
+
+def test_excel_string_escapes_and_empty_text(tmp_path):
+    source = xlsx(
+        tmp_path / "strings.xlsx",
+        {
+            "S": rows(
+                cell("A1", '"a"&CHAR(1)', "a_x0001_", t="str"),
+                cell("B1", '""', "<v/>", t="str"),
+                cell("C1", "1+1", "<v/>"),  # openpyxl's "no value"
+            )
+        },
+    )
+    got = cached(source)
+    assert got == {"A1": "a\x01", "B1": "", "C1": None}
+
+
+def test_excel_fidelity_through_libreoffice(office, tmp_path):
+    long = 'REPT("x",20000)&REPT("y",20000)'
+    source = xlsx(
+        tmp_path / "fidelity.xlsx",
+        {
+            "S": rows(
+                cell("A1", '""', "<v/>", t="str"),  # an empty text, cached as Excel does
+                cell("B1", '" padded "'),
+                cell("C1", "2-1", extra=' s="1"'),  # shown as "TRUE" by its format: a number
+                cell("D1", "1=1"),
+                cell("E1", long, "kept", t="str"),
+                cell("F1", 'CHAR(13)&CHAR(10)&"x"', "\r\nx", t="str"),
+            )
+        },
+        styles=STYLES_TRUE_FORMAT,
+    )
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    assert not any("A1" in line or "F1" in line for line in result.changes)
+    data = sheet_xml(out)
+    assert b'<v xml:space="preserve"> padded </v>' in data
+    assert re.search(rb'<c r="C1" s="1"><f>2-1</f><v>1</v></c>', data)
+    assert re.search(rb'<c r="D1" t="b"><f>1=1</f><v>1</v></c>', data)
+    got = cached(out)
+    assert got["E1"] == "kept" and any("S!E1" in line and "32767" in line for line in result.kept)
+
+
+def test_vectorised_column_chain_is_not_circular(office, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["D2"] = 50
+    for r in range(2, 40):
+        ws[f"C{r}"] = f"=CLV(D{r},0.05)"
+        if r > 2:
+            ws[f"D{r}"] = f"=C{r - 1}/1000+1"
+    source = tmp_path / "chain.xlsx"
+    wb.save(source)
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    got = values(out, "S")
+    assert got["C2"] == pytest.approx(1000) and got["D3"] == pytest.approx(2)
+    assert got["C3"] == pytest.approx(40)
+
+
+def test_known_differences_are_labelled(tmp_path):
+    source = xlsx(
+        tmp_path / "countif.xlsx",
+        {"S": rows(cell("A1", None, 23), cell("A2", None, "23", t="str"), cell("B1", 'COUNTIF(A1:A2,"23")', 99))},
+    )
+    result = cli("--check", str(source))
+    assert result.exit_code == 1
+    assert "LibreOffice differs from Excel for COUNTIF" in result.output
+
+
+def test_known_differences_table_matches_readme():
+    from xlfuncs.recalc.fidelity import KNOWN_DIFFERENCES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for difference in KNOWN_DIFFERENCES:
+        assert f"| `{difference.function}` | {difference.case} |" in readme, difference.function
