@@ -324,3 +324,70 @@ def test_known_differences_table_matches_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for difference in KNOWN_DIFFERENCES:
         assert f"| `{difference.function}` | {difference.case} |" in readme, difference.function
+
+
+MRR = [[100, 150, 150, 0], [0, 200, 100, 100], [50, 0, 0, 80], [0, 0, 0, 60]]
+TABLE = [[200, 50, 0, 0, -50, 200], [0, 0, 0, -100, 0, -100], [60, 0, 80, 0, -150, -10]]
+
+
+def _dynamic_book(path: Path, periods: int, stored_rows: int, blocker: str | None = None) -> Path:
+    """MRR_MOVEMENTS over ``periods`` periods as an Excel 365 dynamic array stored with
+    ``stored_rows`` rows (so the stored spill is stale)."""
+    last = "ABCD"[periods - 1]
+    data = [cell(f"{'ABCD'[c]}{r + 1}", None, MRR[r][c]) for r in range(4) for c in range(periods)]
+    spill = []
+    for r in range(stored_rows):
+        for c, letter in enumerate("FGHIJK"):
+            ref = f"{letter}{r + 1}"
+            if r == c == 0:
+                spill.append(
+                    cell(
+                        ref,
+                        f"MRR_MOVEMENTS(A1:{last}4)",
+                        0,
+                        extra=' cm="1"',
+                        f_attrs=f' t="array" ref="F1:K{stored_rows}"',
+                    )
+                )
+            else:
+                spill.append(cell(ref, None, 0))
+    if blocker:
+        spill.append(cell(blocker, None, "in the way", t="str"))
+    cells = sorted(data + spill, key=lambda c: (int(re.search(r'r="[A-Z]+(\d+)"', c).group(1)), c.split('r="')[1]))
+    return xlsx(path, {"S": rows(*cells)}, dynamic=True)
+
+
+def test_dynamic_array_grows_and_pandas_sees_the_table(office, tmp_path):
+    import pandas as pd
+
+    source = _dynamic_book(tmp_path / "grow.xlsx", periods=4, stored_rows=2)
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    assert b'ref="F1:K3"' in sheet_xml(out)
+    frame = pd.read_excel(out, header=None, usecols="F:K").dropna(how="all")
+    assert frame.values.tolist() == TABLE
+    assert recalc_file(office, out, tmp_path / "again.xlsx", check=False).status == UNCHANGED
+
+
+def test_dynamic_array_shrinks_and_clears_what_it_left(office, tmp_path):
+    source = _dynamic_book(tmp_path / "shrink.xlsx", periods=3, stored_rows=4)
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    data = sheet_xml(out)
+    assert b'ref="F1:K2"' in data and b'<c r="F3"/>' in data and b'<c r="K4"/>' in data
+    got = values(out)
+    assert not any(k[0] in "FGHIJK" and int(k[1:]) > 2 for k in got)
+    assert [got[f"{c}1"] for c in "FGHIJK"] == TABLE[0]
+
+
+def test_blocked_dynamic_array_is_spill_error(office, tmp_path):
+    source = _dynamic_book(tmp_path / "blocked.xlsx", periods=4, stored_rows=2, blocker="H3")
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    data = sheet_xml(out)
+    assert re.search(rb'<c r="F1" cm="1" t="e"><f t="array" ref="F1">[^<]*</f><v>#SPILL!</v></c>', data), data
+    got = values(out)
+    assert got["H3"] == "in the way" and "G1" not in got and "F2" not in got

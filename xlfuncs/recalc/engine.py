@@ -17,7 +17,7 @@ from .. import registry
 from . import fidelity
 from . import formula as formulas
 from .office import CIRCULAR, NO_NAME, Office, OfficeError
-from .workbook import MAX_TEXT, BadWorkbook, Workbook, copy_unchanged, same_value, show
+from .workbook import MAX_TEXT, SPILL, BadWorkbook, Workbook, copy_unchanged, same_value, show
 
 _CALLED = re.compile(
     r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\("""
@@ -257,6 +257,15 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     lo = _office_version(office)
     known = office.function_names() | set(registry.FUNCTIONS) | {"ANCHORARRAY"}
     kept = _uncomputable(workbook, known, lo)
+    dynamic = [
+        (sheet, cell)
+        for sheet in workbook.sheets
+        for cell in sheet.cells
+        if (cell.row, cell.col) in sheet.dynamic and cell.formula and (sheet.part, cell.row, cell.col) not in kept
+    ]
+    if dynamic:
+        _resize_dynamic(office, workbook, dynamic, kept)
+        wanted = {sheet.name: [(cell.row, cell.col) for cell in sheet.cells] for sheet in workbook.sheets}
     calculated = _calculate(office, workbook, wanted, kept)
     if calculated is None:  # a column group made a chain circular: cell by cell instead
         workbook.vectorise = False
@@ -279,6 +288,9 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
             if reason is not None:
                 result.kept.append(f"{where}: kept the cached value {show(cell.old)}: {reason}")
                 continue
+            resized = (cell.row, cell.col) in sheet.resized
+            if (cell.row, cell.col) in sheet.blocked:
+                new, code = SPILL, 0
             if code:
                 if code == CIRCULAR:
                     circular.append((sheet.name, cell.ref))
@@ -287,6 +299,8 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 result.error_count += 1
                 result.errors.append(f"{where}: {show(new)}")
             if same_value(cell.old, new):
+                if resized:  # the value stays, the anchor's range changes
+                    sheet_updates.append((cell, cell.old))
                 continue
             sheet_updates.append((cell, new))
             pending.append((sheet, cell, f"{where}: {show(cell.old)} -> {show(new)}"))
@@ -323,6 +337,31 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
             copy_unchanged(source, target)
             result.output = target
         result.status = UNCHANGED
+
+
+def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], kept: dict) -> None:
+    """Give every dynamic array (Excel 365) the size its formula now has.
+
+    LibreOffice 7.4 has no dynamic arrays: it computes an array formula over the range
+    stored in the file. So ROWS() and COLUMNS() of each formula are computed first, in
+    probe cells of LibreOffice's copy, and the arrays whose size changed are resized
+    (:meth:`xlfuncs.recalc.workbook.Workbook.resize`) before the real calculation.
+    """
+    positions = workbook.probe_positions(dynamic)
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for sheet, row, _ in positions:
+        wanted.setdefault(sheet.name, []).extend([(row, 0), (row, 1)])
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
+        engine_path = workbook.engine_copy(Path(folder), constants=set(kept), extra=workbook.size_probes(dynamic))
+        calculated = office.recalc(engine_path, wanted)
+    taken: dict[str, int] = {}
+    for sheet, anchor in dynamic:
+        news = calculated.get(sheet.name, ([], []))[0]
+        i = taken.get(sheet.name, 0)
+        taken[sheet.name] = i + 2
+        rows, cols = (news[i], news[i + 1]) if i + 1 < len(news) else (None, None)
+        if type(rows) is float and type(cols) is float and rows.is_integer() and cols.is_integer():
+            workbook.resize(sheet, anchor, int(rows), int(cols))
 
 
 def _calculate(office: Office, workbook: Workbook, wanted: dict, kept: dict) -> dict | None:

@@ -93,6 +93,12 @@ class Sheet:
     dynamic: set[tuple[int, int]] = field(default_factory=set)
     #: Cells holding something (a value or a formula), when the sheet has dynamic arrays.
     occupied: set[tuple[int, int]] = field(default_factory=set)
+    #: Resized dynamic arrays: anchor -> (old <f> XML, new <f> XML).
+    resized: dict[tuple[int, int], tuple[bytes, bytes]] = field(default_factory=dict)
+    #: Cells a resized dynamic array no longer covers (their values go).
+    cleared: list[Cell] = field(default_factory=list)
+    #: Anchors of dynamic arrays blocked by a cell in their way (``#SPILL!``).
+    blocked: set[tuple[int, int]] = field(default_factory=set)
 
     def formula_of(self, cell: Cell) -> str:
         """The formula text of a cell (a shared formula's master text for its followers)."""
@@ -299,6 +305,13 @@ def show(value: Value | None) -> str:
 # from a number shown as TRUE (see xlfuncs.recalc.addin._is_logical); no value depends on
 # a number format (CELL("format") is volatile and listed as such).
 _XF_NUMFMT = re.compile(rb'(<(?:\w+:)?xf\b[^>]*?\bnumFmtId\s*=\s*")(?!0")[0-9]+(")')
+
+
+def _empty_xml(prefix: bytes, cell: Cell) -> bytes:
+    """A cell without value or formula, keeping its reference and style."""
+    attrs = _attrs(cell.attrs)
+    keep = b"".join(b" " + k + b'="' + attrs[k] + b'"' for k in (b"r", b"s") if k in attrs)
+    return b"<" + prefix + b"c" + keep + b"/>"
 
 
 def _splice(data: bytes, replacements: list[tuple[Cell, bytes]]) -> bytes:
@@ -691,7 +704,12 @@ class Workbook:
             out.append((_unescape(name), _unescape(text)))
         return out
 
-    def engine_copy(self, folder: Path, constants: set[tuple[str, int, int]] | frozenset = frozenset()) -> Path:
+    def engine_copy(
+        self,
+        folder: Path,
+        constants: set[tuple[str, int, int]] | frozenset = frozenset(),
+        extra: dict[str, dict[tuple[int, int], bytes]] | None = None,
+    ) -> Path:
         """The file LibreOffice should load: this one, or a copy with our calls spelt for Calc.
 
         Only formula text changes in the copy (see :mod:`xlfuncs.recalc.formula`); the
@@ -699,9 +717,10 @@ class Workbook:
         LibreOffice cannot compute: in the copy they are constants holding their cached
         value, so the cells depending on them are computed from what Excel computed.
         Spill references (``A1#``, stored as ``_xlfn.ANCHORARRAY(A1)``) become the range
-        of that spill.
+        of that spill. ``extra`` adds cells (sheet part -> (row, col) -> XML) to the copy.
         """
         changed: dict[str, bytes] = {}
+        extra = extra or {}
         self.grouped = False
         anchors = {sheet.name.casefold(): sheet for sheet in self.sheets if sheet.arrays}
         for sheet in self.sheets:
@@ -714,7 +733,13 @@ class Workbook:
             ]
             if hit is not None and self.vectorise:
                 replacements += self._group_replacements(sheet, hit, constants)
+            replacements += self._resize_replacements(sheet)
             data = _splice(sheet.data, replacements) if replacements else sheet.data
+            if extra.get(sheet.part):
+                data = _insert_cells(data, sheet.prefix, extra[sheet.part])
+                hit = formulas.spelling_filter(
+                    names | formulas.spellings(_unescape(x) for x in extra[sheet.part].values())
+                )
             if hit is not None:
                 new = self._normalised_part(data, sheet.prefix, b"f", hit)
                 data = new if new is not None else data
@@ -746,6 +771,90 @@ class Workbook:
                     continue
                 out.writestr(info.filename, changed.get(info.filename, self.parts[info.filename]))
         return target
+
+    # ------------------------------------------------------------------ dynamic arrays
+
+    def size_probes(self, anchors: list[tuple[Sheet, Cell]]) -> dict[str, dict[tuple[int, int], bytes]]:
+        """Cells computing ``ROWS()`` and ``COLUMNS()`` of each dynamic array's formula.
+
+        They go below everything else on the anchor's sheet, in LibreOffice's copy only
+        (:meth:`engine_copy`'s ``extra``); see :meth:`probe_positions`.
+        """
+        out: dict[str, dict[tuple[int, int], bytes]] = {}
+        for (sheet, anchor), (_, row, _) in zip(anchors, self.probe_positions(anchors)):
+            p = sheet.prefix
+            text = _escape(anchor.formula or "")
+            cells = out.setdefault(sheet.part, {})
+            for c, fn in ((0, b"ROWS"), (1, b"COLUMNS")):
+                ref = f"{col_name(c)}{row + 1}".encode()
+                cells[(row, c)] = (
+                    b"<" + p + b'c r="' + ref + b'"><' + p + b'f t="array" ref="' + ref + b'">' + fn + b"(" + text
+                    + b")</" + p + b"f></" + p + b"c>"
+                )  # fmt: skip
+        return out
+
+    def probe_positions(self, anchors: list[tuple[Sheet, Cell]]) -> list[tuple[Sheet, int, int]]:
+        """Where :meth:`size_probes` puts each anchor's probe: (sheet, row, col 0)."""
+        next_row: dict[str, int] = {}
+        out = []
+        for sheet, _ in anchors:
+            if sheet.part not in next_row:
+                rows = [int(r) for r in re.findall(rb"<(?:\w+:)?row\b[^>]*?\br\s*=\s*[\"']([0-9]+)", sheet.data)]
+                last = max(rows + [c.row + 1 for c in sheet.cells] + [a[2] + 1 for a in sheet.arrays.values()])
+                next_row[sheet.part] = last + 1  # 0-based: one empty row, then the probes
+            out.append((sheet, next_row[sheet.part], 0))
+            next_row[sheet.part] += 1
+        return out
+
+    def resize(self, sheet: Sheet, anchor: Cell, rows: int, cols: int) -> None:
+        """Give a dynamic array the size its formula now has, as Excel does.
+
+        Cells it no longer covers are cleared, cells it newly covers are created; a spill
+        onto a cell holding something is blocked: the anchor becomes ``#SPILL!`` and
+        covers itself only (:attr:`Sheet.blocked`).
+        """
+        r1, c1, r2, c2 = sheet.arrays[(anchor.row, anchor.col)]
+        new = (anchor.row, anchor.col, anchor.row + rows - 1, anchor.col + cols - 1)
+        if new == (r1, c1, r2, c2) or rows < 1 or cols < 1 or new[2] > 1_048_575 or new[3] > 16_383:
+            return
+        others = [a for k, a in sheet.arrays.items() if k != (anchor.row, anchor.col)]
+        blocked = any(
+            ((r, c) in sheet.occupied and not (r1 <= r <= r2 and c1 <= c <= c2))
+            or any(a[0] <= r <= a[2] and a[1] <= c <= a[3] for a in others)
+            for r in range(new[0], new[2] + 1)
+            for c in range(new[1], new[3] + 1)
+        )
+        if blocked:
+            sheet.blocked.add((anchor.row, anchor.col))
+            new = (anchor.row, anchor.col, anchor.row, anchor.col)
+        inside = lambda r, c: new[0] <= r <= new[2] and new[1] <= c <= new[3]  # noqa: E731
+        keep = []
+        for cell in sheet.cells:
+            if r1 <= cell.row <= r2 and c1 <= cell.col <= c2 and cell is not anchor and not inside(cell.row, cell.col):
+                if not cell.virtual:
+                    sheet.cleared.append(cell)
+                continue
+            keep.append(cell)
+        sheet.cells[:] = keep
+        old_f = anchor.f_xml
+        ref = f"{col_name(new[1])}{new[0] + 1}"
+        if new[2:] != new[:2]:
+            ref += f":{col_name(new[3])}{new[2] + 1}"
+        anchor.f_xml = re.sub(rb"""\bref\s*=\s*(["'])[^"']*\1""", b'ref="' + ref.encode() + b'"', old_f, count=1)
+        sheet.resized[(anchor.row, anchor.col)] = (old_f, anchor.f_xml)
+        sheet.arrays[(anchor.row, anchor.col)] = new
+        self._add_missing_members(sheet)
+
+    @staticmethod
+    def _resize_replacements(sheet: Sheet) -> list[tuple[Cell, bytes]]:
+        """LibreOffice's copy of resized arrays: the anchors' new ``ref``, cleared cells empty."""
+        out = []
+        for cell in sheet.cells:
+            change = sheet.resized.get((cell.row, cell.col))
+            if change and not cell.virtual:
+                out.append((cell, sheet.data[cell.start : cell.end].replace(change[0], change[1], 1)))
+        out += [(cell, _empty_xml(sheet.prefix, cell)) for cell in sheet.cleared]
+        return out
 
     def _styles_part(self) -> str | None:
         for kind, target in _rels(self.parts, self.workbook_part).values():
@@ -869,15 +978,17 @@ class Workbook:
         Parameters
         ----------
         updates : dict
-            Sheet part -> [(cell, new value)]. Cells of an array range missing from the
-            XML are created, in row and column order.
+            Sheet part (or sheet name) -> [(cell, new value)]. Cells of an array range
+            missing from the XML are created, in row and column order.
         """
         out: dict[str, bytes] = {}
         for sheet in self.sheets:
-            sheet_updates = updates.get(sheet.part)
-            if not sheet_updates:
+            sheet_updates = updates.get(sheet.part, updates.get(sheet.name))
+            if not sheet_updates and not sheet.cleared:
                 continue
+            sheet_updates = sheet_updates or []
             real = [(cell, self._cell_xml(sheet, cell, new)) for cell, new in sheet_updates if not cell.virtual]
+            real += [(cell, _empty_xml(sheet.prefix, cell)) for cell in sheet.cleared]
             data = _splice(sheet.data, real) if real else sheet.data
             virtual = {(c.row, c.col): self._cell_xml(sheet, c, v) for c, v in sheet_updates if c.virtual}
             if virtual:
