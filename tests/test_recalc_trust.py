@@ -391,3 +391,20 @@ def test_blocked_dynamic_array_is_spill_error(office, tmp_path):
     assert re.search(rb'<c r="F1" cm="1" t="e"><f t="array" ref="F1">[^<]*</f><v>#SPILL!</v></c>', data), data
     got = values(out)
     assert got["H3"] == "in the way" and "G1" not in got and "F2" not in got
+
+
+def test_sheet_names_libreoffice_renames_are_not_left_stale(office, tmp_path):
+    source = xlsx(
+        tmp_path / "names.xlsx",
+        [
+            ("a:b", rows(cell("A1", None, 5), cell("B1", "A1*3", 0))),
+            ("Main", rows(cell("A1", "'a:b'!A1*2", 0), cell("B1", "'a:b'!B1+1", 0))),
+        ],
+    )
+    out = tmp_path / "out.xlsx"
+    result = recalc_file(office, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    assert cached(out, 0)["B1"] == 15  # the sheet itself: found by its position
+    # References to it by name do not resolve in LibreOffice: kept and reported, not #NAME?.
+    assert cached(out, 1) == {"A1": 0, "B1": 0}
+    assert len(result.kept) == 2 and "renames sheet 'a:b'" in result.kept[0]

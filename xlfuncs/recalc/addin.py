@@ -207,7 +207,7 @@ def _is_logical(formats, cell) -> bool:
         return False
 
 
-def read_values(doc, wanted: dict) -> dict:
+def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     """Values of the wanted cells of a loaded document, JSON-ready.
 
     ``wanted`` maps a sheet name to ``[row, col]`` pairs; the answer maps it to one entry
@@ -220,10 +220,15 @@ def read_values(doc, wanted: dict) -> dict:
     formats = doc.NumberFormats
     out = {}
     for name, cells in wanted.items():
-        if not cells or not sheets.hasByName(name):
+        if sheets.hasByName(name):
+            sheet = sheets.getByName(name)
+        elif order and sheets.getCount() == len(order) and name in order:
+            sheet = sheets.getByIndex(order.index(name))  # renamed on load: by position
+        else:
+            sheet = None
+        if not cells or sheet is None:
             out[name] = [None] * len(cells)
             continue
-        sheet = sheets.getByName(name)
         rows = [c[0] for c in cells]
         cols = [c[1] for c in cells]
         r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
@@ -292,7 +297,7 @@ def run_job(ctx, request: dict) -> dict:
         return {"error": "LibreOffice could not load the workbook"}
     try:
         loaded = time.perf_counter()
-        values = read_values(doc, request["sheets"])
+        values = read_values(doc, request["sheets"], request.get("order") or [])
         return {"values": values, "load_s": loaded - started, "read_s": time.perf_counter() - loaded}
     finally:
         try:

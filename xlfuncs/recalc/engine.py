@@ -153,6 +153,11 @@ def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[st
                         break
         if not grown:
             break
+    # A sheet name Excel does not allow either ([]:*?/\ or quotes at the ends): LibreOffice
+    # renames the sheet on load, so references to it by name do not resolve there.
+    renamed = [n for n in workbook.sheet_order if _FORBIDDEN_NAME.search(n) or not n]
+    for name in renamed:
+        lacking[_qualified(name, "").upper()] = f"{lo} renames sheet {name!r} (a name Excel does not allow)"
     out: dict[tuple[str, int, int], str] = {}
     for sheet in workbook.sheets:
         calls = {fidelity.bare(n.decode("latin-1")) for n in _CALLED_BYTES.findall(sheet.data)}
@@ -196,9 +201,15 @@ def _verdict(text, known, names, lacking, lo, sheet, cell) -> str | None:
             "(neither LibreOffice nor xlfuncs implements it)"
         )
     for name, reason in lacking.items():
-        if _mentions(text, name):
+        if name.endswith("!"):
+            if name in text.upper():
+                return reason
+        elif _mentions(text, name):
             return reason
     return None
+
+
+_FORBIDDEN_NAME = re.compile(r"[\[\]:*?/\\]|^'|'$")
 
 
 def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[str, int, int]]:
@@ -353,7 +364,7 @@ def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], ke
         wanted.setdefault(sheet.name, []).extend([(row, 0), (row, 1)])
     with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept), extra=workbook.size_probes(dynamic))
-        calculated = office.recalc(engine_path, wanted)
+        calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
     taken: dict[str, int] = {}
     for sheet, anchor in dynamic:
         news = calculated.get(sheet.name, ([], []))[0]
@@ -368,7 +379,7 @@ def _calculate(office: Office, workbook: Workbook, wanted: dict, kept: dict) -> 
     """LibreOffice's values; None when only the column groups made a reference circular."""
     with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept))
-        calculated = office.recalc(engine_path, wanted)
+        calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
     if workbook.vectorise and workbook.grouped:
         for _news, codes in calculated.values():
             if CIRCULAR in codes:

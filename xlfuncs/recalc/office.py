@@ -294,7 +294,7 @@ class Office:
             self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
         return self._functions
 
-    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]]):
+    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]], order: list[str] | None = None):
         """Load ``path`` (recalculating it) and read the values of the wanted cells.
 
         Parameters
@@ -303,6 +303,9 @@ class Office:
             The workbook LibreOffice loads (the normalised copy).
         wanted : dict
             Sheet name -> (row, col) of the cells to read.
+        order : list of str, optional
+            Every sheet name of the workbook in order: a sheet LibreOffice renamed on
+            load (a name it cannot hold) is then found by its position.
 
         Returns
         -------
@@ -311,7 +314,7 @@ class Office:
             str, bool, ExcelError or None (unknown), each code LibreOffice's FormulaError
             (0 unless the cell is an error).
         """
-        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted})
+        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted, "order": order or []})
         self.last_timings = {k: v for k, v in reply.items() if k.endswith("_s")}
         answer = reply["values"]
         out = {}

@@ -368,6 +368,8 @@ class Workbook:
         self.infos: list[zipfile.ZipInfo] = []
         self.sheets: list[Sheet] = []
         self.workbook_part = ""
+        #: Every sheet name (chart sheets included) in the workbook's order.
+        self.sheet_order: list[str] = []
         self._shared_strings: list[str] | None = None
         #: Hand column groups of one element-wise call to Calc as one array formula.
         self.vectorise = os.environ.get("XLFUNCS_RECALC_VECTORISE", "1") != "0"
@@ -439,6 +441,7 @@ class Workbook:
         if sheets is None:
             raise BadWorkbook("corrupt workbook: no sheets")
         seen: dict[str, str] = {}
+        self.sheet_order = [sheet.get("name", "") for sheet in sheets]
         for sheet in sheets:
             name = sheet.get("name", "")
             if name.casefold() in seen:
