@@ -236,6 +236,17 @@ def test_values_libreoffice_cannot_compute_keep_their_cached_value(office, tmp_p
     assert "S!C1" in kept and "XLOOKUP" in kept and "S!E1" in kept and "S!F1" in kept and "SEQUENCE" in kept
 
 
+def test_conditional_format_with_a_missing_function_is_reported(tmp_path):
+    rule = (
+        '<conditionalFormatting sqref="A1"><cfRule type="expression" priority="1">'
+        "<formula>_xlfn.XLOOKUP(1,A1:A2,B1:B2)=1</formula></cfRule></conditionalFormatting>"
+    )
+    source = xlsx(tmp_path / "cf.xlsx", {"S": rows(cell("A1", "1+1", 2))}, after={"S": rule})
+    result = cli("--check", str(source))
+    assert result.exit_code == 0, result.output
+    assert "S: a conditional format calls XLOOKUP, which LibreOffice lacks" in result.output
+
+
 def test_two_sheets_of_one_name_are_refused(office, tmp_path):
     source = xlsx(tmp_path / "dup.xlsx", [("S", rows(cell("A1", "1+1", 3))), ("s", rows(cell("A1", "2+2", 3)))])
     result = recalc_file(office, source, tmp_path / "out.xlsx", check=False)

@@ -49,6 +49,7 @@ def xlsx(
     names: dict[str, str] | None = None,
     dynamic: bool = False,
     styles: str | None = None,
+    after: dict[str, str] | None = None,
 ) -> Path:
     """Write a workbook: sheet name -> sheetData inner XML (see :func:`rows`)."""
     items = list(sheets.items()) if isinstance(sheets, dict) else list(sheets)
@@ -70,7 +71,7 @@ def xlsx(
         sheet_tags.append(f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>')
         parts[f"xl/worksheets/sheet{i}.xml"] = (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS}" xmlns:r="{REL}">'
-            f"<sheetData>{data}</sheetData></worksheet>"
+            f"<sheetData>{data}</sheetData>{(after or {}).get(name, '')}</worksheet>"
         )
     n = len(items)
     if styles is not None:

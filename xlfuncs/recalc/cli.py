@@ -288,6 +288,8 @@ def _print_result(result: FileResult, check: bool, diff: bool, fail_on_errors: b
         more = ", ..." if len(result.volatile) > 5 else ""
         line = f"{len(result.volatile)} volatile cells changed (RAND, NOW, OFFSET... recalculate on every open): {first}{more}"
         say("notice", [line], None)
+    for note in result.notes:
+        typer.echo(_github("notice", path, note) if github else f"{path}: {note}", err=not github)
     if result.kept:
         if github:
             say("warning", result.kept, None)

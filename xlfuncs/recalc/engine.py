@@ -212,6 +212,38 @@ def _verdict(text, known, names, lacking, lo, sheet, cell) -> str | None:
 _FORBIDDEN_NAME = re.compile(r"[\[\]:*?/\\]|^'|'$")
 
 
+_CF_FORMULA = re.compile(rb"<(?:\w+:)?cfRule\b.*?</(?:\w+:)?cfRule>", re.S)
+_FORMULA_TEXT = re.compile(rb"<(?:\w+:)?(?:formula|f)\b[^>]*>(.*?)</(?:\w+:)?(?:formula|f)>", re.S)
+
+
+def _conditional_format_notes(workbook: Workbook, known: set[str], lo: str) -> list[str]:
+    """One line per conditional format calling a function LibreOffice lacks.
+
+    Conditional formats hold no cached value, so recalc writes nothing for them; but a
+    user should know that LibreOffice does not evaluate them as Excel does.
+    """
+    notes = []
+    for sheet in workbook.sheets:
+        if b"cfRule" not in sheet.data:
+            continue
+        missing: set[str] = set()
+        for rule in _CF_FORMULA.finditer(sheet.data):
+            for text in _FORMULA_TEXT.findall(rule.group(0)):
+                missing |= {fidelity.bare(f) for f in unknown_functions(_unescape_xml(text), known)}
+        if missing:
+            notes.append(
+                f"{_qualified(sheet.name, '')[:-1]}: a conditional format calls {', '.join(sorted(missing))}, "
+                f"which {lo} lacks (it holds no cached value; nothing is written for it)"
+            )
+    return notes
+
+
+def _unescape_xml(raw: bytes) -> str:
+    import html  # noqa: PLC0415
+
+    return html.unescape(raw.decode("utf-8", "replace"))
+
+
 def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[str, int, int]]:
     """Which of the changed ``(sheet, cell)`` pairs are volatile or depend on a volatile cell."""
     by_name = {sheet.name: sheet for sheet in workbook.sheets}
@@ -277,6 +309,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     if dynamic:
         _resize_dynamic(office, workbook, dynamic, kept)
         wanted = {sheet.name: [(cell.row, cell.col) for cell in sheet.cells] for sheet in workbook.sheets}
+    result.notes += _conditional_format_notes(workbook, known, lo)
     calculated = _calculate(office, workbook, wanted, kept)
     if calculated is None:  # a column group made a chain circular: cell by cell instead
         workbook.vectorise = False
