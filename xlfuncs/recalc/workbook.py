@@ -1067,7 +1067,7 @@ class Workbook:
                             out.writestr(clone, data, compresslevel=level)
                 handle.flush()
                 os.fsync(handle.fileno())
-            self.verify(tmp, changed, updates or {})
+            self.verify(tmp, changed, updates)
             try:
                 mode = stat.S_IMODE(os.stat(target if target.exists() else self.path).st_mode)
                 os.chmod(tmp, mode)
@@ -1078,8 +1078,12 @@ class Workbook:
             tmp.unlink(missing_ok=True)
             raise
 
-    def verify(self, path: Path, changed: dict[str, bytes], updates: dict) -> None:
-        """Read a written workbook back; :class:`BadWorkbook` unless it is what was meant."""
+    def verify(self, path: Path, changed: dict[str, bytes], updates: dict | None) -> None:
+        """Read a written workbook back; :class:`BadWorkbook` unless it is what was meant.
+
+        ``updates`` (sheet part or name -> [(cell, value)]) are the values meant; without
+        them only the zip, the unchanged parts and well-formedness are checked.
+        """
 
         def refuse(why: str) -> None:
             raise BadWorkbook(f"safety check failed, nothing written: {why}")
@@ -1100,12 +1104,13 @@ class Workbook:
         for name in changed:
             well_formed(name, written[name])
             sheet = by_part.get(name)
-            if sheet is None:
+            if sheet is None or updates is None:
                 continue
             again = self._scan(sheet.name, name, written[name])
             got = {(c.row, c.col): c.old for c in again.cells}
             intended = {(c.row, c.col): c.old for c in sheet.cells if not c.virtual}
-            intended.update({(c.row, c.col): v for c, v in updates.get(name, ())})
+            meant = updates.get(name, updates.get(sheet.name, ()))
+            intended.update({(c.row, c.col): v for c, v in meant})
             for (row, col), value in intended.items():
                 if (row, col) not in got or not _identical(got[(row, col)], value):
                     where = f"{sheet.name}!{col_name(col)}{row + 1}"
@@ -1114,8 +1119,8 @@ class Workbook:
 
 def _identical(read: Value | None, meant: Value | None) -> bool:
     """A value read back from what was written is the one meant (numbers as written)."""
-    if isinstance(meant, float) and isinstance(read, float) and not isinstance(meant, bool):
-        return format_number(meant) == format_number(read)
+    if isinstance(meant, (int, float)) and not isinstance(meant, bool) and isinstance(read, float):
+        return format_number(float(meant)) == format_number(read)
     if type(meant) is not type(read) and not (isinstance(meant, str) and isinstance(read, str)):
         return False
     return read == meant
