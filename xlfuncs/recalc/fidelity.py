@@ -41,6 +41,8 @@ KNOWN_DIFFERENCES: tuple[Difference, ...] = (
     Difference("NPV", "text in the value range", "NPV(0.1,A1:A3) with a text cell in A1:A3"),
 )
 _DIFFERENCES = {d.function: d for d in KNOWN_DIFFERENCES}
+#: Any call of a volatile function in raw XML (a cheap test before looking cell by cell).
+VOLATILE_CALL = re.compile(rb"(?i)(?<![A-Za-z0-9_])(?:" + b"|".join(n.encode() for n in sorted(VOLATILE)) + rb")\s*\(")
 
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
