@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import registry
+from ..errors import ExcelError
 from . import fidelity
 from . import formula as formulas
 from .office import CIRCULAR, NO_NAME, Office, OfficeError
@@ -334,6 +335,16 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 reason = f"{lo} gave no value (sheet name or cell it cannot load)"
             if reason is None and isinstance(new, str) and len(new) > MAX_TEXT:
                 reason = f"a text of {len(new)} characters (Excel's limit is {MAX_TEXT})"
+            if (
+                reason is None
+                and code == NO_NAME
+                and cell.old is not None
+                and cell.old != ExcelError.NAME
+                and not unknown_functions(sheet.formula_of(cell), known)
+            ):
+                # Excel resolved every name of the formula (it cached a value); LibreOffice did
+                # not (a structured reference [Column] inside a table, a name it lacks...).
+                reason = f"{lo} cannot resolve a name of the formula (#NAME?) that Excel resolved"
             if reason is not None:
                 result.kept.append(f"{where}: kept the cached value {show(cell.old)}: {reason}")
                 continue
