@@ -419,3 +419,33 @@ def test_sheet_names_libreoffice_renames_are_not_left_stale(office, tmp_path):
     # References to it by name do not resolve in LibreOffice: kept and reported, not #NAME?.
     assert cached(out, 1) == {"A1": 0, "B1": 0}
     assert len(result.kept) == 2 and "renames sheet 'a:b'" in result.kept[0]
+
+
+def test_logicals_whatever_the_locale(tmp_path, monkeypatch):
+    """Under a German locale LibreOffice shows WAHR/FALSCH: logicals must still be logicals."""
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("LANGUAGE", "de")
+    source = xlsx(tmp_path / "de.xlsx", {"S": rows(cell("A1", "1=1"), cell("B1", "ISERROR(1)"), cell("C1", "2-1"))})
+    out = tmp_path / "out.xlsx"
+    with Office(threaded=False) as german:
+        result = recalc_file(german, source, out, check=False)
+    assert result.status == CHANGED, result.message
+    assert cached(out) == {"A1": True, "B1": False, "C1": 1.0}
+    assert type(cached(out)["C1"]) is float
+
+
+def test_cells_are_inserted_in_order():
+    data = (
+        b'<worksheet><sheetData><row r="2"><c r="B2"><v>1</v></c><c r="D2"><v>2</v></c></row>'
+        b'<row r="4" spans="1:3"/><row r="6"><c r="A6"/></row></sheetData></worksheet>'
+    )
+    new = {(1, 0): b'<c r="A2"/>', (1, 2): b'<c r="C2"/>', (1, 5): b'<c r="F2"/>', (2, 1): b'<c r="B3"/>'}
+    new |= {(3, 0): b'<c r="A4"/>', (7, 0): b'<c r="A8"/>'}
+    out = wbmod._insert_cells(data, b"", new)
+    assert out == (
+        b'<worksheet><sheetData><row r="2"><c r="A2"/><c r="B2"><v>1</v></c><c r="C2"/><c r="D2"><v>2</v></c>'
+        b'<c r="F2"/></row><row r="3"><c r="B3"/></row><row r="4" spans="1:3"><c r="A4"/></row>'
+        b'<row r="6"><c r="A6"/></row><row r="8"><c r="A8"/></row></sheetData></worksheet>'
+    )
+    wbmod.well_formed("x", out)
