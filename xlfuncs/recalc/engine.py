@@ -129,13 +129,13 @@ def _office_version(office: Office) -> str:
 
 
 def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[str, int, int], str]:
-    """Formula cells LibreOffice cannot compute -> why; raises for a function nobody has.
+    """Formula cells LibreOffice cannot compute -> why.
 
     A function LibreOffice lacks (an Excel 365 function, stored with ``_xlfn.``; LAMBDA,
     LET or SEQUENCE inside a defined name) makes the cell's cached value the only one
     there is: the cell keeps it, and LibreOffice computes the cells depending on it from
-    that value. A call of a function neither Excel, LibreOffice nor xlfuncs has is an
-    error in the workbook.
+    that value. A call of a function neither Excel, LibreOffice nor xlfuncs has is left
+    to LibreOffice, whose #NAME? fails the file naming the cell.
     """
     names = {name.upper(): text for name, text in workbook.defined_names()}
     lacking: dict[str, str] = {}
@@ -171,7 +171,7 @@ def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[st
             if not text:
                 continue
             if text not in verdicts:
-                verdicts[text] = _verdict(text, known, names, lacking, lo, sheet, cell)
+                verdicts[text] = _verdict(text, known, names, lacking, lo)
             reason = verdicts[text]
             if reason:
                 out[(sheet.part, cell.row, cell.col)] = reason
@@ -188,7 +188,7 @@ def _mentions(text: str, name: str) -> bool:
     )
 
 
-def _verdict(text, known, names, lacking, lo, sheet, cell) -> str | None:
+def _verdict(text, known, names, lacking, lo) -> str | None:
     for spelling in unknown_functions(text, known):
         name = fidelity.bare(spelling)
         if name in names:
@@ -197,10 +197,8 @@ def _verdict(text, known, names, lacking, lo, sheet, cell) -> str | None:
             continue  # a LAMBDA name LibreOffice can compute: never, but not our call
         if spelling.upper().startswith(_PREFIXES) or name in EXCEL_ONLY:
             return f"{lo} lacks {name}"
-        raise BadWorkbook(
-            f"unknown function {spelling} at {_qualified(sheet.name, cell.ref)} "
-            "(neither LibreOffice nor xlfuncs implements it)"
-        )
+        # Anything else (another add-in's function, a typo): LibreOffice's #NAME? decides,
+        # and names the cell (see _recalc).
     for name, reason in lacking.items():
         if name.endswith("!"):
             if name in text.upper():

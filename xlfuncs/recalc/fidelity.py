@@ -74,7 +74,7 @@ def difference_note(text: str) -> str:
     hits = [_DIFFERENCES[n] for n in sorted(called(text)) if n in _DIFFERENCES]
     if not hits:
         return ""
-    return "; ".join(f"LibreOffice differs from Excel for {d.function} ({d.case})" for d in hits)
+    return "; ".join(f"LibreOffice differs from Excel for {d.function}: {d.case}" for d in hits)
 
 
 _REF = re.compile(
