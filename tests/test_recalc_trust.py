@@ -223,17 +223,29 @@ def test_values_libreoffice_cannot_compute_keep_their_cached_value(office, tmp_p
                 cell("E1", "Double(21)", 42),  # a LAMBDA in a defined name
                 cell("F1", "Seq", 7),
                 cell("G1", "1+1", 2),
+                cell("H1", "Tripled+1", 7),  # LET in a defined name
             )
         },
-        names={"Double": "_xlfn.LAMBDA(_xlpm.x,_xlpm.x*2)", "Seq": "SUM(_xlfn.SEQUENCE(3))+1"},
+        names={
+            "Double": "_xlfn.LAMBDA(_xlpm.x,_xlpm.x*2)",
+            "Seq": "SUM(_xlfn.SEQUENCE(3))+1",
+            "Tripled": "_xlfn.LET(_xlpm.a,2,_xlpm.a*3)",
+        },
     )
     out = tmp_path / "out.xlsx"
     result = recalc_file(office, source, out, check=False)
     assert result.status == CHANGED, result.message
     got = cached(out)
-    assert (got["C1"], got["D1"], got["E1"], got["F1"]) == (42, 84, 42, 7)
+    assert (got["C1"], got["D1"], got["E1"], got["F1"], got["G1"], got["H1"]) == (42, 84, 42, 7, 2, 7)
     kept = "\n".join(result.kept)
-    assert "S!C1" in kept and "XLOOKUP" in kept and "S!E1" in kept and "S!F1" in kept and "SEQUENCE" in kept
+    assert (
+        "S!C1" in kept
+        and "XLOOKUP" in kept
+        and "S!E1" in kept
+        and "S!F1" in kept
+        and "SEQUENCE" in kept
+        and "LET" in kept
+    )
 
 
 def test_conditional_format_with_a_missing_function_is_reported(tmp_path):

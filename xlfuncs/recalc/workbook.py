@@ -15,6 +15,11 @@ Safety, before anything reaches LibreOffice or an XML parser:
 * an XML bomb: every XML part's prolog goes through defusedxml, which refuses document
   type declarations (the carrier of entity expansion); the small structural parts
   (relationships, workbook, shared strings) are parsed with defusedxml entirely.
+
+And after: every output is read back before it replaces anything (:meth:`Workbook.write`,
+:meth:`Workbook.verify`): same zip entries, every part but the patched sheets
+byte-identical, the patched sheets well-formed, every cached value the one meant. Texts
+are read and written as Excel does (:func:`decode_text`, :func:`encode_text`).
 """
 
 from __future__ import annotations
