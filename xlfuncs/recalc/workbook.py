@@ -627,7 +627,7 @@ class Workbook:
 
     def _dynamic_arrays(self) -> bool:
         """Whether the workbook's cell metadata marks dynamic arrays (Excel 365)."""
-        return any(b"XLDAPR" in data for name, data in self.parts.items() if name.lower().endswith("metadata.xml"))
+        return any(b"XLDAPR" in self.parts[name] for name in list(self.parts) if name.lower().endswith("metadata.xml"))
 
     @staticmethod
     def _add_missing_members(sheet: Sheet) -> None:
@@ -1093,18 +1093,22 @@ class Workbook:
         def refuse(why: str) -> None:
             raise BadWorkbook(f"safety check failed, nothing written: {why}")
 
+        written: dict[str, bytes] = {}  # the patched parts; the others compared one by one
         try:
             with zipfile.ZipFile(path) as zf:
                 infos = zf.infolist()
                 if [i.filename for i in infos] != [i.filename for i in self.infos]:
                     refuse("the zip entries differ")
-                written = {i.filename: zf.read(i) for i in infos if not i.is_dir()}
+                for info in infos:
+                    if info.is_dir():
+                        continue
+                    data = zf.read(info)
+                    if info.filename in changed:
+                        written[info.filename] = data
+                    if data != changed.get(info.filename, self.parts.get(info.filename)):
+                        refuse(f"{info.filename} is not what was meant to be written")
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             refuse(f"the output is not a readable zip ({exc})")
-        for name, data in written.items():
-            expected = changed.get(name, self.parts.get(name))
-            if data != expected:
-                refuse(f"{name} is not what was meant to be written")
         by_part = {sheet.part: sheet for sheet in self.sheets}
         for name in changed:
             well_formed(name, written[name])
