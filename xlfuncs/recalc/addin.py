@@ -189,22 +189,46 @@ def _cells_of(ranges) -> set[tuple[int, int]]:
     return cells
 
 
-def read_values(doc, wanted: dict) -> dict:
+_LOGICAL = 1024  # com.sun.star.util.NumberFormat.LOGICAL
+
+
+def _is_logical(formats, cell) -> bool:
+    """Whether a formula cell's 0 or 1 is a logical: by its result type, not its display.
+
+    Calc keeps a logical result as the number 1 or 0 and gives a cell with the General
+    format the format of its result's type. The copy LibreOffice loads has every cell
+    format set to General (:meth:`xlfuncs.recalc.workbook.Workbook.engine_copy`), so a
+    LOGICAL format type here says "logical result", in every locale (WAHR, VRAI...), and a
+    number formatted ``"TRUE";"TRUE";"FALSE"`` in the original stays a number.
+    """
+    try:
+        return bool(formats.getByKey(cell.NumberFormat).Type & _LOGICAL)
+    except Exception:  # noqa: BLE001 - an unknown format key: a number
+        return False
+
+
+def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     """Values of the wanted cells of a loaded document, JSON-ready.
 
     ``wanted`` maps a sheet name to ``[row, col]`` pairs; the answer maps it to one entry
     per pair: a number, a string, true/false, ``(code,)`` for an error (LibreOffice's
     FormulaError code), or null for a sheet LibreOffice does not have. Calc keeps a
-    logical result as the number 1 or 0 and only its display says TRUE, so a 1 or 0 is
-    told apart by its displayed text (few cells, and cheap in-process).
+    logical result as the number 1 or 0, so a 1 or 0 is told apart by its format's type
+    (:func:`_is_logical`; few cells, and cheap in-process).
     """
     sheets = doc.Sheets
+    formats = doc.NumberFormats
     out = {}
     for name, cells in wanted.items():
-        if not cells or not sheets.hasByName(name):
+        if sheets.hasByName(name):
+            sheet = sheets.getByName(name)
+        elif order and sheets.getCount() == len(order) and name in order:
+            sheet = sheets.getByIndex(order.index(name))  # renamed on load: by position
+        else:
+            sheet = None
+        if not cells or sheet is None:
             out[name] = [None] * len(cells)
             continue
-        sheet = sheets.getByName(name)
         rows = [c[0] for c in cells]
         cols = [c[1] for c in cells]
         r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
@@ -228,11 +252,9 @@ def read_values(doc, wanted: dict) -> dict:
             if math.isnan(number) or math.isinf(number):
                 values.append((503,))
                 continue
-            if number == 0.0 or number == 1.0:
-                text = sheet.getCellByPosition(col, row).getString()
-                if text in ("TRUE", "FALSE"):
-                    values.append(text == "TRUE")
-                    continue
+            if (number == 0.0 or number == 1.0) and _is_logical(formats, sheet.getCellByPosition(col, row)):
+                values.append(number == 1.0)
+                continue
             values.append(number)
         out[name] = values
     return out
@@ -275,7 +297,7 @@ def run_job(ctx, request: dict) -> dict:
         return {"error": "LibreOffice could not load the workbook"}
     try:
         loaded = time.perf_counter()
-        values = read_values(doc, request["sheets"])
+        values = read_values(doc, request["sheets"], request.get("order") or [])
         return {"values": values, "load_s": loaded - started, "read_s": time.perf_counter() - loaded}
     finally:
         try:

@@ -111,6 +111,10 @@ def office_env() -> dict[str, str]:
     env["PATH"] = os.pathsep.join(system + rest)
     env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["XLFUNCS_RECALC_ADDIN"] = "1"
+    # One locale whatever the user's: function names, TEXT() results and logicals as in
+    # an English Excel (LibreOffice takes its UI and default document locale from these).
+    env["LC_ALL"] = env["LANG"] = "C.UTF-8"
+    env.pop("LANGUAGE", None)
     env.pop("PYTHONSTARTUP", None)
     return env
 
@@ -292,7 +296,7 @@ class Office:
             self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
         return self._functions
 
-    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]]):
+    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]], order: list[str] | None = None):
         """Load ``path`` (recalculating it) and read the values of the wanted cells.
 
         Parameters
@@ -301,6 +305,9 @@ class Office:
             The workbook LibreOffice loads (the normalised copy).
         wanted : dict
             Sheet name -> (row, col) of the cells to read.
+        order : list of str, optional
+            Every sheet name of the workbook in order: a sheet LibreOffice renamed on
+            load (a name it cannot hold) is then found by its position.
 
         Returns
         -------
@@ -309,7 +316,7 @@ class Office:
             str, bool, ExcelError or None (unknown), each code LibreOffice's FormulaError
             (0 unless the cell is an error).
         """
-        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted})
+        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted, "order": order or []})
         self.last_timings = {k: v for k, v in reply.items() if k.endswith("_s")}
         answer = reply["values"]
         out = {}

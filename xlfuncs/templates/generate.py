@@ -269,7 +269,7 @@ def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str]
             cells.append((cell, value))
             count += 1
         updates[sheet.name] = cells
-    xlsx.write(target, xlsx.patched(updates))
+    xlsx.write(target, xlsx.patched(updates), updates)
     return count
 
 
