@@ -6,6 +6,7 @@ Registered by :mod:`xlfuncs.cli` as ``app.command("recalc")(recalc_command)``.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -15,6 +16,7 @@ import typer
 
 from . import engine
 from .engine import CHANGED, CHECK_FAILED, FAILED, FileResult, Task
+from .office import DEFAULT_TIMEOUT, OfficeError
 
 
 def _fail(message: str) -> None:
@@ -112,6 +114,13 @@ def recalc_command(
     shard_spec: str | None = typer.Option(
         None, "--shard", metavar="I/N", help="Process only slice I of N (deterministic, for CI matrices)."
     ),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT,
+        "--timeout",
+        metavar="SECONDS",
+        help="Seconds LibreOffice may spend on one file; after that it is killed and restarted, the file "
+        "fails and the batch goes on (0: no limit).",
+    ),
 ) -> None:
     """Recalculate every formula of workbooks, xlfuncs functions included, without Excel.
 
@@ -126,12 +135,17 @@ def recalc_command(
         _fail("-o, --in-place and --check exclude each other")
     if jobs < 0:
         _fail("--jobs must be at least 1")
+    if timeout < 0:
+        _fail("--timeout must be 0 (no limit) or more seconds")
     shard = _parse_shard(shard_spec)
-    inputs = engine.expand_inputs(files)
-    missing = [p for p in inputs if not p.exists()]
+    inputs, unusable = engine.expand_inputs(files, report_unusable=True)
+    missing = [p for p in inputs if not p.exists() and not p.is_symlink()]
     for path in missing:
         typer.echo(f"{path}: no such file", err=True)
-    inputs = [p for p in inputs if p.exists()]
+    for path, why in unusable:
+        typer.echo(f"{path}: {why}", err=True)
+    missing += [path for path, _ in unusable]
+    inputs = [p for p in inputs if p.exists() or p.is_symlink()]
     if shard is not None:
         inputs = engine.shard(inputs, *shard)
     if len(inputs) > 1 and output is not None and output.exists() and not output.is_dir():
@@ -167,7 +181,26 @@ def recalc_command(
 
     try:
         if tasks:
-            engine.run_batch(tasks, check, jobs or engine.default_jobs(), on_result)
+            with engine.stop_on_signals():
+                engine.run_batch(tasks, check, jobs or engine.default_jobs(), on_result, timeout or None)
+    except OfficeError as exc:
+        # LibreOffice cannot start at all: one line for the whole batch.
+        if progress is not None:
+            progress.stop()
+            progress = None
+        typer.echo(f"xlfuncs recalc: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        if progress is not None:
+            progress.stop()
+            progress = None
+        signum = getattr(exc, "signum", signal.SIGINT)
+        typer.echo(
+            f"xlfuncs recalc: stopped by {signal.Signals(signum).name} "
+            f"after {sum(r is not None for r in results)} of {len(tasks)} files",
+            err=True,
+        )
+        raise typer.Exit(128 + signum) from None
     finally:
         if progress is not None:
             progress.stop()
