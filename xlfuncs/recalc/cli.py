@@ -40,7 +40,8 @@ def _targets(inputs: list[Path], output: Path | None, in_place: bool, check: boo
     if check:
         return [None] * len(inputs)
     if in_place:
-        return list(inputs)
+        # Through symlinks to the real file: the link stays a link, its target is updated.
+        return [Path(os.path.realpath(p)) for p in inputs]
     assert output is not None
     if len(inputs) == 1 and not output.is_dir() and output.suffix:
         if output.resolve() == inputs[0].resolve():

@@ -121,7 +121,9 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
             result.output = target
         result.status = UNCHANGED
         return
-    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
+    # Inside LibreOffice's private folder when there is one: its janitor removes it even
+    # when xlfuncs is killed.
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=office.work_dir) as folder:
         engine_path = workbook.engine_copy(Path(folder))
         calculated = office.recalc(engine_path, wanted)
 
@@ -267,6 +269,9 @@ def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT
         results.put((-1, str(exc)))
     except KeyboardInterrupt:
         pass
+    finally:
+        # Done (LibreOffice stopped): a SIGTERM from now on just ends the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_batch(

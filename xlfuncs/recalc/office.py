@@ -355,6 +355,11 @@ class Office:
                 time.sleep(0.02)
         self._desktop = self._ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", self._ctx)
 
+    @property
+    def work_dir(self) -> str | None:
+        """A folder for this batch's temporary files, removed with LibreOffice's own."""
+        return str(self.profile_dir / "tmp") if self.profile_dir is not None else None
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None and not self._killed
 
