@@ -22,7 +22,9 @@ SHEET_BODY = (
     b"<worksheet " + NS + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c>'
     b'<c r="B1"><f>1+1</f></c></row></sheetData></worksheet>'
 )
-STYLES_BODY = b"<styleSheet " + NS + b"><numFmts count=\"1\"><numFmt numFmtId=\"164\" formatCode=\"&lol3;\"/></numFmts></styleSheet>"
+STYLES_BODY = (
+    b"<styleSheet " + NS + b'><numFmts count="1"><numFmt numFmtId="164" formatCode="&lol3;"/></numFmts></styleSheet>'
+)
 SHEET = "xl/worksheets/sheet1.xml"
 STYLES = "xl/styles.xml"
 STRINGS = "xl/sharedStrings.xml"
