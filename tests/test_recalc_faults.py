@@ -253,7 +253,7 @@ def _start(tmp_path: Path, *args: str, **extra: str) -> subprocess.Popen:
     )
 
 
-def _processes(marker: str, soffice_only: bool = False) -> list[int]:
+def _processes(marker: str, program: bytes | None = None) -> list[int]:
     """Live processes whose command line names ``marker`` (zombies excluded)."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -266,7 +266,7 @@ def _processes(marker: str, soffice_only: bool = False) -> list[int]:
             continue
         if state == "Z" or not any(marker.encode() in arg for arg in argv):
             continue
-        if soffice_only and not any(name in argv[0] for name in (b"soffice", b"oosplash")):
+        if program is not None and not argv[0].endswith(program):
             continue
         found.append(int(entry.name))
     return found
@@ -283,8 +283,8 @@ def _wait_for(predicate, seconds: float = 120.0):
 
 
 def _stop_first_office(tmp_path: Path) -> list[int]:
-    """SIGSTOP the first LibreOffice of the run as soon as it appears."""
-    pids = _wait_for(lambda: _processes(str(tmp_path), soffice_only=True))
+    """SIGSTOP the first LibreOffice (``soffice.bin``, not its launcher) as soon as it appears."""
+    pids = _wait_for(lambda: _processes(str(tmp_path), b"soffice.bin"))
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
     return pids

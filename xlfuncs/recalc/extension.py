@@ -23,6 +23,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from .. import registry
@@ -238,6 +239,15 @@ def discard(target: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    try:
+        import ctypes  # noqa: PLC0415
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _first_start(soffice: str, profile: Path, env: dict[str, str], timeout: float) -> None:
     """``soffice --terminate_after_init`` on a new profile, killed whole on time-out."""
     try:
@@ -246,6 +256,7 @@ def _first_start(soffice: str, profile: Path, env: dict[str, str], timeout: floa
              "--norestore", "--nologo", "--terminate_after_init"],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
         )  # fmt: skip
     except OSError as exc:
         raise ProfileError(f"cannot start LibreOffice ({soffice}): {exc.strerror or exc}") from None
