@@ -261,6 +261,9 @@ def _guarded(office: Office, task: Task, check: bool) -> FileResult:
 def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT) -> None:
     """A worker process: files from the shared queue until its None, results to the other."""
     die_with_parent(signal.SIGTERM)  # xlfuncs killed: end this worker (and its LibreOffice)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        return  # xlfuncs died before the line above took effect
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:

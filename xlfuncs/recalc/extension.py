@@ -239,13 +239,40 @@ def discard(target: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _die_with_parent() -> None:
-    try:
-        import ctypes  # noqa: PLC0415
+_PR_SET_PDEATHSIG = 1
+_prctl = None
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+
+def _load_prctl():
+    """libc's prctl, looked up in the parent: a ``preexec_fn`` must not import anything."""
+    global _prctl
+    if _prctl is None:
+        try:
+            import ctypes  # noqa: PLC0415
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _prctl = False
+    return _prctl
+
+
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent (thread) ends.
+
+    Used as ``preexec_fn`` for soffice and at the start of ``--jobs`` workers, so a
+    ``kill -9`` of xlfuncs does not leave them running. A no-op where prctl is missing.
+    """
+    prctl = _prctl if _prctl is not None else _load_prctl()
+    if prctl:
+        prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+
+
+def death_signal_preexec():
+    """A ``preexec_fn`` giving the child SIGKILL when this thread ends; None off the main
+    thread (the signal follows the thread that forks, and only the main one lasts)."""
+    if threading.current_thread() is not threading.main_thread() or not _load_prctl():
+        return None
+    return die_with_parent
 
 
 def _first_start(soffice: str, profile: Path, env: dict[str, str], timeout: float) -> None:
@@ -256,7 +283,7 @@ def _first_start(soffice: str, profile: Path, env: dict[str, str], timeout: floa
              "--norestore", "--nologo", "--terminate_after_init"],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+            preexec_fn=death_signal_preexec(),
         )  # fmt: skip
     except OSError as exc:
         raise ProfileError(f"cannot start LibreOffice ({soffice}): {exc.strerror or exc}") from None

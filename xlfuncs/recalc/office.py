@@ -67,22 +67,7 @@ class OfficeTimeout(OfficeError):
 #: Seconds LibreOffice may spend on one workbook (``--timeout``; 0 or None: no limit).
 DEFAULT_TIMEOUT = 600.0
 
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(signum: int = signal.SIGKILL) -> None:
-    """Ask Linux to send ``signum`` to this process when its parent (thread) ends.
-
-    Used in ``preexec_fn`` for soffice and at the start of ``--jobs`` workers, so a
-    ``kill -9`` of xlfuncs does not leave them running. A no-op where prctl is missing.
-    """
-    try:
-        import ctypes  # noqa: PLC0415
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+die_with_parent = extension.die_with_parent
 
 
 # The janitor: a tiny process of its own session that holds one end of a pipe. When the
@@ -266,9 +251,7 @@ class Office:
                 "boolean",
                 "false",
             )
-        # The parent-death signal follows the thread that starts the process: only the
-        # main thread lives as long as the batch.
-        preexec = die_with_parent if threading.current_thread() is threading.main_thread() else None
+        preexec = extension.death_signal_preexec()
         try:
             self.process = subprocess.Popen(
                 [
