@@ -28,7 +28,7 @@ from xlfuncs.cli import app
 from xlfuncs.recalc import extension
 from xlfuncs.recalc import workbook as workbook_module
 from xlfuncs.recalc.addin import MAX_GAP, fetch_values, value_blocks
-from xlfuncs.recalc.office import Office
+from xlfuncs.recalc.office import Office, osl_pipe_files
 from xlfuncs.recalc.workbook import BadWorkbook, Workbook
 
 ROOT = str(Path(xlfuncs.__file__).resolve().parent.parent)
@@ -282,17 +282,28 @@ def _wait_for(predicate, seconds: float = 120.0):
     raise AssertionError(f"not within {seconds} s")
 
 
-def _stop_first_office(tmp_path: Path) -> list[int]:
-    """SIGSTOP the first LibreOffice (``soffice.bin``, not its launcher) as soon as it appears."""
+def _stop_first_office(tmp_path: Path, listening: bool = False) -> list[str]:
+    """SIGSTOP the first LibreOffice (``soffice.bin``, not its launcher) as soon as it
+    appears, or with ``listening`` once it has made its pipes; returns the socket files it
+    leaves in /tmp when it is killed."""
     pids = _wait_for(lambda: _processes(str(tmp_path), b"soffice.bin"))
+    sockets = []
     for pid in pids:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        url = next(a for a in argv if a.startswith("-env:UserInstallation=")).split("=", 1)[1]
+        pipe = next(a for a in argv if a.startswith("--accept=")).split("name=", 1)[1].split(";")[0]
+        mine = osl_pipe_files(url, pipe)
+        if listening:
+            _wait_for(lambda mine=mine: sum(os.path.exists(p) for p in mine) == 2)
         os.kill(pid, signal.SIGSTOP)
-    return pids
+        sockets += mine
+    return sockets
 
 
-def _assert_nothing_left(tmp_path: Path) -> None:
+def _assert_nothing_left(tmp_path: Path, sockets: list[str] = ()) -> None:
     _wait_for(lambda: not _processes(str(tmp_path)), 60)
     _wait_for(lambda: not list((tmp_path / "tmp").iterdir()), 60)
+    _wait_for(lambda: not [p for p in sockets if os.path.lexists(p)], 60)
 
 
 def _workbooks(tmp_path: Path, count: int) -> list[str]:
@@ -303,31 +314,31 @@ def _workbooks(tmp_path: Path, count: int) -> list[str]:
 def test_a_signal_stops_libreoffice_and_removes_temporary_files(tmp_path, signum, jobs):
     files = _workbooks(tmp_path, 4)
     process = _start(tmp_path, *files, "--check", "--jobs", jobs)
-    _stop_first_office(tmp_path)  # a hung LibreOffice: the run is mid-file for sure
+    sockets = _stop_first_office(tmp_path, listening=True)  # a hung LibreOffice: mid-file for sure
     time.sleep(0.5)
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, err
     assert f"stopped by {signal.Signals(signum).name}" in err
     assert "Traceback" not in err
-    _assert_nothing_left(tmp_path)
+    _assert_nothing_left(tmp_path, sockets)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_kill_9_of_xlfuncs_stops_libreoffice_and_removes_its_folder(tmp_path, jobs):
     files = _workbooks(tmp_path, 4)
     process = _start(tmp_path, *files, "--check", "--jobs", jobs)
-    _stop_first_office(tmp_path)
+    sockets = _stop_first_office(tmp_path, listening=True)
     time.sleep(0.5)
     process.kill()
     process.communicate(timeout=60)
-    _assert_nothing_left(tmp_path)
+    _assert_nothing_left(tmp_path, sockets)
 
 
 def test_a_stopped_libreoffice_is_caught_by_the_timeout_and_the_batch_goes_on(tmp_path):
     files = _workbooks(tmp_path, 2)
     process = _start(tmp_path, *files, "--check", "--jobs", "1", "--timeout", "8")
-    _stop_first_office(tmp_path)
+    sockets = _stop_first_office(tmp_path)
     out, err = process.communicate(timeout=240)
     assert process.returncode == 1, err
     assert "Traceback" not in err
@@ -335,7 +346,7 @@ def test_a_stopped_libreoffice_is_caught_by_the_timeout_and_the_batch_goes_on(tm
     assert len(timed_out) == 1 and "did not finish within 8 s (--timeout)" in timed_out[0], err
     assert f"{files[1]}: Sheet!B1: (none) -> 700" in out  # the next file, on a new LibreOffice
     assert "1 failed" in err
-    _assert_nothing_left(tmp_path)
+    _assert_nothing_left(tmp_path, sockets)
 
 
 def test_no_lu_tmp_files_and_a_damaged_cached_profile_is_rebuilt(tmp_path):

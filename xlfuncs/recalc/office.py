@@ -9,10 +9,12 @@ N of them.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -70,12 +72,33 @@ DEFAULT_TIMEOUT = 600.0
 die_with_parent = extension.die_with_parent
 
 
+def osl_pipe_files(profile_url: str, pipe: str) -> list[str]:
+    """The socket files a LibreOffice leaves behind when it is killed: its ``--accept``
+    pipe and its single-instance pipe (``SingleOfficeIPC_`` and the MD5 of the profile URL
+    in UTF-16, each byte in hex without padding, as desktop/source/app/officeipcthread.cxx
+    writes it). They live in /tmp (or /var/tmp) whatever TMPDIR says."""
+    digest = hashlib.md5(profile_url.encode("utf-16-le"), usedforsecurity=False).digest()
+    ipc = "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
+    uid = os.getuid()
+    return [f"{folder}/OSL_PIPE_{uid}_{name}" for folder in ("/tmp", "/var/tmp") for name in (pipe, ipc)]
+
+
+def _remove_sockets(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
+                os.unlink(path)
+        except OSError:
+            pass
+
+
 # The janitor: a tiny process of its own session that holds one end of a pipe. When the
 # pipe closes without "done" (xlfuncs ended in any way, kill -9 included) it kills
 # LibreOffice's process group and removes its temporary folder.
 _JANITOR = r"""
-import os, shutil, signal, sys, time
-pgid, folder = int(sys.argv[1]), sys.argv[2]
+import os, shutil, signal, stat, sys, time
+pgid, folder, sockets = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 said = sys.stdin.buffer.read()
 if said != b"done":
@@ -90,13 +113,20 @@ if said != b"done":
             break
         time.sleep(0.05)
     shutil.rmtree(folder, ignore_errors=True)
+    for path in sockets:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
+                os.unlink(path)
+        except OSError:
+            pass
 """
 
 
-def _start_janitor(pgid: int, folder: Path) -> subprocess.Popen | None:
+def _start_janitor(pgid: int, folder: Path, sockets: list[str]) -> subprocess.Popen | None:
     try:
         return subprocess.Popen(
-            [sys.executable, "-S", "-c", _JANITOR, str(pgid), str(folder)],
+            [sys.executable, "-S", "-c", _JANITOR, str(pgid), str(folder), *sockets],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
@@ -196,6 +226,7 @@ class Office:
         #: ``tmp/`` (LibreOffice's TMPDIR), removed by :meth:`stop` or by the janitor.
         self.profile_dir: Path | None = None
         self._janitor: subprocess.Popen | None = None
+        self._sockets: list[str] = []
         self._template: Path | None = None
         self._retried = False
         self.pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -268,7 +299,8 @@ class Office:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
             self.profile_dir = None
             raise OfficeStartError(f"cannot start LibreOffice ({soffice}): {exc.strerror or exc}") from None
-        self._janitor = _start_janitor(self.process.pid, self.profile_dir)
+        self._sockets = osl_pipe_files((self.profile_dir / "profile").as_uri(), self.pipe)
+        self._janitor = _start_janitor(self.process.pid, self.profile_dir, self._sockets)
 
     def warm_up(self) -> None:
         """Connect and make soffice import the add-in now, in a background thread.
@@ -400,6 +432,7 @@ class Office:
     def _release(self, kill: bool) -> None:
         """End the process, delete its folder, dismiss its janitor."""
         self._stop_process(kill)
+        _remove_sockets(self._sockets)  # left behind when LibreOffice was killed
         if self.profile_dir is not None:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
             self.profile_dir = None
