@@ -198,6 +198,8 @@ def test_symlinks_folders_unreadable_and_hostile_files_in_one_batch(tmp_path, mo
     named_like_a_file = tmp_path / "folder.xlsx"
     named_like_a_file.mkdir()
     secret = good_workbook(tmp_path / "secret.xlsx")
+    report_folder = tmp_path / "report.xml"
+    report_folder.mkdir()
     real_open = open
 
     def deny(path, *args, **kwargs):
@@ -207,7 +209,9 @@ def test_symlinks_folders_unreadable_and_hostile_files_in_one_batch(tmp_path, mo
 
     monkeypatch.setattr(workbook_module, "open", deny, raising=False)
     result = runner.invoke(
-        app, ["recalc", str(batch), str(empty), str(named_like_a_file), str(secret), "--in-place", "--jobs", "1"]
+        app,
+        ["recalc", str(batch), str(empty), str(named_like_a_file), str(secret), "--in-place", "--jobs", "1"]
+        + ["--report", str(report_folder)],
     )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
@@ -230,6 +234,8 @@ def test_symlinks_folders_unreadable_and_hostile_files_in_one_batch(tmp_path, mo
     assert "without .xlsx/.xlsm files" in line_for(str(empty))
     assert "without .xlsx/.xlsm files" in line_for(str(named_like_a_file))
     assert "cannot read: Permission denied" in line_for(secret.name)
+    assert "cannot write the report" in line_for(str(report_folder))
+    assert list(tmp_path.glob(".report.xml*")) == []
 
 
 # ---------------------------------------------------------------------- subprocess runs

@@ -220,8 +220,14 @@ def recalc_command(
                 typer.echo(
                     f"{result.path}: ... {result.change_count} changed and {result.error_count} error values in all"
                 )
+    report_failed = False
     if report is not None:
-        write_junit(report, done, seconds)
+        try:
+            write_junit(report, done, seconds)
+        except OSError as exc:
+            typer.echo(f"xlfuncs recalc: cannot write the report {report}: {exc.strerror or exc}", err=True)
+            report.with_name(f".{report.name}.tmp").unlink(missing_ok=True)
+            report_failed = True
 
     failed = sum(1 for r in done if r.status == FAILED)
     check_failed = sum(1 for r in done if r.status == CHECK_FAILED)
@@ -236,7 +242,7 @@ def recalc_command(
     if missing:
         parts.append(f"{len(missing)} missing")
     typer.echo(f"xlfuncs recalc: {', '.join(parts)} in {seconds:.1f} s", err=True)
-    if failed or check_failed or missing:
+    if failed or check_failed or missing or report_failed:
         raise typer.Exit(1)
 
 

@@ -123,7 +123,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         return
     # Inside LibreOffice's private folder when there is one: its janitor removes it even
     # when xlfuncs is killed.
-    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=office.work_dir) as folder:
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
         engine_path = workbook.engine_copy(Path(folder))
         calculated = office.recalc(engine_path, wanted)
 
