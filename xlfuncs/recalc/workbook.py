@@ -10,11 +10,14 @@ Safety, before anything reaches LibreOffice or an XML parser:
 
 * not a zip, or an OLE compound file (what Office writes for a password-protected
   workbook) -> :class:`BadWorkbook` with a one-line reason;
-* a zip bomb: too many entries, too much declared data, an implausible compression ratio,
-  or an entry that inflates past its declared size;
-* an XML bomb: every XML part's prolog goes through defusedxml, which refuses document
-  type declarations (the carrier of entity expansion); the small structural parts
-  (relationships, workbook, shared strings) are parsed with defusedxml entirely.
+* a zip bomb: too many entries, too much declared data, an implausible compression ratio
+  (per entry, and over the whole archive), or an entry that inflates past (or short of)
+  its declared size. Entries are inflated in chunks; only the parts recalc reads are kept
+  in memory, the others are read again on demand (:class:`_Parts`);
+* an XML bomb: every entry, whatever its name, padding or encoding, is fed whole to
+  defusedxml's parser, which refuses a document type declaration (the carrier of entity
+  expansion and external entities) wherever it appears; parts named ``.xml``/``.rels``
+  must be well-formed (:class:`_XmlCheck`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import re
 import shutil
 import stat
 import tempfile
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -454,6 +458,8 @@ class Workbook:
             self.parts = parts
             self.infos = infos
             self._handle = handle
+            # Parts are read on demand from this handle; it closes with the Workbook.
+            weakref.finalize(self, handle.close)
         except BadWorkbook:
             handle.close()
             raise
