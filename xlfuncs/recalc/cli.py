@@ -127,7 +127,7 @@ def recalc_command(
 
     Only the cached values of formula cells change; every other part of the file stays
     byte-identical. Exit status: 0 success, 1 a file failed or --check found changes or
-    errors, 2 usage error.
+    errors (or LibreOffice cannot start), 2 usage error, 128+N stopped by signal N.
     """
     modes = sum([output is not None, in_place, check])
     if modes == 0:
