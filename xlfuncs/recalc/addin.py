@@ -225,8 +225,31 @@ def value_blocks(cells) -> list[tuple[int, int, int, int]]:
     return sorted((first, line, last, line) for line, first, last in by_col)
 
 
-def fetch_values(sheet, cells) -> dict:
-    """(row, col) -> the value getDataArray gives, for every wanted cell."""
+class _Box:
+    """(row, col) -> value over one getDataArray of a bounding box."""
+
+    __slots__ = ("data", "r0", "c0")
+
+    def __init__(self, data, r0: int, c0: int):
+        self.data, self.r0, self.c0 = data, r0, c0
+
+    def __getitem__(self, cell):
+        return self.data[cell[0] - self.r0][cell[1] - self.c0]
+
+
+def fetch_values(sheet, cells):
+    """(row, col) -> the value getDataArray gives, for every wanted cell.
+
+    A dense sheet (its bounding box at most ``MAX_GAP + 1`` cells per wanted cell) in one
+    call; any other in :func:`value_blocks`.
+    """
+    if not cells:
+        return {}
+    rows = [c[0] for c in cells]
+    cols = [c[1] for c in cells]
+    r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
+    if (r1 - r0 + 1) * (c1 - c0 + 1) <= (MAX_GAP + 1) * len(cells):
+        return _Box(sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray(), r0, c0)
     out = {}
     for r0, c0, r1, c1 in value_blocks(cells):
         data = sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray()
