@@ -118,6 +118,40 @@ def test_values_are_fetched_per_block_not_over_the_bounding_box(cells):
     assert len(value_blocks([(r, c) for r in range(200) for c in range(8)])) == 8  # a column each
 
 
+def _peak_memory_of_children(pid: int) -> int:
+    """VmHWM (bytes) of the largest direct child of ``pid`` (soffice.bin under oosplash)."""
+    peak = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) * 1024)
+        except (OSError, ValueError, IndexError):
+            continue
+    return peak
+
+
+def test_two_distant_formula_cells_cost_little_memory_in_libreoffice(tmp_path):
+    book = openpyxl.Workbook()
+    book.active["A1"] = "=CLV(35,0.05)"
+    book.active["ALL50000"] = "=2+2"
+    book.save(tmp_path / "sparse.xlsx")
+    with Office() as office:
+        from xlfuncs.recalc.engine import recalc_file  # noqa: PLC0415
+
+        result = recalc_file(office, tmp_path / "sparse.xlsx", tmp_path / "out.xlsx", check=False)
+        peak = _peak_memory_of_children(office.process.pid)
+    assert result.status == "changed", result.message
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx", data_only=True).active
+    assert sheet["A1"].value == 700 and sheet["ALL50000"].value == 4
+    assert 0 < peak < 1024**3, f"LibreOffice peaked at {peak / 1e9:.2f} GB"  # 2.5 GB over the bounding box
+
+
 # ---------------------------------------------------------------------- profile cache
 
 
