@@ -199,6 +199,14 @@ def test_read_only_home_gives_a_private_temporary_cache(tmp_path):
     assert list(tmp.iterdir()) == []  # removed at exit
 
 
+def test_half_built_profiles_of_killed_runs_are_swept(tmp_path):
+    dead = 2**22 + 12345  # above any pid_max: no such process
+    for name in (f"build-{dead}-abc", f"0123.discard-{dead}-ff", f"build-{os.getpid()}-mine"):
+        (tmp_path / name / "profile").mkdir(parents=True)
+    extension._sweep(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"build-{os.getpid()}-mine"]
+
+
 def test_a_profile_with_missing_files_is_not_ready(tmp_path):
     Office.prepare()
     template = extension.cache_root() / extension.profile_key()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import shutil
 import signal
 import stat
@@ -275,6 +276,24 @@ def death_signal_preexec():
     return die_with_parent
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _sweep(root: Path) -> None:
+    """Remove half-built and half-discarded profiles whose process is gone (killed)."""
+    for entry in root.iterdir():
+        match = re.fullmatch(r"(?:build-|.*\.discard-)(\d+)-.*", entry.name)
+        if match and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def _first_start(soffice: str, profile: Path, env: dict[str, str], timeout: float) -> None:
     """``soffice --terminate_after_init`` on a new profile, killed whole on time-out."""
     try:
@@ -333,7 +352,8 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
         return target
     if target.exists() or target.is_symlink():
         discard(target)  # incomplete, damaged or not ours: built again
-    staging = Path(tempfile.mkdtemp(prefix="build-", dir=root))
+    _sweep(root)
+    staging = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root))
     try:
         # Build in place under its final name's sibling, then rename: concurrent builders
         # (two CI jobs, --jobs workers) never see a half-written profile.
