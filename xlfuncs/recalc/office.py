@@ -100,7 +100,7 @@ _JANITOR = r"""
 import os, shutil, signal, stat, sys, time
 pgid, folder, sockets = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-said = sys.stdin.buffer.read()
+said = sys.stdin.buffer.read(4)  # "done", or less at EOF (the pipe's writer is gone)
 if said != b"done":
     try:
         os.killpg(pgid, signal.SIGKILL)
