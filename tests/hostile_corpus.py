@@ -132,3 +132,15 @@ def utf16_but_harmless(good: Path, target: Path) -> Path:
     app = app.replace('encoding="UTF-8"', 'encoding="UTF-16"').replace("encoding='UTF-8'", "encoding='UTF-16'")
     vml = b'<xml xmlns:v="urn:schemas-microsoft-com:vml"><v:shape><br></v:shape></xml>'
     return rewrite(good, target, {"docProps/app.xml": app.encode("utf-16")}, {"xl/drawings/vmlDrawing9.vml": vml})
+
+
+def corrupt_deflate(good: Path, target: Path) -> Path:
+    """The sheet's compressed bytes damaged in the middle (the CRC and sizes kept)."""
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as z:
+        info = z.getinfo(SHEET)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 2, start + min(info.compress_size, 40)):
+        data[i] ^= 0x5A
+    target.write_bytes(bytes(data))
+    return target

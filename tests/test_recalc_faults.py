@@ -20,7 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hostile_corpus import XML_BOMBS, good_workbook, many_zero_parts, utf16_but_harmless
+from hostile_corpus import XML_BOMBS, corrupt_deflate, good_workbook, many_zero_parts, utf16_but_harmless
 from typer.testing import CliRunner
 
 import xlfuncs
@@ -82,6 +82,12 @@ def test_parts_are_inflated_no_further_than_declared(tmp_path):
     data[cd + 24 : cd + 28] = (10).to_bytes(4, "little")
     path.write_bytes(bytes(data))
     with pytest.raises(BadWorkbook, match="inflates past its declared size|corrupt zip"):
+        Workbook(path)
+
+
+def test_damaged_compressed_data_is_a_corrupt_zip(tmp_path):
+    path = corrupt_deflate(good_workbook(tmp_path / "good.xlsx"), tmp_path / "damaged.xlsx")
+    with pytest.raises(BadWorkbook, match="corrupt zip archive"):
         Workbook(path)
 
 

@@ -30,6 +30,7 @@ import stat
 import tempfile
 import weakref
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -132,18 +133,21 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sink=None, keep: bo
     """
     chunks: list[bytes] = []
     seen = 0
-    with zf.open(info) as member:
-        while True:
-            chunk = member.read(_CHUNK)
-            if not chunk:
-                break
-            seen += len(chunk)
-            if seen > info.file_size:
-                raise BadWorkbook(f"zip bomb refused: {info.filename} inflates past its declared size")
-            if sink is not None:
-                sink(chunk)
-            if keep:
-                chunks.append(chunk)
+    try:
+        with zf.open(info) as member:
+            while True:
+                chunk = member.read(_CHUNK)
+                if not chunk:
+                    break
+                seen += len(chunk)
+                if seen > info.file_size:
+                    raise BadWorkbook(f"zip bomb refused: {info.filename} inflates past its declared size")
+                if sink is not None:
+                    sink(chunk)
+                if keep:
+                    chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise BadWorkbook(f"corrupt zip archive: {info.filename}: {exc}") from None
     if seen != info.file_size:
         raise BadWorkbook(f"corrupt zip archive: {info.filename} holds {seen} bytes, not the {info.file_size} declared")
     return b"".join(chunks)
