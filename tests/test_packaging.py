@@ -107,9 +107,7 @@ def test_wheel_works_from_a_fresh_venv(venv, tmp_path):
     assert checked.stdout == ""
     lines = checked.stderr.splitlines()
     assert re.fullmatch(r"roi\.xlsx: unchanged, \d+ formula cells, 0 changed values \(\d+\.\d s\)", lines[0]), lines
-    assert re.fullmatch(
-        r"xlfuncs recalc: 1 file, \d+ formula cells, 0 with stale values, 0 failed in .*", lines[1]
-    )
+    assert re.fullmatch(r"xlfuncs recalc: 1 file, \d+ formula cells, 0 with stale values, 0 failed in .*", lines[1])
 
 
 def test_import_xlfuncs_needs_no_command_line_dependencies(tmp_path):

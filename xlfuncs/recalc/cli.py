@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -16,6 +17,7 @@ import typer
 
 from . import engine
 from .engine import CHANGED, CHECK_FAILED, FAILED, FileResult, Task
+from .office import DEFAULT_TIMEOUT, OfficeError
 
 
 def _fail(message: str) -> None:
@@ -39,7 +41,8 @@ def _targets(inputs: list[Path], output: Path | None, in_place: bool, check: boo
     if check:
         return [None] * len(inputs)
     if in_place:
-        return list(inputs)
+        # Through symlinks to the real file: the link stays a link, its target is updated.
+        return [Path(os.path.realpath(p)) for p in inputs]
     assert output is not None
     if len(inputs) == 1 and not output.is_dir() and output.suffix:
         if output.resolve() == inputs[0].resolve():
@@ -170,13 +173,21 @@ def recalc_command(
     shard_spec: str | None = typer.Option(
         None, "--shard", metavar="I/N", help="Process only slice I of N (deterministic, for CI matrices)."
     ),
+    timeout: float = typer.Option(
+        DEFAULT_TIMEOUT,
+        "--timeout",
+        metavar="SECONDS",
+        help="Seconds LibreOffice may spend on one file; after that it is killed and restarted, the file "
+        "fails and the batch goes on (0: no limit).",
+    ),
 ) -> None:
     """Recalculate every formula of workbooks, xlfuncs functions included, without Excel.
 
     Only the cached values of formula cells change; every other part of the file stays
     byte-identical, and every output is read back and checked before it replaces
     anything. Exit status: 0 success, 1 a file failed, --check found stale values (or
-    error values, with --fail-on-errors) or an input is missing, 2 usage error.
+    error values, with --fail-on-errors), an input is missing or LibreOffice cannot start,
+    2 usage error, 128+N stopped by signal N.
     """
     compare = check or diff
     modes = sum([output is not None, in_place, compare])
@@ -189,16 +200,22 @@ def recalc_command(
     if output_format not in ("text", "github"):
         _fail(f"--output-format {output_format}: text or github")
     github = output_format == "github"
+    if timeout < 0:
+        _fail("--timeout must be 0 (no limit) or more seconds")
     shard = _parse_shard(shard_spec)
-    inputs = engine.expand_inputs(files)
-    missing = [p for p in inputs if not p.exists()]
-    inputs = [p for p in inputs if p.exists()]
+    inputs, unusable = engine.expand_inputs(files, report_unusable=True)
+    missing = [p for p in inputs if not p.exists() and not p.is_symlink()]
+    reasons = {path: "no such file" for path in missing}
+    reasons.update(unusable)
+    missing += [path for path, _ in unusable]
+    inputs = [p for p in inputs if p.exists() or p.is_symlink()]
     if shard is not None:
         inputs = engine.shard(inputs, *shard)
     if len(inputs) > 1 and output is not None and output.exists() and not output.is_dir():
         _fail(f"-o {output}: several inputs need a folder")
     for path in missing:
-        typer.echo(_github("error", path, "no such file") if github else f"{path}: no such file", err=not github)
+        why = reasons.get(path, "no such file")
+        typer.echo(_github("error", path, why) if github else f"{path}: {why}", err=not github)
     targets = _targets(inputs, output, in_place, compare)
     tasks = [Task(index=i, source=p, target=t) for i, (p, t) in enumerate(zip(inputs, targets))]
 
@@ -243,7 +260,26 @@ def recalc_command(
 
     try:
         if tasks:
-            engine.run_batch(tasks, compare, jobs or engine.default_jobs(), on_result)
+            with engine.stop_on_signals():
+                engine.run_batch(tasks, compare, jobs or engine.default_jobs(), on_result, timeout or None)
+    except OfficeError as exc:
+        # LibreOffice cannot start at all: one line for the whole batch.
+        if progress is not None:
+            progress.stop()
+            progress = None
+        typer.echo(f"xlfuncs recalc: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        if progress is not None:
+            progress.stop()
+            progress = None
+        signum = getattr(exc, "signum", signal.SIGINT)
+        typer.echo(
+            f"xlfuncs recalc: stopped by {signal.Signals(signum).name} "
+            f"after {sum(r is not None for r in results)} of {_count(len(tasks), 'file')}",
+            err=True,
+        )
+        raise typer.Exit(128 + signum) from None
     finally:
         if progress is not None:
             progress.stop()
@@ -252,9 +288,15 @@ def recalc_command(
 
     for result in done:
         _print_result(result, check, diff, fail_on_errors, github)
+    report_failed = False
     if report is not None:
-        placeholders = [FileResult(path=p, status=FAILED, message="no such file") for p in missing]
-        write_junit(report, placeholders + done, seconds, fail_on_errors)
+        placeholders = [FileResult(path=p, status=FAILED, message=reasons.get(p, "no such file")) for p in missing]
+        try:
+            write_junit(report, placeholders + done, seconds, fail_on_errors)
+        except OSError as exc:
+            typer.echo(f"xlfuncs recalc: cannot write the report {report}: {exc.strerror or exc}", err=True)
+            report.with_name(f".{report.name}.tmp").unlink(missing_ok=True)
+            report_failed = True
 
     failed = sum(1 for r in done if r.status == FAILED)
     check_failed = sum(1 for r in done if _check_failed(r, fail_on_errors) and (check or fail_on_errors))
@@ -272,7 +314,7 @@ def recalc_command(
     if missing:
         parts.append(f"{len(missing)} missing")
     typer.echo(f"xlfuncs recalc: {', '.join(parts)} in {seconds:.1f} s", err=True)
-    if failed or check_failed or missing:
+    if failed or check_failed or missing or report_failed:
         raise typer.Exit(1)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue as queue_module
 import re
+import signal
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -17,7 +20,7 @@ from .. import registry
 from ..errors import ExcelError
 from . import fidelity
 from . import formula as formulas
-from .office import CIRCULAR, NO_NAME, Office, OfficeError
+from .office import CIRCULAR, DEFAULT_TIMEOUT, NO_NAME, Office, OfficeError, OfficeStartError, die_with_parent
 from .workbook import MAX_TEXT, SPILL, BadWorkbook, Workbook, copy_unchanged, same_value, show
 
 _CALLED = re.compile(
@@ -118,6 +121,8 @@ def recalc_file(office: Office, source: Path, target: Path | None, check: bool) 
         _recalc(office, source, target, check, result)
     except BadWorkbook as exc:
         result.status, result.message = FAILED, str(exc)
+    except OfficeStartError:
+        raise  # no file can be done: the batch stops with one line
     except OfficeError as exc:
         result.status, result.message = FAILED, str(exc)
     result.seconds = time.perf_counter() - started
@@ -296,7 +301,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         wanted[sheet.name] = [(cell.row, cell.col) for cell in sheet.cells]
         result.formula_cells += len(sheet.cells)
     if result.formula_cells == 0:
-        if not check and target is not None and target != source:
+        if not check and target is not None and not _same_file(target, source):
             copy_unchanged(source, target)
             result.output = target
         result.status = UNCHANGED
@@ -391,7 +396,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         result.output = target
         result.status = CHANGED
     else:
-        if target != source:
+        if not _same_file(target, source):
             copy_unchanged(source, target)
             result.output = target
         result.status = UNCHANGED
@@ -409,7 +414,9 @@ def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], ke
     wanted: dict[str, list[tuple[int, int]]] = {}
     for sheet, row, _ in positions:
         wanted.setdefault(sheet.name, []).extend([(row, 0), (row, 1)])
-    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
+    # Inside LibreOffice's private folder when there is one: its janitor removes it even
+    # when xlfuncs is killed.
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept), extra=workbook.size_probes(dynamic))
         calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
     taken: dict[str, int] = {}
@@ -424,7 +431,9 @@ def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], ke
 
 def _calculate(office: Office, workbook: Workbook, wanted: dict, kept: dict) -> dict | None:
     """LibreOffice's values; None when only the column groups made a reference circular."""
-    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
+    # Inside LibreOffice's private folder when there is one: its janitor removes it even
+    # when xlfuncs is killed.
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept))
         calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
     if workbook.vectorise and workbook.grouped:
@@ -434,7 +443,45 @@ def _calculate(office: Office, workbook: Workbook, wanted: dict, kept: dict) -> 
     return calculated
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
+
+
 # ---------------------------------------------------------------------- batches
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so every ``finally`` runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame) -> None:
+    # One is enough: cleaning up must not be interrupted by a second one.
+    for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(each, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM, SIGHUP and SIGINT end the batch through exceptions (LibreOffice is killed
+    and temporary files removed on the way out); previous handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {each: signal.getsignal(each) for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    for each in saved:
+        signal.signal(each, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for each, handler in saved.items():
+            signal.signal(each, handler)
 
 
 @dataclass
@@ -445,37 +492,66 @@ class Task:
 
 
 def _run_tasks(
-    tasks: Iterable[Task], check: bool, threaded: bool, on_result: Callable[[int, FileResult], None]
+    tasks: Iterable[Task],
+    check: bool,
+    threaded: bool,
+    on_result: Callable[[int, FileResult], None],
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> None:
-    """Recalculate tasks one after the other on one LibreOffice (a fresh one after a crash)."""
-    office = Office(threaded=threaded)
-    office.start()
-    office.warm_up()
+    """Recalculate tasks one after the other on one LibreOffice (a fresh one after a crash
+    or a time-out)."""
+    office = Office(threaded=threaded, timeout=timeout)
+    clean = False
     try:
+        office.start()
+        office.warm_up()
         for task in tasks:
             on_result(task.index, _guarded(office, task, check))
             if not office.alive():
-                office.stop()
-                office = Office(threaded=threaded)
+                office.stop(kill=True)
+                office = Office(threaded=threaded, timeout=timeout)
                 office.start()
+        clean = True
     finally:
-        office.stop()
+        office.stop(kill=not clean)
 
 
 def _guarded(office: Office, task: Task, check: bool) -> FileResult:
     try:
         return recalc_file(office, task.source, task.target, check)
+    except OfficeStartError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return FileResult(path=task.source, status=FAILED, message=f"internal error: {detail}")
 
 
-def _worker(tasks, results, check: bool) -> None:
+def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT) -> None:
     """A worker process: files from the shared queue until its None, results to the other."""
-    _run_tasks(iter(tasks.get, None), check, False, lambda index, result: results.put((index, result)))
+    die_with_parent(signal.SIGTERM)  # xlfuncs killed: end this worker (and its LibreOffice)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        return  # xlfuncs died before the line above took effect
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        _run_tasks(iter(tasks.get, None), check, False, lambda index, result: results.put((index, result)), timeout)
+    except OfficeStartError as exc:
+        results.put((-1, str(exc)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Done (LibreOffice stopped): a SIGTERM from now on just ends the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[int, FileResult], None]) -> None:
+def run_batch(
+    tasks: list[Task],
+    check: bool,
+    jobs: int,
+    on_result: Callable[[int, FileResult], None],
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> None:
     """Recalculate ``tasks`` over ``jobs`` LibreOffice processes, reporting each result.
 
     With one job everything runs in this process; with more, each worker process owns
@@ -487,8 +563,11 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
     budget = max(1, jobs)
     jobs = max(1, min(budget, len(tasks)))
     if jobs == 1:
-        _run_tasks(tasks, check, budget > 1, on_result)
+        _run_tasks(tasks, check, budget > 1, on_result, timeout)
         return
+    # The profile is prepared once, here, not by every worker (and a LibreOffice that
+    # cannot start is reported once).
+    Office.prepare()
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     task_queue = context.Queue()
@@ -497,10 +576,11 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
         task_queue.put(task)
     for _ in range(jobs):
         task_queue.put(None)
-    workers = [context.Process(target=_worker, args=(task_queue, result_queue, check)) for _ in range(jobs)]
+    workers = [context.Process(target=_worker, args=(task_queue, result_queue, check, timeout)) for _ in range(jobs)]
     for worker in workers:
         worker.start()
     pending = {task.index: task for task in tasks}
+    clean = False
     try:
         while pending:
             try:
@@ -511,13 +591,19 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
                         on_result(index, FileResult(path=task.source, status=FAILED, message="worker process died"))
                     pending.clear()
                 continue
+            if index == -1:
+                raise OfficeStartError(result)
             pending.pop(index, None)
             on_result(index, result)
+        clean = True
     finally:
         for worker in workers:
-            worker.join(timeout=60)
+            if not clean:
+                worker.terminate()  # SIGTERM: it kills its LibreOffice and cleans up
+        for worker in workers:
+            worker.join(timeout=60 if clean else 30)
             if worker.is_alive():
-                worker.terminate()
+                worker.kill()
                 worker.join()
 
 
@@ -528,19 +614,32 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def expand_inputs(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, and the .xlsx/.xlsm files under each folder given (sorted)."""
+def expand_inputs(paths: Iterable[Path], report_unusable: bool = False):
+    """Files as given, and the .xlsx/.xlsm files under each folder given (sorted).
+
+    With ``report_unusable``, also ``(path, reason)`` for each folder given that holds no
+    workbook or cannot be read: a folder is never silently an empty batch.
+    """
     out: list[Path] = []
+    unusable: list[tuple[Path, str]] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$")
-            )
+            try:
+                found = sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$") and not p.is_dir()
+                )
+            except OSError as exc:
+                unusable.append((path, f"cannot read the folder: {exc.strerror or exc}"))
+                continue
+            if not found:
+                unusable.append((path, "a folder without .xlsx/.xlsm files"))
             out.extend(found)
         else:
             out.append(path)
-    return out
+    return (out, unusable) if report_unusable else out
 
 
 def shard(paths: list[Path], index: int, count: int) -> list[Path]:

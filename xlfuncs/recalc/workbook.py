@@ -10,11 +10,14 @@ Safety, before anything reaches LibreOffice or an XML parser:
 
 * not a zip, or an OLE compound file (what Office writes for a password-protected
   workbook) -> :class:`BadWorkbook` with a one-line reason;
-* a zip bomb: too many entries, too much declared data, an implausible compression ratio,
-  or an entry that inflates past its declared size;
-* an XML bomb: every XML part's prolog goes through defusedxml, which refuses document
-  type declarations (the carrier of entity expansion); the small structural parts
-  (relationships, workbook, shared strings) are parsed with defusedxml entirely.
+* a zip bomb: too many entries, too much declared data, an implausible compression ratio
+  (per entry, and over the whole archive), or an entry that inflates past (or short of)
+  its declared size. Entries are inflated in chunks; only the parts recalc reads are kept
+  in memory, the others are read again on demand (:class:`_Parts`);
+* an XML bomb: every entry, whatever its name, padding or encoding, is fed whole to
+  defusedxml's parser, which refuses a document type declaration (the carrier of entity
+  expansion and external entities) wherever it appears; parts named ``.xml``/``.rels``
+  must be well-formed (:class:`_XmlCheck`).
 
 And after: every output is read back before it replaces anything (:meth:`Workbook.write`,
 :meth:`Workbook.verify`): same zip entries, every part but the patched sheets
@@ -30,7 +33,9 @@ import re
 import shutil
 import stat
 import tempfile
+import weakref
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -45,6 +50,10 @@ MAX_ENTRIES = 20_000
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_RATIO = 200  # uncompressed / compressed, for entries above RATIO_FLOOR
 RATIO_FLOOR = 4 * 1024**2
+TOTAL_RATIO_FLOOR = 64 * 1024**2  # the same ratio over all entries, above this total
+MAX_PART_BYTES = 1024**3
+KEEP_BYTES = 1024**2  # other XML parts up to this size stay in memory once read
+_CHUNK = 1024**2
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -114,31 +123,180 @@ class Sheet:
         return ""
 
 
-def _check_xml(part: str, data: bytes) -> None:
-    """Refuse an XML part with a document type declaration (entity expansion bombs)."""
-    head = data[:65536]
-    if b"<!" not in head:
-        return
-    match = re.search(rb"<[A-Za-z_]", head)
-    prolog = head[: match.start()] if match else head
-    if b"<!" not in prolog:
-        return
+class _NoTree:
+    """A parser target without callbacks: expat checks the document and builds nothing."""
+
+    def close(self) -> None:
+        return None
+
+
+def _xml_parser(target=None) -> SafeET.DefusedXMLParser:
+    # forbid_dtd: any document type declaration (internal subset or external reference) is
+    # refused, so neither entity expansion nor external entities can happen.
+    parser = SafeET.DefusedXMLParser(target=target if target is not None else _NoTree(), forbid_dtd=True)
+    if target is None:
+        # ElementTree's Python default handler sees every piece of text (8 million calls
+        # for a 100,000-row sheet); without it expat runs at C speed. defusedxml's own
+        # handlers (DOCTYPE, entity declarations, external entities) stay in place.
+        parser.parser.DefaultHandlerExpand = None
+    return parser
+
+
+def _must_be_xml(part: str) -> bool:
+    """Parts whose name says XML: they must parse, start to end."""
+    return part.lower().endswith((".xml", ".rels"))
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sink=None, keep: bool = True) -> bytes:
+    """An entry's content, inflated in chunks, never past its declared size.
+
+    ``sink`` sees every chunk (the XML check); with ``keep`` False nothing is held.
+    """
+    chunks: list[bytes] = []
+    seen = 0
     try:
-        SafeET.fromstring(prolog + b"<x/>")
+        with zf.open(info) as member:
+            while True:
+                chunk = member.read(_CHUNK)
+                if not chunk:
+                    break
+                seen += len(chunk)
+                if seen > info.file_size:
+                    raise BadWorkbook(f"zip bomb refused: {info.filename} inflates past its declared size")
+                if sink is not None:
+                    sink(chunk)
+                if keep:
+                    chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise BadWorkbook(f"corrupt zip archive: {info.filename}: {exc}") from None
+    if seen != info.file_size:
+        raise BadWorkbook(f"corrupt zip archive: {info.filename} holds {seen} bytes, not the {info.file_size} declared")
+    return b"".join(chunks)
+
+
+class _XmlCheck:
+    """Feeds one part, chunk by chunk, to a DTD-refusing parser (defusedxml over expat).
+
+    Every part goes through it, whatever its name or encoding: expat reads UTF-8 and
+    UTF-16 (with or without a byte-order mark) and skips any amount of white space before
+    a DOCTYPE, so a declaration is found wherever a parser would find it. A part that is
+    not XML (an image, a VBA project) fails on its first bytes and costs nothing more. A
+    part whose name says XML must be well-formed; a malformed other part (Excel's legacy
+    VML is not always well-formed) is left to whatever reads it.
+    """
+
+    __slots__ = ("name", "parser", "error", "must")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.parser = _xml_parser()
+        self.error: Exception | None = None
+        self.must = _must_be_xml(name)
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.feed(chunk)
+        except DefusedXmlException as exc:
+            raise BadWorkbook(f"XML bomb refused: {self.name} declares a DTD/entities ({type(exc).__name__})") from None
+        except SafeET.ParseError as exc:
+            self.parser = None
+            if self.must:
+                raise BadWorkbook(f"corrupt XML in {self.name}: {exc}") from None
+            self.error = exc
+
+    def close(self) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.close()
+        except DefusedXmlException as exc:
+            raise BadWorkbook(f"XML bomb refused: {self.name} declares a DTD/entities ({type(exc).__name__})") from None
+        except SafeET.ParseError as exc:
+            if self.must:
+                raise BadWorkbook(f"corrupt XML in {self.name}: {exc}") from None
+        finally:
+            self.parser = None
+
+
+def _check_xml(part: str, data: bytes) -> None:
+    """Refuse XML ``data`` holding a DTD (BadWorkbook); see :class:`_XmlCheck`."""
+    check = _XmlCheck(part)
+    check(data)
+    check.close()
+
+
+def _parse(part: str, data: bytes):
+    try:
+        return SafeET.fromstring(data, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise BadWorkbook(f"XML bomb refused: {part} declares a DTD/entities ({type(exc).__name__})") from None
     except SafeET.ParseError as exc:
         raise BadWorkbook(f"corrupt XML in {part}: {exc}") from None
 
 
-def _parse(part: str, data: bytes):
-    _check_xml(part, data)
+def _structure_parts(parts) -> set[str]:
+    """The parts recalc reads (workbook, worksheets, shared strings), found before the
+    checking pass so that it keeps them in memory; empty when the structure is broken
+    (reported by the structure pass)."""
     try:
-        return SafeET.fromstring(data)
-    except DefusedXmlException as exc:
-        raise BadWorkbook(f"XML bomb refused: {part} ({type(exc).__name__})") from None
-    except SafeET.ParseError as exc:
-        raise BadWorkbook(f"corrupt XML in {part}: {exc}") from None
+        office = [t for kind, t in _rels(parts, "").values() if kind.endswith(_REL_OFFICE_DOC)]
+        if not office or office[0] not in parts:
+            return set()
+        out = {office[0]}
+        for kind, target in _rels(parts, office[0]).values():
+            if kind.endswith((_REL_WORKSHEET, _REL_SHARED_STRINGS)):
+                out.add(target)
+        return out
+    except BadWorkbook:
+        return set()
+
+
+class _Parts(dict):
+    """The zip's entries by name: small and XML parts held, the others read on demand.
+
+    Only what recalc parses (XML parts up to :data:`KEEP_BYTES`) stays in memory; any
+    other entry (images, embedded objects, VBA projects, large XML) is inflated again from
+    the still-open archive when asked for, so memory follows the largest part, not the
+    sum of all of them.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile, names: list[str]):
+        super().__init__()
+        self._zf = zf
+        self._lazy: dict[str, zipfile.ZipInfo] = {}
+        self._names = names
+
+    def _defer(self, info: zipfile.ZipInfo) -> None:
+        self._lazy[info.filename] = info
+
+    def __missing__(self, name: str) -> bytes:
+        info = self._lazy.get(name)
+        if info is None:
+            raise KeyError(name)
+        return _read_member(self._zf, info)
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name) or name in self._lazy
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def keys(self):
+        return list(self._names)
+
+    def items(self):
+        return [(name, self[name]) for name in self._names]
+
+    def values(self):
+        return [self[name] for name in self._names]
 
 
 def _rels(zf_parts: dict[str, bytes], part: str) -> dict[str, tuple[str, str]]:
@@ -370,6 +528,7 @@ class Workbook:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.parts: dict[str, bytes] = {}
+        self._handle = None
         self.infos: list[zipfile.ZipInfo] = []
         self.sheets: list[Sheet] = []
         self.workbook_part = ""
@@ -388,48 +547,71 @@ class Workbook:
 
     def _read_zip(self) -> None:
         try:
-            with open(self.path, "rb") as handle:
-                magic = handle.read(8)
+            handle = open(self.path, "rb")  # noqa: SIM115 - kept open: parts are read on demand
+        except IsADirectoryError:
+            raise BadWorkbook("a folder, not a workbook file") from None
         except OSError as exc:
             raise BadWorkbook(f"cannot read: {exc.strerror or exc}") from None
-        if magic == _OLE_MAGIC:
-            raise BadWorkbook(
-                "encrypted or legacy workbook: an OLE compound file, not xlsx/xlsm "
-                "(password-protected workbooks cannot be recalculated; remove the password)"
-            )
-        if not zipfile.is_zipfile(self.path):
-            raise BadWorkbook("not an xlsx/xlsm file (not a zip archive)")
         try:
-            with zipfile.ZipFile(self.path) as zf:
-                infos = zf.infolist()
-                if len(infos) > MAX_ENTRIES:
-                    raise BadWorkbook(f"zip bomb refused: {len(infos)} entries")
-                total = sum(i.file_size for i in infos)
-                if total > MAX_TOTAL_BYTES:
-                    raise BadWorkbook(f"zip bomb refused: {total} bytes uncompressed")
-                for info in infos:
-                    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                        raise BadWorkbook(
-                            f"zip bomb refused: {info.filename} inflates {info.compress_size} -> {info.file_size} bytes"
-                        )
-                for info in infos:
-                    if info.is_dir():
-                        continue
-                    with zf.open(info) as member:
-                        data = member.read(info.file_size + 1)
-                    if len(data) > info.file_size:
-                        raise BadWorkbook(f"zip bomb refused: {info.filename} inflates past its declared size")
-                    self.parts[info.filename] = data
-                self.infos = infos
+            magic = handle.read(8)
+            if magic == _OLE_MAGIC:
+                raise BadWorkbook(
+                    "encrypted or legacy workbook: an OLE compound file, not xlsx/xlsm "
+                    "(password-protected workbooks cannot be recalculated; remove the password)"
+                )
+            if not zipfile.is_zipfile(handle):
+                raise BadWorkbook("not an xlsx/xlsm file (not a zip archive)")
+            handle.seek(0)
+            zf = zipfile.ZipFile(handle)
+            infos = zf.infolist()
+            self._check_sizes(infos)
+            parts = _Parts(zf, [i.filename for i in infos if not i.is_dir()])
+            for info in infos:
+                if not info.is_dir():
+                    parts._defer(info)
+            needed = _structure_parts(parts)
+            for info in infos:
+                if info.is_dir():
+                    continue
+                keep = info.filename in needed or (_must_be_xml(info.filename) and info.file_size <= KEEP_BYTES)
+                check = _XmlCheck(info.filename)
+                data = _read_member(zf, info, check, keep)
+                check.close()
+                if keep:
+                    dict.__setitem__(parts, info.filename, data)
+            self.parts = parts
+            self.infos = infos
+            self._handle = handle
+            # Parts are read on demand from this handle; it closes with the Workbook.
+            weakref.finalize(self, handle.close)
         except BadWorkbook:
+            handle.close()
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+            handle.close()
             raise BadWorkbook(f"corrupt zip archive: {exc}") from None
         if "[Content_Types].xml" not in self.parts:
             raise BadWorkbook("not an xlsx/xlsm file (no [Content_Types].xml)")
-        for name, data in self.parts.items():
-            if name.endswith((".xml", ".rels", ".vml")):
-                _check_xml(name, data)
+
+    @staticmethod
+    def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
+        """Refuse a zip bomb from the central directory, before inflating anything."""
+        if len(infos) > MAX_ENTRIES:
+            raise BadWorkbook(f"zip bomb refused: {len(infos)} entries")
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos)
+        if total > MAX_TOTAL_BYTES:
+            raise BadWorkbook(f"zip bomb refused: {total} bytes uncompressed")
+        for info in infos:
+            if info.file_size > MAX_PART_BYTES:
+                raise BadWorkbook(f"zip bomb refused: {info.filename} declares {info.file_size} bytes")
+            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise BadWorkbook(
+                    f"zip bomb refused: {info.filename} inflates {info.compress_size} -> {info.file_size} bytes"
+                )
+        # Many parts each below the floor add up: the same ratio over the whole archive.
+        if total > TOTAL_RATIO_FLOOR and total > MAX_RATIO * max(packed, 1):
+            raise BadWorkbook(f"zip bomb refused: {len(infos)} entries inflate {packed} -> {total} bytes")
 
     def _read_structure(self) -> None:
         root_rels = _rels(self.parts, "")
