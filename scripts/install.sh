@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything xlfuncs needs on a fresh Debian machine: LibreOffice (the spreadsheet
 # engine behind `xlfuncs recalc` and the tests), Python inside LibreOffice, poppler (PDF to
-# PNG), and the package itself. `--test` adds the test tools.
+# PNG), venv for Debian's python3 (the tests install the built wheel into a fresh venv), and
+# the package itself with its command line. `--test` adds the test tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libreoffice-calc-nogui python3-uno libreoffice-script-provider-python poppler-utils)
+DEBIAN_PACKAGES=(libreoffice-calc-nogui python3-uno libreoffice-script-provider-python poppler-utils python3-venv)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -20,6 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+# The package with its command line (cli) and the xlwings add-in support (xlwings);
+# `--test` adds the test tools. `import xlfuncs` alone needs numpy only.
+extras="[cli,xlwings]"
+[ "${1:-}" = "--test" ] && extras="[cli,xlwings,test]"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".${extras}"

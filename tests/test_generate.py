@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -22,15 +23,16 @@ from xlfuncs.errors import ExcelError
 from xlfuncs.templates import TEMPLATES, GenerateError, generate
 from xlfuncs.templates import expr as E
 from xlfuncs.templates.i18n import LANGUAGES, STRINGS
-from xlfuncs.templates.scenario import KEYS, ScenarioError, default_toml, defaults, load
+from xlfuncs.templates.scenario import KEYS, ScenarioError, default_toml, defaults, load, months_stayed
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TOML = ROOT / "workbook_templates" / "onboarding-roi.toml"
+DEFAULT_TOML = ROOT / "xlfuncs" / "templates" / "scenarios" / "onboarding-roi.toml"
 # The scenario-driven templates; revenue-report (fed by a billing export) has its own tests
 # in test_revenue_report*.py.
 SCENARIO_TEMPLATES = [name for name, spec in TEMPLATES.items() if not spec.report]
 EDITIONS = [(t, lang, native) for t in SCENARIO_TEMPLATES for lang in LANGUAGES for native in (False, True)]
-INPUT_NAMES = [k.name for k in KEYS if k.section == "inputs"]
+# months_* are the scenario file's alternative to churn_*: the workbook derives the stay from churn.
+INPUT_NAMES = [k.name for k in KEYS if k.section == "inputs" and not k.name.startswith("months_")]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def _sheet(lang: str, key: str) -> str:
 @pytest.mark.parametrize("edition", EDITIONS, ids=lambda e: f"{e[0]}-{e[1]}-{'native' if e[2] else 'udf'}")
 def test_every_edition_builds_with_a_cached_value_in_every_formula_cell(built, edition):
     made = built[edition]
-    assert made.path.exists() and made.formula_cells > 300
+    assert made.path.exists() and made.formula_cells > 250
     formulas = openpyxl.load_workbook(made.path)
     values = openpyxl.load_workbook(made.path, data_only=True)
     seen = 0
@@ -99,8 +101,8 @@ def test_native_twin_calls_no_xlfuncs_function_and_the_udf_edition_does(built):
 def test_native_formulas_come_from_the_registry(built):
     made = built[("onboarding-roi", "en", True)]
     scen = _sheet("en", "scenarios")
-    clv = registry.native_formula("CLV", "C6", "C12", "gross_margin", "discount_monthly", "horizon_months")
-    assert made.formulas[(scen, "C13")] == clv
+    clv = registry.native_formula("CLV", "C6", "C7", "gross_margin", "discount_monthly", "horizon_months")
+    assert made.formulas[(scen, "C11")] == clv
     health = _sheet("en", "health")
     assert made.formulas[(health, "I11")] == registry.native_formula("HEALTH_SCORE", "D11:H11", "$D$10:$H$10")
 
@@ -149,17 +151,49 @@ def test_spanish_translates_words_not_functions(built):
         STRINGS["es"][f"sheet.{k}"] for k in ("inputs", "scenarios", "sensitivity", "checklist", "health", "charts")
     ]
     scen = wb[_sheet("es", "scenarios")]
-    assert scen["A13"].value == "Valor de vida (CLV) en el horizonte"
-    assert scen["B13"].value == "=CLV(B6,B12,gross_margin,discount_monthly,horizon_months)"
+    assert scen["A11"].value == "Valor de vida del cliente (CLV, descontado)"
+    assert scen["B11"].value == "=CLV(B6,B7,gross_margin,discount_monthly,horizon_months)"
     # Same formulas cell by cell once the sheet names are mapped and texts ("PASS") set aside.
     rename = {STRINGS["en"][k]: v for k, v in STRINGS["es"].items() if k.startswith("sheet.")}
     literal = re.compile(r'"(?:[^"]|"")*"')
+    health = _sheet("es", "health")
     for (sheet, coord), text in en.formulas.items():
+        if sheet == _sheet("en", "health") and coord[0] in "JK":
+            continue  # status and segment: mapped to Spanish words, checked below
         translated = text
         for old, new in rename.items():
             translated = translated.replace(f"'{old}'!", f"'{new}'!")
         assert literal.sub('""', es.formulas[(rename[sheet], coord)]) == literal.sub('""', translated)
     assert set(STRINGS["en"]) == set(STRINGS["es"])
+    # HEALTH_STATUS and SEGMENT keep their English contract; the Spanish sheet shows words.
+    status = es.formulas[(health, "J11")]
+    assert status.count("HEALTH_STATUS(") == 4 and '"red","rojo"' in status.replace("=", ",")
+    values = openpyxl.load_workbook(es.path, data_only=True)[health]
+    assert [values[f"J{r}"].value for r in range(11, 17)] == ["verde", "amarillo", "rojo", "amarillo", "verde", "rojo"]
+    assert [values[f"K{r}"].value for r in range(11, 17)] == [
+        "VIP",
+        "potencial",
+        "principal",
+        "VIP",
+        "secundario",
+        "principal",
+    ]
+    # Natural Spanish: no English "churn" in anything a reader sees.
+    assert not [k for k, v in STRINGS["es"].items() if "churn" in v.lower()]
+
+
+def test_native_edition_says_it_needs_no_add_in(built):
+    for lang in LANGUAGES:
+        for native in (False, True):
+            wb = openpyxl.load_workbook(built[("onboarding-roi", lang, native)].path)
+            texts = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+            texts = [t for t in texts if not t.startswith("=")]
+            add_in = [t for t in texts if "xlfuncs" in t and ("add-in" in t or "complemento" in t or "funcion" in t)]
+            no_add_in = [t for t in texts if "needs no add-in" in t or "no necesita ningún complemento" in t]
+            if native:
+                assert add_in == [] and len(no_add_in) == 2, (lang, add_in, no_add_in)  # Inputs and Scenarios
+            else:
+                assert add_in and no_add_in == [], (lang, add_in)
 
 
 # ------------------------------------------------------------------ the default's figures
@@ -179,19 +213,31 @@ def test_default_scenario_key_figures_by_hand(built):
         q = (1 - churn) / (1 + d)  # retained and discounted, payments at the start of a month
         return sum(arpu * margin * q**t for t in range(horizon))
 
+    def stay(churn):  # expected months paid: month t+1 is paid with probability (1 - churn)^t
+        return sum((1 - churn) ** t for t in range(horizon))
+
     hand = {
-        "without": {"licenses": 1, "arpu": 50.0, "revenue": 150.0, "upfront": 400.0, "profit": 150 * 0.8 - 400},
-        "with": {"licenses": 4, "arpu": 200.0, "revenue": 2400.0, "upfront": 650.0, "profit": 2400 * 0.8 - 650},
+        "without": {"licenses": 1, "arpu": 50.0, "months": stay(0.30), "upfront": 400.0},
+        "with": {"licenses": 4, "arpu": 200.0, "months": stay(0.03), "upfront": 650.0},
     }
-    hand["without"]["clv"] = clv(50.0, 0.30)
-    hand["with"]["clv"] = clv(200.0, 0.03)
-    rows = {"licenses": 5, "arpu": 6, "revenue": 8, "upfront": 10, "profit": 11, "clv": 13}
+    for side, churn in (("without", 0.30), ("with", 0.03)):
+        h = hand[side]
+        h["revenue"] = h["arpu"] * h["months"]
+        h["gross"] = h["revenue"] * margin
+        h["clv"] = clv(h["arpu"], churn)
+        h["profit"] = h["clv"] - h["upfront"]  # one story: the profit is where the curve ends
+    rows = {"licenses": 5, "arpu": 6, "months": 8, "revenue": 9, "gross": 10, "clv": 11, "upfront": 12, "profit": 13}
     for side, figures in hand.items():
         for key, value in figures.items():
             assert scen[f"{col[side]}{rows[key]}"].value == pytest.approx(value, rel=1e-12), (side, key)
-    assert hand["without"]["profit"] == -280 and hand["with"]["profit"] == 1270
+    assert hand["without"]["months"] == pytest.approx(3.3333, abs=1e-4)
+    assert hand["with"]["months"] == pytest.approx(22.1991, abs=1e-4)
     assert hand["without"]["clv"] == pytest.approx(130.9165, abs=1e-4)
     assert hand["with"]["clv"] == pytest.approx(3181.1670, abs=1e-4)
+    # The discounted lifetime value is below the undiscounted gross profit of the same stay.
+    assert hand["with"]["clv"] < hand["with"]["gross"]
+    # A customer that fails the 3:1 rule here also loses money, and the one that passes earns.
+    assert hand["without"]["profit"] < 0 < hand["with"]["profit"]
 
     ltv_cac_without = hand["without"]["clv"] / 400
     ltv_cac_with = hand["with"]["clv"] / 650
@@ -233,7 +279,14 @@ def test_default_scenario_key_figures_by_hand(built):
     assert data["C5"].value == -650  # month 0: only the upfront cost
     assert data["C6"].value == pytest.approx(-650 + m)  # one payment in
     assert data["C41"].value == pytest.approx(hand["with"]["clv"] - 650)  # month 36
-    assert data["C42"].value == "#N/A"  # past the horizon
+    assert data["C41"].value == pytest.approx(scen["C13"].value)  # the curve ends at the profit row
+    assert openpyxl.load_workbook(made.path)["Chart data"].sheet_state == "hidden"  # off the printout
+    assert (
+        data["A42"].value
+        == "Months 0 to 36, the horizon; with a shorter horizon the later months show #N/A (not charted)."
+    )
+    errors = [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value == "#N/A"]
+    assert errors == []  # a clean workbook: `xlfuncs recalc --check` passes it
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -241,7 +294,7 @@ def test_default_scenario_key_figures_by_hand(built):
 
 def test_default_toml_file_is_the_builtin_default():
     assert DEFAULT_TOML.read_text(encoding="utf-8") == default_toml(), (
-        "regenerate workbook_templates/onboarding-roi.toml from xlfuncs.templates.scenario.default_toml()"
+        "regenerate xlfuncs/templates/scenarios/onboarding-roi.toml from xlfuncs.templates.scenario.default_toml()"
     )
     assert load(DEFAULT_TOML).values == defaults().values
 
@@ -258,8 +311,9 @@ def test_a_scenario_changes_the_workbook(tmp_path):
     wb = openpyxl.load_workbook(made.path, data_only=True)
     scen = wb["Escenarios"]
     # No churn and no discount: CLV is margin x revenue x months, exactly.
-    assert scen["C13"].value == pytest.approx(50 * 0.8 * 60)
-    assert "€" in openpyxl.load_workbook(made.path)["Escenarios"]["C13"].number_format
+    assert scen["C11"].value == pytest.approx(50 * 0.8 * 60)
+    assert scen["C8"].value == 60  # no churn: the customer stays the whole horizon
+    assert "€" in openpyxl.load_workbook(made.path)["Escenarios"]["C11"].number_format
     check = wb["Lista de onboarding"]
     assert check["C5"].value == dt.datetime(2026, 1, 5)
     assert (check["G9"].value, check["G10"].value, check["G11"].value) == (1, 2, "#N/A")
@@ -287,6 +341,16 @@ BAD_SCENARIOS = [
     ),
     ('[[health.accounts]]\nname = "A"\nmrr = 1\n', "health.accounts[0].potential_mrr", "missing"),
     ("[inputs\n", "not valid TOML", ""),
+    # One story: a stay that contradicts the churn (nobody leaves, yet 3 months) is refused.
+    (
+        "[inputs]\nchurn_without = 0\nmonths_without = 3\n",
+        "inputs.months_without",
+        "3 months contradicts inputs.churn_without = 0, with which a customer stays 36.0 of the 36 months",
+    ),
+    ("[inputs]\nmonths_with = 48\n", "inputs.months_with", "at most inputs.horizon_months (36)"),
+    ("[health]\nweights = [0, 0, 0, 0, 0]\n", "health.weights", "at least one weight must be above 0"),
+    ('[checklist]\ncustomer = "Bell\\u0007Co"\n', "checklist.customer", "control character U+0007"),
+    ('[workbook]\ncompany = "A\\u0000"\n', "workbook.company", "control character U+0000"),
 ]
 
 
@@ -302,6 +366,42 @@ def test_bad_scenario_is_one_line_naming_the_key_and_writes_nothing(tmp_path, te
     assert lines[0].startswith("error: ") and key in lines[0] and words in lines[0]
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]  # no output, no temp file
+
+
+def test_months_stayed_and_churn_are_one_story(tmp_path):
+    # Months alone: the churn is derived from them, and the workbook shows that stay.
+    toml = tmp_path / "months.toml"
+    toml.write_text("[inputs]\nmonths_without = 6\nhorizon_months = 24\n")
+    sc = load(toml)
+    assert months_stayed(sc["inputs.churn_without"], 24) == pytest.approx(6, rel=1e-9)
+    made = generate("onboarding-roi", tmp_path / "m.xlsx", scenario=toml)
+    scen = openpyxl.load_workbook(made.path, data_only=True)["Scenarios"]
+    assert scen["B8"].value == pytest.approx(6, rel=1e-9) and scen["A8"].value == "Months the customer stays (of 24)"
+    # Both, agreeing: accepted; the default's churn gives 3.3 months.
+    agree = tmp_path / "agree.toml"
+    agree.write_text("[inputs]\nchurn_without = 0.3\nmonths_without = 3.33\n")
+    assert load(agree)["inputs.churn_without"] == 0.3
+    assert defaults()["inputs.months_with"] == pytest.approx(22.199, abs=1e-3)
+
+
+def test_scenario_text_is_never_a_formula(tmp_path):
+    toml = tmp_path / "inject.toml"
+    toml.write_text(
+        '[workbook]\ncompany = "=cmd|\' /C calc\'!A0"\n[checklist]\ncustomer = "=HYPERLINK(\\"http://x\\")"\n'
+        + "".join(
+            f'[[health.accounts]]\nname = "{name}"\nmrr = 1\npotential_mrr = 1\nscores = [1, 2, 3, 4, 5]\n'
+            for name in ("+1+1", "-2+3", "@SUM(A1)", "=1+1")
+        )
+    )
+    made = generate("onboarding-roi", tmp_path / "i.xlsx", scenario=toml)
+    wb = openpyxl.load_workbook(made.path)
+    cells = [wb["Onboarding checklist"]["C4"]] + [wb["Health"][f"A{r}"] for r in range(11, 15)]
+    assert [c.value for c in cells] == ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "=1+1"]
+    assert all(c.data_type == "s" for c in cells)  # text, not a formula
+    assert (made.path.parent / "i.xlsx").exists() and ("Onboarding checklist", "C4") not in made.formulas
+    with zipfile.ZipFile(made.path) as z:
+        sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert "<f>=" not in sheets and "<f>HYPERLINK" not in sheets and "<f>1+1" not in sheets
 
 
 def test_scenario_errors_from_the_api():
@@ -350,7 +450,10 @@ def test_cli_list_generate_refuse_overwrite_force(tmp_path):
             ["generate", "onboarding-roi", "-o", "x.xlsx", "--lang", "fr"],
             "error: --lang must be one of en, es, got 'fr'",
         ),
-        (["generate", "onboarding-roi", "-o", "x.csv"], "error: x.csv: the output must be an .xlsx file"),
+        (
+            ["generate", "onboarding-roi", "-o", "x.csv"],
+            "error: x.csv: the output must be an .xlsx file (or .xlsm, macro-enabled)",
+        ),
         (
             ["generate", "onboarding-roi", "-o", "no/such/x.xlsx"],
             "error: no/such/x.xlsx: folder no/such does not exist",

@@ -64,6 +64,31 @@ def test_every_function_answers_every_input_with_a_value_or_an_excel_error(data)
             assert _valid(result, fn.labels), (fn.name, args, result)
 
 
+@st.composite
+def columns(draw):
+    """Ranges of one length, as a billing export's columns are (or a single cell)."""
+    rows = draw(st.integers(1, 6))
+    column = st.lists(cells, min_size=rows, max_size=rows).map(lambda c: [[v] for v in c])
+    return draw(st.one_of(column, cells))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_table_functions_answer_column_and_cohort_inputs_with_a_value_or_an_error(data):
+    # The general test above mostly draws ranges of different shapes, which the billing
+    # and cohort readers refuse early; these reach their cell-by-cell rules.
+    args = [data.draw(columns(), label=a.name) for a in registry.get("MRR_FROM_SUBS").args]
+    outcomes = [adapter.call("MRR_FROM_SUBS", *args)]
+    survivors = data.draw(ranges(), label="survivors")
+    outcomes.append(adapter.call("SBG_FIT", survivors))
+    outcomes.append(adapter.call("COHORT_RETENTION", survivors, data.draw(cells, label="measure")))
+    for result in outcomes:
+        if isinstance(result, list):
+            assert all(_valid(cell, None) for row in result for cell in row), result
+        else:
+            assert _valid(result, None), result
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     arpu=st.floats(0, 1e6),

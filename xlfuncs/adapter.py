@@ -543,15 +543,15 @@ def read_subscriptions(args: list) -> Subscriptions:
         hits = np.flatnonzero(np.stack(masks, axis=1) & used[:, None])
         return divmod(int(hits[0]), len(masks)) if hits.size else None
 
-    def cell(position: int, row: int):
-        raw = given[position].raw
-        return raw[row if raw.shape[0] > 1 else 0, 0]
+    def cell(position: int, row: int, plane: str = "raw"):
+        cells = getattr(given[position], plane)
+        return cells[row if cells.shape[0] > 1 else 0, 0]
 
     hit = first([k == ERROR for k in kinds])
     if hit is not None:
         row, position = hit
         name = spec[position].name
-        raise _Refuse(ExcelError.parse(cell(position, row)).code, f"{name}, row {row + 1}: an error value", name, row)
+        raise _Refuse(int(cell(position, row, "errors")), f"{name}, row {row + 1}: an error value", name, row)
     wrong = [
         (kinds[0] == BLANK) | (kinds[0] == LOGICAL),
         (kinds[1] == BLANK) | (kinds[1] == TEXT) | (kinds[1] == LOGICAL),

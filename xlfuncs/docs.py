@@ -29,20 +29,34 @@ def render_reference() -> str:
         description = fn.description.replace("|", "\\|")  # a bare | would split the cell
         out.append(f"| [`{fn.signature}`](#{fn.name.lower()}) | {fn.kind} | {description} |")
     for fn in registry.FUNCTIONS.values():
-        out += ["", f"### {fn.name}", "", f"`{fn.signature}` — {fn.kind}. {fn.description}", ""]
-        for arg in fn.args:
-            default = f" Default: {arg.default_doc}." if arg.optional else ""
-            out.append(f"- `{arg.name}`{' (optional)' if arg.optional else ''}: {arg.doc}{default}")
-        out += ["", fn.notes, ""]
-        if fn.has_native:
-            args = [chr(ord("A") + i) + "2" for i in range(len(fn.args))]
-            out += [f"Native twin of `={fn.name}({', '.join(args)})`: `={fn.native(*args)}`", ""]
-        out += ["| formula | result |", "|---|---|"]
-        for formula, expected in fn.examples:
-            shown = "<br>".join(str(row) for row in expected) if isinstance(expected, list) else _cell(expected)
-            out.append(f"| `{formula}` | {shown} |")
+        out += ["", f"### {fn.name}", ""] + _function_lines(fn)
     out += ["", END]
     return "\n".join(out)
+
+
+def _function_lines(fn: registry.Function) -> list[str]:
+    out = [f"`{fn.signature}` — {fn.kind}. {fn.description}", ""]
+    for arg in fn.args:
+        default = f" Default: {arg.default_doc}." if arg.optional else ""
+        out.append(f"- `{arg.name}`{' (optional)' if arg.optional else ''}: {arg.doc}{default}")
+    out += ["", fn.notes, ""]
+    if fn.has_native:
+        args = [chr(ord("A") + i) + "2" for i in range(len(fn.args))]
+        out += [f"Native twin of `={fn.name}({', '.join(args)})`: `={fn.native(*args)}`", ""]
+    out += ["| formula | result |", "|---|---|"]
+    for formula, expected in fn.examples:
+        shown = "<br>".join(str(row) for row in expected) if isinstance(expected, list) else _cell(expected)
+        out.append(f"| `{formula}` | {shown} |")
+    return out
+
+
+def render_function(name: str) -> str:
+    """One function's reference, as its section of the README has it (``xlfuncs functions CLV``).
+
+    Raises KeyError for a name that is no function (case does not matter).
+    """
+    fn = registry.FUNCTIONS[name.upper()]
+    return "\n".join([f"### {fn.name}", ""] + _function_lines(fn)) + "\n"
 
 
 def update_readme(path: Path) -> bool:

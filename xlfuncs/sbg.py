@@ -46,28 +46,74 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
 
     Accurate to a few ulps relative to the larger of the two log-gamma terms divided
     by h, including for tiny h (and digamma(x) at h = 0): every piece of the difference
-    is formed in a way that keeps its factor h, so nothing cancels. ``shift`` is how many
-    times the recurrence lifts x before Stirling's series is used (0 when every x is
-    already >= 12).
+    is formed in a way that keeps its factor h, so nothing cancels. ``shift`` is how far
+    the recurrence Gamma(x + 1) = x Gamma(x) lifts the cells with x < ``shift`` before
+    Stirling's series is used (0 when every x is already >= 12).
     """
-    zero = h == 0
-    h_safe = np.where(zero, 1.0, h)
+    # h = 0 becomes a step so small (x 2^-60) that the divided difference is the
+    # derivative to the last bit, and no branch is needed below.
+    h = np.where(h == 0, x * 2.0**-60, h)
     out = np.zeros(np.broadcast_shapes(np.shape(x), np.shape(h)))
-    for i in range(shift):
-        xi = x + i
-        out -= np.where(zero, 1.0 / xi, np.log1p(h / xi) / h_safe)
-    big = x + shift
-    ell = np.where(zero, 1.0 / big, np.log1p(h / big) / h_safe)  # ln(1 + h/X) / h
+    big = x
+    if shift:
+        low = np.flatnonzero(x < shift)
+        if low.size:
+            xl, hl = x[low], h[low]
+            lifted = np.zeros(low.size)
+            for i in range(shift):
+                lifted += np.log1p(hl / (xl + i))
+            out[low] = -lifted / hl
+            big = x + np.where(x < shift, float(shift), 0.0)
     # [(X + h - 1/2) ln(X + h) - (X - 1/2) ln X - h] / h, without the large terms
-    out += (big - 0.5) * ell + np.log(big + h) - 1.0
-    inverse = 1.0 / big
-    power = inverse
-    for k, c in enumerate(_STIRLING, start=1):
-        n = 2 * k - 1
-        # [(X + h)^-n - X^-n] / h = X^-n expm1(-n ln(1 + h/X)) / h
-        out += c * power * np.where(zero, -n * ell, np.expm1(-n * h * ell) / h_safe)
-        power = power * inverse * inverse
+    out += (big - 0.5) * (np.log1p(h / big) / h) + np.log(big + h) - 1.0
+    # Stirling's corrections sum_k c_k [(X + h)^-n - X^-n] / h with n = 2k - 1: each
+    # difference is -u v h_(n-1)(u, v), u = 1/X, v = 1/(X + h), h_m the complete
+    # homogeneous polynomial (sum of u^i v^(m-i)): positive terms only, for any sign of h.
+    u = 1.0 / big
+    v = 1.0 / (big + h)
+    total = u + v
+    product = u * v
+    previous, current = np.ones_like(u), total  # h_0, h_1
+    corrections = _STIRLING[0] * previous
+    for c in _STIRLING[1:]:
+        previous, current = current, total * current - product * previous  # h_2, h_4, ...
+        previous, current = current, total * current - product * previous
+        corrections += c * previous
+    out -= product * corrections
     return out
+
+
+def _zeta_tail_coefficients(count=34):
+    """a_k with ln Gamma(3 - e) = ln 2 + sum_k a_k e^k: a_1 = gamma - 3/2 and
+    a_k = (zeta(k) - 1 - 2^-k) / k, the zeta tails summed from 3 with Euler-Maclaurin."""
+    top = 64
+    coefficients = [0.5772156649015329 - 1.5]
+    for k in range(2, count + 1):
+        head = math.fsum(n**-k for n in range(3, top))
+        tail = (
+            top ** (1 - k) / (k - 1)
+            + top**-k / 2
+            + k * top ** (-k - 1) / 12
+            - k * (k + 1) * (k + 2) * top ** (-k - 3) / 720
+        )
+        coefficients.append((head + tail) / k)
+    return coefficients
+
+
+_LGAMMA3 = _zeta_tail_coefficients()
+
+
+def _lgamma_one_minus_over(eps):
+    """ln Gamma(1 - eps) / eps for -1 < eps <= 1/2 (its limit, Euler's gamma, at 0).
+
+    ln Gamma(1 - e) = ln Gamma(3 - e) - ln(1 - e) - ln(2 - e), and ln Gamma(3 - e) - ln 2 is
+    a power series of radius 3 (a Horner pass of 34 terms) instead of a log-gamma slope.
+    """
+    poly = np.full_like(eps, _LGAMMA3[-1])
+    for coefficient in _LGAMMA3[-2::-1]:
+        poly = poly * eps + coefficient
+    eps_safe = np.where(eps == 0, 2.0**-60, eps)
+    return poly - (np.log1p(-eps_safe) + np.log1p(-0.5 * eps_safe)) / eps_safe
 
 
 # ---------------------------------------------------------------- survival
@@ -78,10 +124,17 @@ _DIRECT_TERMS = 16
 
 def _log_survival(a, b, n):
     """ln S(n) for valid a, b > 0 and whole n >= 0 (flat arrays)."""
-    log_s = np.zeros_like(a)
+    # The product of the first factors, then one logarithm: a relative error of an ulp or
+    # so per factor, whatever a and b are.
+    ab = a + b
+    product = np.ones_like(a)
     for i in range(_DIRECT_TERMS):
-        # ln of a ratio: an absolute error of one ulp per term, whatever a and b are.
-        log_s += np.where(i < n, np.log((b + i) / (a + b + i)), 0.0)
+        product *= np.where(i < n, (b + i) / (ab + i), 1.0)
+    log_s = np.log(product)
+    deep = np.flatnonzero(product < 1e-280)  # the product may have underflowed: sum logs
+    if deep.size:
+        ad, bd, nd = a[deep], b[deep], n[deep]
+        log_s[deep] = sum(np.where(i < nd, np.log((bd + i) / (ad + bd + i)), 0.0) for i in range(_DIRECT_TERMS))
     far = np.flatnonzero(n > _DIRECT_TERMS)
     if far.size:
         af, bf, nf = a[far], b[far], n[far]
@@ -151,7 +204,7 @@ def sbg_survival(alpha, beta, t):
 
 # Where C x <= _NEAR_CX and x <= _NEAR_X (x = d / (1 + d), C = alpha + beta + renewals),
 # E comes from the 1 - z transformation; elsewhere from Gauss's continued fraction.
-_NEAR_CX = 1.5
+_NEAR_CX = 2.0
 _NEAR_X = 0.25
 _NEAR_TERMS = 64
 _CHUNK = 1 << 15
@@ -200,7 +253,7 @@ def _expected_near(a, bb, d):
     bj = bb + j
     log_d = np.log(d)
     # C > 1: T = exp(eps phi) with phi = ln d + lnGamma(1-eps)/eps + (lnGamma(B+j+eps) - lnGamma(B+j))/eps
-    phi = log_d - _lgamma_slope(np.ones_like(eps), -eps) + _lgamma_slope(bj, eps)
+    phi = log_d + _lgamma_one_minus_over(eps) + _lgamma_slope(bj, eps)
     v = cm1 * np.where(zero, phi, np.expm1(eps * phi) / eps_safe)
     low = cm1 <= 0  # only for j = 0, alpha < 1, alpha + B <= 1: Gamma(C-1) is not positive
     if low.any():
@@ -209,17 +262,25 @@ def _expected_near(a, bb, d):
         log_ct = (1.0 - al) * _lgamma_slope(np.ones_like(al), 1.0 - al) + al * _lgamma_slope(bl, al)
         v[low] = (np.exp(log_ct + el * log_d[low]) - cl) / el
 
-    # sum_k w_k H_k
+    # sum_k w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps): positive terms, no cancellation.
+    # In place: these loops run over every cell of the near branch.
     w = np.ones_like(a)
-    log_rho = np.zeros_like(a)
-    harmonic = 0.0
+    harmonic = np.zeros_like(a)
     series = np.zeros_like(a)
+    factor = bj * x - x  # (B + j + k - 1) x, for k = 0
+    gap = -eps  # k - eps, for k = 0
+    scratch = np.empty_like(a)
     for k in range(1, _NEAR_TERMS):
-        w = w * ((bj + (k - 1)) * x / k)
-        log_rho -= np.log1p(-eps / k)
-        harmonic += 1.0 / k
-        series += w * np.where(zero, harmonic, np.expm1(log_rho) / eps_safe)
-        if not (w > 1e-18 * (1.0 + series)).any():
+        factor += x
+        w *= factor
+        w *= 1.0 / k
+        gap += 1.0
+        harmonic *= k
+        harmonic += 1.0
+        harmonic /= gap
+        np.multiply(w, harmonic, out=scratch)
+        series += scratch
+        if k % 4 == 0 and not (w > 1e-18 * (1.0 + series)).any():
             break
 
     sign = np.where(j % 2 == 0, -1.0, 1.0)
@@ -227,38 +288,73 @@ def _expected_near(a, bb, d):
     return total + np.where(j < _NEAR_TERMS, pole_part, 0.0)
 
 
+# Continued-fraction depth by C x: the depth that brought the truncation error under 3e-15
+# over 150,000 random cells (alpha 0.02-100, beta + renewals 0.01-1e5), for C x above 1.2
+# times the largest C x that still needed more. With x > 1/4, 32 levels always did.
+_CF_DEPTHS = ((70.0, 16), (22.0, 24), (12.0, 32), (6.0, 48), (4.0, 64), (3.0, 80), (2.35, 96), (1.67, 128))
+
+
 def _cf_depth(cx, x):
-    """Levels of the continued fraction that bring its truncation error under 1e-15."""
-    by_cx = 8.0 + 110.0 / np.sqrt(cx)
-    root = np.sqrt(x)
-    # With no help from C x, the fraction converges like ((1 - sqrt x)/(1 + sqrt x))^(2n).
-    by_z = 4.0 + 19.0 / -np.log((1.0 - root) / (1.0 + root))
-    return np.ceil(np.minimum(by_cx, by_z))
+    """Levels of the continued fraction that bring its truncation error under 3e-15."""
+    depth = np.full(cx.shape, 192)
+    for low, levels in reversed(_CF_DEPTHS):
+        depth[cx > low] = levels
+    depth[(x > _NEAR_X) & (depth > 32)] = 32
+    return depth
 
 
 def _expected_cf(a, bb, d, depth):
-    """E = 2F1(1, B; C; z) by Gauss's continued fraction, ``depth`` levels, evaluated backward.
+    """E = 2F1(1, B; C; z) by Gauss's continued fraction, ``depth`` (even) levels, evaluated backward.
 
-    E = 1 / (1 - c1 / (1 - c2 / (1 - ...))) with c1 = z B / C,
+    E = 1 / f1 with f(n) = 1 - c(n) / f(n+1), c(1) = z B / C,
     c(2i+1) = z (C-1+i)(B+i) / ((C-1+2i)(C+2i)) and c(2i) = z (a-1+i) i / ((C+2i-2)(C+2i-1)):
     a Stieltjes fraction with positive coefficients that tend to z/4, so the tail beyond
     ``depth`` is taken as the fixed point (1 + sqrt(1-z)) / 2.
+
+    When z is near 1 and B is large, c(2i+1) is near 1 and f(2i+1) small: 1 - c / f would
+    cancel. So the even levels carry e(2i) = c(2i) / f(2i+1), the odd ones are formed as
+    f(2i+1) = ((1 - c(2i+1)) - e(2i+2)) / (1 - e(2i+2)), and 1 - c(2i+1) is expanded into
+    positive terms: (p (a + i + x (B + i)) + i (C + 2i)) / ((C-1+2i)(C+2i)), p = C-1+i,
+    x = 1 - z.
     """
     z = 1.0 / (1.0 + d)
     x = d / (1.0 + d)
     c = a + bb
     cm1 = (a - 1.0) + bb
+    r0 = a + x * bb
+    y = 1.0 + x
     f = 0.5 * (1.0 + np.sqrt(x))
-    for level in range(depth, 1, -1):
+    e = np.zeros_like(a)
+    num, den, tmp = np.empty_like(a), np.empty_like(a), np.empty_like(a)
+    for level in range(depth, 1, -1):  # in place: the hot loop of the far branch
         i = level // 2
         if level % 2:
-            num = (cm1 + i) * (bb + i)
-            den = (cm1 + 2 * i) * (c + 2 * i)
+            # one_minus_c = (p (r0 + i y) + i (C + 2i)) / ((C-1+2i)(C+2i)), p = C-1+i
+            np.multiply(y, i, out=num)
+            num += r0
+            np.add(cm1, i, out=tmp)
+            num *= tmp
+            np.add(c, 2 * i, out=tmp)
+            np.add(cm1, 2 * i, out=den)
+            den *= tmp
+            tmp *= i
+            num += tmp
+            num /= den
+            # f = (one_minus_c - e) / (1 - e)
+            num -= e
+            np.subtract(1.0, e, out=den)
+            np.divide(num, den, out=f)
         else:
-            num = (a + (i - 1)) * i
-            den = (c + (2 * i - 2)) * (c + (2 * i - 1))
-        f = 1.0 - z * num / (den * f)
-    f = 1.0 - z * bb / (c * f)
+            # e = z (a-1+i) i / ((C+2i-2)(C+2i-1) f)
+            np.add(c, 2 * i - 2, out=den)
+            np.add(c, 2 * i - 1, out=tmp)
+            den *= tmp
+            den *= f
+            np.add(a, i - 1, out=num)
+            num *= z
+            num *= i
+            np.divide(num, den, out=e)
+    f = ((a + x * bb) / c - e) / (1.0 - e)
     return 1.0 / f
 
 
@@ -282,8 +378,6 @@ def _expected_payments(a, bb, d):
         rest = np.flatnonzero(~undiscounted & ~near)
         if rest.size:
             depth = _cf_depth(cx[rest], x[rest])
-            # Round the depth up to a multiple of 8 and run each group at its depth.
-            depth = (np.ceil(depth / 8.0) * 8).astype(np.int64)
             for level in np.unique(depth):
                 idx = rest[depth == level]
                 e[idx] = _expected_cf(ap[idx], bp[idx], dp[idx], int(level))

@@ -189,26 +189,117 @@ def _cells_of(ranges) -> set[tuple[int, int]]:
     return cells
 
 
-def read_values(doc, wanted: dict) -> dict:
+#: Empty cells a block may span between two wanted ones (their values are fetched too).
+MAX_GAP = 16
+
+
+def value_blocks(cells) -> list[tuple[int, int, int, int]]:
+    """Ranges (first row, first col, last row, last col) covering the wanted cells.
+
+    Runs down each column (or along each row, whichever gives fewer ranges) that skip at
+    most :data:`MAX_GAP` cells between two wanted ones: one UNO call per range, and never
+    more than ``MAX_GAP + 1`` cells fetched per wanted cell. A bounding box would cost
+    memory for every cell between the corners (two formulas at A1 and ALL50000: 2.5 GB).
+
+    Examples
+    --------
+    >>> value_blocks([(0, 0), (1, 0), (2, 0), (49999, 999)])
+    [(0, 0, 2, 0), (49999, 999, 49999, 999)]
+    """
+    unique = sorted(set(map(tuple, cells)))
+
+    def runs(key):
+        out = []
+        for cell in sorted(unique, key=key):
+            line, pos = key(cell)
+            if out and out[-1][0] == line and pos - out[-1][2] <= MAX_GAP + 1:
+                out[-1][2] = pos
+            else:
+                out.append([line, pos, pos])
+        return out
+
+    by_col = runs(lambda c: (c[1], c[0]))
+    by_row = runs(lambda c: (c[0], c[1]))
+    if len(by_row) < len(by_col):
+        return [(line, first, line, last) for line, first, last in by_row]
+    return sorted((first, line, last, line) for line, first, last in by_col)
+
+
+class _Box:
+    """(row, col) -> value over one getDataArray of a bounding box."""
+
+    __slots__ = ("data", "r0", "c0")
+
+    def __init__(self, data, r0: int, c0: int):
+        self.data, self.r0, self.c0 = data, r0, c0
+
+    def __getitem__(self, cell):
+        return self.data[cell[0] - self.r0][cell[1] - self.c0]
+
+
+def fetch_values(sheet, cells):
+    """(row, col) -> the value getDataArray gives, for every wanted cell.
+
+    A dense sheet (its bounding box at most ``MAX_GAP + 1`` cells per wanted cell) in one
+    call; any other in :func:`value_blocks`.
+    """
+    if not cells:
+        return {}
+    rows = [c[0] for c in cells]
+    cols = [c[1] for c in cells]
+    r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
+    if (r1 - r0 + 1) * (c1 - c0 + 1) <= (MAX_GAP + 1) * len(cells):
+        return _Box(sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray(), r0, c0)
+    out = {}
+    for r0, c0, r1, c1 in value_blocks(cells):
+        data = sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray()
+        for i, row in enumerate(data):
+            for j, value in enumerate(row):
+                out[r0 + i, c0 + j] = value
+    return out
+
+
+_LOGICAL = 1024  # com.sun.star.util.NumberFormat.LOGICAL
+
+
+def _is_logical(formats, cell) -> bool:
+    """Whether a formula cell's 0 or 1 is a logical: by its result type, not its display.
+
+    Calc keeps a logical result as the number 1 or 0 and gives a cell with the General
+    format the format of its result's type. The copy LibreOffice loads has every cell
+    format set to General (:meth:`xlfuncs.recalc.workbook.Workbook.engine_copy`), so a
+    LOGICAL format type here says "logical result", in every locale (WAHR, VRAI...), and a
+    number formatted ``"TRUE";"TRUE";"FALSE"`` in the original stays a number.
+    """
+    try:
+        return bool(formats.getByKey(cell.NumberFormat).Type & _LOGICAL)
+    except Exception:  # noqa: BLE001 - an unknown format key: a number
+        return False
+
+
+def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     """Values of the wanted cells of a loaded document, JSON-ready.
 
     ``wanted`` maps a sheet name to ``[row, col]`` pairs; the answer maps it to one entry
     per pair: a number, a string, true/false, ``(code,)`` for an error (LibreOffice's
     FormulaError code), or null for a sheet LibreOffice does not have. Calc keeps a
-    logical result as the number 1 or 0 and only its display says TRUE, so a 1 or 0 is
-    told apart by its displayed text (few cells, and cheap in-process).
+    logical result as the number 1 or 0, so a 1 or 0 is told apart by its format's type
+    (:func:`_is_logical`; few cells, and cheap in-process).
     """
     sheets = doc.Sheets
+    formats = doc.NumberFormats
     out = {}
     for name, cells in wanted.items():
-        if not cells or not sheets.hasByName(name):
+        if sheets.hasByName(name):
+            sheet = sheets.getByName(name)
+        elif order and sheets.getCount() == len(order) and name in order:
+            sheet = sheets.getByIndex(order.index(name))  # renamed on load: by position
+        else:
+            sheet = None
+        if not cells or sheet is None:
             out[name] = [None] * len(cells)
             continue
-        sheet = sheets.getByName(name)
-        rows = [c[0] for c in cells]
-        cols = [c[1] for c in cells]
-        r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
-        data = sheet.getCellRangeByPosition(c0, r0, c1, r1).getDataArray()
+        data = fetch_values(sheet, cells)
         errors = _cells_of(sheet.queryFormulaCells(_RESULT_ERROR))
         strings = _cells_of(sheet.queryFormulaCells(_RESULT_STRING))
         values = []
@@ -216,7 +307,7 @@ def read_values(doc, wanted: dict) -> dict:
             if (row, col) in errors:
                 values.append((sheet.getCellByPosition(col, row).getError(),))
                 continue
-            value = data[row - r0][col - c0]
+            value = data[row, col]
             if isinstance(value, str):
                 values.append(value if (value or (row, col) in strings) else 0.0)
                 continue
@@ -228,11 +319,9 @@ def read_values(doc, wanted: dict) -> dict:
             if math.isnan(number) or math.isinf(number):
                 values.append((503,))
                 continue
-            if number == 0.0 or number == 1.0:
-                text = sheet.getCellByPosition(col, row).getString()
-                if text in ("TRUE", "FALSE"):
-                    values.append(text == "TRUE")
-                    continue
+            if (number == 0.0 or number == 1.0) and _is_logical(formats, sheet.getCellByPosition(col, row)):
+                values.append(number == 1.0)
+                continue
             values.append(number)
         out[name] = values
     return out
@@ -275,7 +364,7 @@ def run_job(ctx, request: dict) -> dict:
         return {"error": "LibreOffice could not load the workbook"}
     try:
         loaded = time.perf_counter()
-        values = read_values(doc, request["sheets"])
+        values = read_values(doc, request["sheets"], request.get("order") or [])
         return {"values": values, "load_s": loaded - started, "read_s": time.perf_counter() - loaded}
     finally:
         try:

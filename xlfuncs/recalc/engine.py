@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue as queue_module
 import re
+import signal
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -14,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import registry
+from ..errors import ExcelError
+from . import fidelity
 from . import formula as formulas
-from .office import CIRCULAR, NO_NAME, Office, OfficeError
-from .workbook import BadWorkbook, Workbook, copy_unchanged, same_value, show
+from .office import CIRCULAR, DEFAULT_TIMEOUT, NO_NAME, Office, OfficeError, OfficeStartError, die_with_parent
+from .workbook import MAX_TEXT, SPILL, BadWorkbook, Workbook, copy_unchanged, same_value, show
 
 _CALLED = re.compile(
     r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\("""
@@ -26,19 +31,31 @@ _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
 
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
-MAX_LISTED = 50  # changed and error cells listed per file; all are counted
+MAX_LISTED = 50  # cells listed per kind and file on the terminal; all are counted and kept
+#: Functions Excel has and LibreOffice lacks that Excel stores without an ``_xlfn.`` prefix.
+EXCEL_ONLY = frozenset(
+    {"CUBEVALUE", "CUBEMEMBER", "CUBESET", "CUBESETCOUNT", "CUBERANKEDMEMBER", "CUBEKPIMEMBER"}
+    | {"CUBEMEMBERPROPERTY", "RTD", "CALL", "REGISTER.ID", "PHONETIC", "DBCS", "ANCHORARRAY"}
+)
 
 
 @dataclass
 class FileResult:
-    """What happened to one input file."""
+    """What happened to one input file.
+
+    Every list holds one line per cell (``Sheet!A1: ...``), all of them; the command line
+    decides how many to print.
+    """
 
     path: Path
     status: str = OK
     output: Path | None = None
     message: str = ""  # one line: why the file failed
-    changes: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new", the first ones
-    errors: list[str] = field(default_factory=list)  # "Sheet!A1: #DIV/0!", the first ones
+    changes: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new": stale cached values
+    errors: list[str] = field(default_factory=list)  # "Sheet!A1: #DIV/0!": cells evaluating to an error
+    volatile: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new" of volatile cells
+    kept: list[str] = field(default_factory=list)  # "Sheet!A1: why": cached values LibreOffice cannot compute
+    notes: list[str] = field(default_factory=list)  # other one-line remarks on the file
     change_count: int = 0
     error_count: int = 0
     formula_cells: int = 0
@@ -47,6 +64,12 @@ class FileResult:
     @property
     def failed(self) -> bool:
         return self.status in (FAILED, CHECK_FAILED)
+
+    @property
+    def stable_errors(self) -> list[str]:
+        """Error values that are also the cached ones (not stale)."""
+        changed = {line.split(": ", 1)[0] for line in self.changes}
+        return [line for line in self.errors if line.split(": ", 1)[0] not in changed]
 
 
 def _qualified(sheet: str, ref: str) -> str:
@@ -89,8 +112,8 @@ def recalc_file(office: Office, source: Path, target: Path | None, check: bool) 
         Where to write the result (may equal ``source`` for --in-place); None with
         ``check``.
     check : bool
-        Compare only: the result fails when a cached value changed or a formula cell
-        evaluates to an error; nothing is written.
+        Compare only: the result fails when a cached value is stale (a volatile cell
+        or a cell LibreOffice cannot compute never is); nothing is written.
     """
     started = time.perf_counter()
     result = FileResult(path=source)
@@ -98,10 +121,177 @@ def recalc_file(office: Office, source: Path, target: Path | None, check: bool) 
         _recalc(office, source, target, check, result)
     except BadWorkbook as exc:
         result.status, result.message = FAILED, str(exc)
+    except OfficeStartError:
+        raise  # no file can be done: the batch stops with one line
     except OfficeError as exc:
         result.status, result.message = FAILED, str(exc)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _office_version(office: Office) -> str:
+    return "LibreOffice"
+
+
+def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[str, int, int], str]:
+    """Formula cells LibreOffice cannot compute -> why.
+
+    A function LibreOffice lacks (an Excel 365 function, stored with ``_xlfn.``; LAMBDA,
+    LET or SEQUENCE inside a defined name) makes the cell's cached value the only one
+    there is: the cell keeps it, and LibreOffice computes the cells depending on it from
+    that value. A call of a function neither Excel, LibreOffice nor xlfuncs has is left
+    to LibreOffice, whose #NAME? fails the file naming the cell.
+    """
+    names = {name.upper(): text for name, text in workbook.defined_names()}
+    lacking: dict[str, str] = {}
+    for name, text in names.items():
+        bad = [f for f in unknown_functions(text, known) if fidelity.bare(f) not in names]
+        if bad:
+            lacking[name] = f"the defined name {name} uses {fidelity.bare(bad[0])}, which {lo} lacks"
+    while True:  # names using names that LibreOffice cannot compute
+        grown = False
+        for name, text in names.items():
+            if name not in lacking:
+                for other in lacking:
+                    if _mentions(text, other):
+                        lacking[name] = lacking[other]
+                        grown = True
+                        break
+        if not grown:
+            break
+    # A sheet name Excel does not allow either ([]:*?/\ or quotes at the ends): LibreOffice
+    # renames the sheet on load, so references to it by name do not resolve there.
+    renamed = [n for n in workbook.sheet_order if _FORBIDDEN_NAME.search(n) or not n]
+    for name in renamed:
+        lacking[_qualified(name, "").upper()] = f"{lo} renames sheet {name!r} (a name Excel does not allow)"
+    out: dict[tuple[str, int, int], str] = {}
+    for sheet in workbook.sheets:
+        calls = {fidelity.bare(n.decode("latin-1")) for n in set(_CALLED_BYTES.findall(sheet.data))}
+        suspicious = any(c not in known and formulas.our_name(None, c) is None for c in calls)
+        if not suspicious and not lacking:
+            continue
+        verdicts: dict[str, str | None] = {}
+        for cell in sheet.cells:
+            text = sheet.formula_of(cell)
+            if not text:
+                continue
+            if text not in verdicts:
+                verdicts[text] = _verdict(text, known, names, lacking, lo)
+            reason = verdicts[text]
+            if reason:
+                out[(sheet.part, cell.row, cell.col)] = reason
+    return out
+
+
+_CALLED_BYTES = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+
+
+def _mentions(text: str, name: str) -> bool:
+    return (
+        re.search(rf"(?<![A-Za-z0-9_.!$\]]){re.escape(name)}(?![A-Za-z0-9_.!])", _STRINGS.sub('""', text), re.I)
+        is not None
+    )
+
+
+def _verdict(text, known, names, lacking, lo) -> str | None:
+    for spelling in unknown_functions(text, known):
+        name = fidelity.bare(spelling)
+        if name in names:
+            if name in lacking:
+                return lacking[name]
+            continue  # a LAMBDA name LibreOffice can compute: never, but not our call
+        if spelling.upper().startswith(_PREFIXES) or name in EXCEL_ONLY:
+            return f"{lo} lacks {name}"
+        # Anything else (another add-in's function, a typo): LibreOffice's #NAME? decides,
+        # and names the cell (see _recalc).
+    for name, reason in lacking.items():
+        if name.endswith("!"):
+            if name in text.upper():
+                return reason
+        elif _mentions(text, name):
+            return reason
+    return None
+
+
+_FORBIDDEN_NAME = re.compile(r"[\[\]:*?/\\]|^'|'$")
+
+
+_CF_FORMULA = re.compile(rb"<(?:\w+:)?cfRule\b.*?</(?:\w+:)?cfRule>", re.S)
+_FORMULA_TEXT = re.compile(rb"<(?:\w+:)?(?:formula|f)\b[^>]*>(.*?)</(?:\w+:)?(?:formula|f)>", re.S)
+
+
+def _conditional_format_notes(workbook: Workbook, known: set[str], lo: str) -> list[str]:
+    """One line per conditional format calling a function LibreOffice lacks.
+
+    Conditional formats hold no cached value, so recalc writes nothing for them; but a
+    user should know that LibreOffice does not evaluate them as Excel does.
+    """
+    notes = []
+    for sheet in workbook.sheets:
+        if b"cfRule" not in sheet.data:
+            continue
+        missing: set[str] = set()
+        for rule in _CF_FORMULA.finditer(sheet.data):
+            for text in _FORMULA_TEXT.findall(rule.group(0)):
+                missing |= {fidelity.bare(f) for f in unknown_functions(_unescape_xml(text), known)}
+        if missing:
+            notes.append(
+                f"{_qualified(sheet.name, '')[:-1]}: a conditional format calls {', '.join(sorted(missing))}, "
+                f"which {lo} lacks (it holds no cached value; nothing is written for it)"
+            )
+    return notes
+
+
+def _unescape_xml(raw: bytes) -> str:
+    import html  # noqa: PLC0415
+
+    return html.unescape(raw.decode("utf-8", "replace"))
+
+
+def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[str, int, int]]:
+    """Which of the changed ``(sheet, cell)`` pairs are volatile or depend on a volatile cell."""
+    # Most workbooks call no volatile function at all: one pass over the raw XML says so.
+    if not any(fidelity.VOLATILE_CALL.search(sheet.data) for sheet in workbook.sheets) and not any(
+        fidelity.is_volatile(text) for _, text in workbook.defined_names()
+    ):
+        return set()
+    by_name = {sheet.name: sheet for sheet in workbook.sheets}
+    index = {sheet.name: {(c.row, c.col): c for c in sheet.cells} for sheet in workbook.sheets}
+    memo: dict[tuple[str, int, int], bool] = {}
+
+    def volatile(sheet, cell) -> bool:
+        key = (sheet.name, cell.row, cell.col)
+        if key in memo:
+            return memo[key]
+        memo[key] = False  # a cycle: not through this cell
+        text = sheet.formula_of(cell)
+        answer = fidelity.is_volatile(text)
+        if not answer:
+            for name, r1, c1, r2, c2 in fidelity.references(text, sheet.name):
+                cells = index.get(name)
+                if not cells:
+                    continue
+                if (r2 - r1 + 1) * (c2 - c1 + 1) <= len(cells):
+                    found = (cells.get((r, c)) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+                    members = [m for m in found if m is not None]
+                else:
+                    members = [m for (r, c), m in cells.items() if r1 <= r <= r2 and c1 <= c <= c2]
+                if any(volatile(by_name[name], m) for m in members):
+                    answer = True
+                    break
+        memo[key] = answer
+        return answer
+
+    import sys  # noqa: PLC0415
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        return {(s.name, c.row, c.col) for s, c in candidates if volatile(s, c)}
+    except RecursionError:
+        return {(s.name, c.row, c.col) for s, c in candidates if fidelity.is_volatile(s.formula_of(c))}
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _recalc(office: Office, source: Path, target: Path | None, check: bool, result: FileResult) -> None:
@@ -111,64 +301,187 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         wanted[sheet.name] = [(cell.row, cell.col) for cell in sheet.cells]
         result.formula_cells += len(sheet.cells)
     if result.formula_cells == 0:
-        if not check and target is not None and target != source:
+        if not check and target is not None and not _same_file(target, source):
             copy_unchanged(source, target)
             result.output = target
         result.status = UNCHANGED
         return
-    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-") as folder:
-        engine_path = workbook.engine_copy(Path(folder))
-        calculated = office.recalc(engine_path, wanted)
+    lo = _office_version(office)
+    known = office.function_names() | set(registry.FUNCTIONS) | {"ANCHORARRAY"}
+    kept = _uncomputable(workbook, known, lo)
+    dynamic = [
+        (sheet, cell)
+        for sheet in workbook.sheets
+        for cell in sheet.cells
+        if (cell.row, cell.col) in sheet.dynamic and cell.formula and (sheet.part, cell.row, cell.col) not in kept
+    ]
+    if dynamic:
+        _resize_dynamic(office, workbook, dynamic, kept)
+        wanted = {sheet.name: [(cell.row, cell.col) for cell in sheet.cells] for sheet in workbook.sheets}
+    result.notes += _conditional_format_notes(workbook, known, lo)
+    calculated = _calculate(office, workbook, wanted, kept)
+    if calculated is None:  # a column group made a chain circular: cell by cell instead
+        workbook.vectorise = False
+        calculated = _calculate(office, workbook, wanted, kept)
 
     # One pass over the results: structural failures first, then what changed.
     circular, no_name = [], []
     updates: dict[str, list] = {}
+    pending: list[tuple] = []  # (sheet, cell, new, line) of changed cells
     for sheet in workbook.sheets:
         news, codes = calculated.get(sheet.name, ([], []))
-        sheet_updates = updates[sheet.name] = []
+        sheet_updates = updates[sheet.part] = []
         for cell, new, code in zip(sheet.cells, news, codes):
+            where = _qualified(sheet.name, cell.ref)
+            reason = kept.get((sheet.part, cell.row, cell.col))
+            if reason is None and new is None:
+                reason = f"{lo} gave no value (sheet name or cell it cannot load)"
+            if reason is None and isinstance(new, str) and len(new) > MAX_TEXT:
+                reason = f"a text of {len(new)} characters (Excel's limit is {MAX_TEXT})"
+            if (
+                reason is None
+                and code == NO_NAME
+                and cell.old is not None
+                and cell.old != ExcelError.NAME
+                and not unknown_functions(sheet.formula_of(cell), known)
+            ):
+                # Excel resolved every name of the formula (it cached a value); LibreOffice did
+                # not (a structured reference [Column] inside a table, a name it lacks...).
+                reason = f"{lo} cannot resolve a name of the formula (#NAME?) that Excel resolved"
+            if reason is not None:
+                result.kept.append(f"{where}: kept the cached value {show(cell.old)}: {reason}")
+                continue
+            resized = (cell.row, cell.col) in sheet.resized
+            if (cell.row, cell.col) in sheet.blocked:
+                new, code = SPILL, 0
             if code:
                 if code == CIRCULAR:
                     circular.append((sheet.name, cell.ref))
                 elif code == NO_NAME:
                     no_name.append((sheet, cell))
                 result.error_count += 1
-                if len(result.errors) < MAX_LISTED:
-                    result.errors.append(f"{_qualified(sheet.name, cell.ref)}: {new.value}")
-            if new is None or same_value(cell.old, new):
+                result.errors.append(f"{where}: {show(new)}")
+            if same_value(cell.old, new):
+                if resized:  # the value stays, the anchor's range changes
+                    sheet_updates.append((cell, cell.old))
                 continue
             sheet_updates.append((cell, new))
-            result.change_count += 1
-            if len(result.changes) < MAX_LISTED:
-                result.changes.append(f"{_qualified(sheet.name, cell.ref)}: {show(cell.old)} -> {show(new)}")
+            pending.append((sheet, cell, f"{where}: {show(cell.old)} -> {show(new)}"))
     if circular:
         more = f" (and {len(circular) - 1} more cells)" if len(circular) > 1 else ""
         raise BadWorkbook(f"circular reference at {_qualified(*circular[0])}{more}")
     for sheet, cell in no_name:
-        unknown = unknown_functions(sheet.formula_of(cell), office.function_names() | set(registry.FUNCTIONS))
+        unknown = unknown_functions(sheet.formula_of(cell), known)
         if unknown:
             raise BadWorkbook(
                 f"unknown function {unknown[0]} at {_qualified(sheet.name, cell.ref)} "
                 "(neither LibreOffice nor xlfuncs implements it)"
             )
+    volatile = _volatile_cells(workbook, [(s, c) for s, c, _ in pending]) if pending else set()
+    for sheet, cell, line in pending:
+        if (sheet.name, cell.row, cell.col) in volatile:
+            result.volatile.append(line)
+            continue
+        note = fidelity.difference_note(sheet.formula_of(cell))
+        result.changes.append(f"{line} ({note})" if note else line)
+    result.change_count = len(result.changes)
 
     if check:
-        result.status = CHECK_FAILED if (result.change_count or result.error_count) else UNCHANGED
+        result.status = CHECK_FAILED if result.change_count else UNCHANGED
         return
     assert target is not None
     changed_parts = workbook.patched(updates)
     if changed_parts:
-        workbook.write(target, changed_parts)
+        workbook.write(target, changed_parts, updates)
         result.output = target
         result.status = CHANGED
     else:
-        if target != source:
+        if not _same_file(target, source):
             copy_unchanged(source, target)
             result.output = target
         result.status = UNCHANGED
 
 
+def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], kept: dict) -> None:
+    """Give every dynamic array (Excel 365) the size its formula now has.
+
+    LibreOffice 7.4 has no dynamic arrays: it computes an array formula over the range
+    stored in the file. So ROWS() and COLUMNS() of each formula are computed first, in
+    probe cells of LibreOffice's copy, and the arrays whose size changed are resized
+    (:meth:`xlfuncs.recalc.workbook.Workbook.resize`) before the real calculation.
+    """
+    positions = workbook.probe_positions(dynamic)
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for sheet, row, _ in positions:
+        wanted.setdefault(sheet.name, []).extend([(row, 0), (row, 1)])
+    # Inside LibreOffice's private folder when there is one: its janitor removes it even
+    # when xlfuncs is killed.
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
+        engine_path = workbook.engine_copy(Path(folder), constants=set(kept), extra=workbook.size_probes(dynamic))
+        calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
+    taken: dict[str, int] = {}
+    for sheet, anchor in dynamic:
+        news = calculated.get(sheet.name, ([], []))[0]
+        i = taken.get(sheet.name, 0)
+        taken[sheet.name] = i + 2
+        rows, cols = (news[i], news[i + 1]) if i + 1 < len(news) else (None, None)
+        if type(rows) is float and type(cols) is float and rows.is_integer() and cols.is_integer():
+            workbook.resize(sheet, anchor, int(rows), int(cols))
+
+
+def _calculate(office: Office, workbook: Workbook, wanted: dict, kept: dict) -> dict | None:
+    """LibreOffice's values; None when only the column groups made a reference circular."""
+    # Inside LibreOffice's private folder when there is one: its janitor removes it even
+    # when xlfuncs is killed.
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
+        engine_path = workbook.engine_copy(Path(folder), constants=set(kept))
+        calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
+    if workbook.vectorise and workbook.grouped:
+        for _news, codes in calculated.values():
+            if CIRCULAR in codes:
+                return None
+    return calculated
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
+
+
 # ---------------------------------------------------------------------- batches
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so every ``finally`` runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame) -> None:
+    # One is enough: cleaning up must not be interrupted by a second one.
+    for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(each, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM, SIGHUP and SIGINT end the batch through exceptions (LibreOffice is killed
+    and temporary files removed on the way out); previous handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {each: signal.getsignal(each) for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    for each in saved:
+        signal.signal(each, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for each, handler in saved.items():
+            signal.signal(each, handler)
 
 
 @dataclass
@@ -179,37 +492,66 @@ class Task:
 
 
 def _run_tasks(
-    tasks: Iterable[Task], check: bool, threaded: bool, on_result: Callable[[int, FileResult], None]
+    tasks: Iterable[Task],
+    check: bool,
+    threaded: bool,
+    on_result: Callable[[int, FileResult], None],
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> None:
-    """Recalculate tasks one after the other on one LibreOffice (a fresh one after a crash)."""
-    office = Office(threaded=threaded)
-    office.start()
-    office.warm_up()
+    """Recalculate tasks one after the other on one LibreOffice (a fresh one after a crash
+    or a time-out)."""
+    office = Office(threaded=threaded, timeout=timeout)
+    clean = False
     try:
+        office.start()
+        office.warm_up()
         for task in tasks:
             on_result(task.index, _guarded(office, task, check))
             if not office.alive():
-                office.stop()
-                office = Office(threaded=threaded)
+                office.stop(kill=True)
+                office = Office(threaded=threaded, timeout=timeout)
                 office.start()
+        clean = True
     finally:
-        office.stop()
+        office.stop(kill=not clean)
 
 
 def _guarded(office: Office, task: Task, check: bool) -> FileResult:
     try:
         return recalc_file(office, task.source, task.target, check)
+    except OfficeStartError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return FileResult(path=task.source, status=FAILED, message=f"internal error: {detail}")
 
 
-def _worker(tasks, results, check: bool) -> None:
+def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT) -> None:
     """A worker process: files from the shared queue until its None, results to the other."""
-    _run_tasks(iter(tasks.get, None), check, False, lambda index, result: results.put((index, result)))
+    die_with_parent(signal.SIGTERM)  # xlfuncs killed: end this worker (and its LibreOffice)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        return  # xlfuncs died before the line above took effect
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        _run_tasks(iter(tasks.get, None), check, False, lambda index, result: results.put((index, result)), timeout)
+    except OfficeStartError as exc:
+        results.put((-1, str(exc)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Done (LibreOffice stopped): a SIGTERM from now on just ends the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[int, FileResult], None]) -> None:
+def run_batch(
+    tasks: list[Task],
+    check: bool,
+    jobs: int,
+    on_result: Callable[[int, FileResult], None],
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> None:
     """Recalculate ``tasks`` over ``jobs`` LibreOffice processes, reporting each result.
 
     With one job everything runs in this process; with more, each worker process owns
@@ -221,8 +563,11 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
     budget = max(1, jobs)
     jobs = max(1, min(budget, len(tasks)))
     if jobs == 1:
-        _run_tasks(tasks, check, budget > 1, on_result)
+        _run_tasks(tasks, check, budget > 1, on_result, timeout)
         return
+    # The profile is prepared once, here, not by every worker (and a LibreOffice that
+    # cannot start is reported once).
+    Office.prepare()
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     task_queue = context.Queue()
@@ -231,10 +576,11 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
         task_queue.put(task)
     for _ in range(jobs):
         task_queue.put(None)
-    workers = [context.Process(target=_worker, args=(task_queue, result_queue, check)) for _ in range(jobs)]
+    workers = [context.Process(target=_worker, args=(task_queue, result_queue, check, timeout)) for _ in range(jobs)]
     for worker in workers:
         worker.start()
     pending = {task.index: task for task in tasks}
+    clean = False
     try:
         while pending:
             try:
@@ -245,13 +591,19 @@ def run_batch(tasks: list[Task], check: bool, jobs: int, on_result: Callable[[in
                         on_result(index, FileResult(path=task.source, status=FAILED, message="worker process died"))
                     pending.clear()
                 continue
+            if index == -1:
+                raise OfficeStartError(result)
             pending.pop(index, None)
             on_result(index, result)
+        clean = True
     finally:
         for worker in workers:
-            worker.join(timeout=60)
+            if not clean:
+                worker.terminate()  # SIGTERM: it kills its LibreOffice and cleans up
+        for worker in workers:
+            worker.join(timeout=60 if clean else 30)
             if worker.is_alive():
-                worker.terminate()
+                worker.kill()
                 worker.join()
 
 
@@ -262,19 +614,32 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def expand_inputs(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, and the .xlsx/.xlsm files under each folder given (sorted)."""
+def expand_inputs(paths: Iterable[Path], report_unusable: bool = False):
+    """Files as given, and the .xlsx/.xlsm files under each folder given (sorted).
+
+    With ``report_unusable``, also ``(path, reason)`` for each folder given that holds no
+    workbook or cannot be read: a folder is never silently an empty batch.
+    """
     out: list[Path] = []
+    unusable: list[tuple[Path, str]] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$")
-            )
+            try:
+                found = sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$") and not p.is_dir()
+                )
+            except OSError as exc:
+                unusable.append((path, f"cannot read the folder: {exc.strerror or exc}"))
+                continue
+            if not found:
+                unusable.append((path, "a folder without .xlsx/.xlsm files"))
             out.extend(found)
         else:
             out.append(path)
-    return out
+    return (out, unusable) if report_unusable else out
 
 
 def shard(paths: list[Path], index: int, count: int) -> list[Path]:

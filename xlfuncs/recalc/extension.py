@@ -15,11 +15,16 @@ copied for every ``soffice`` process (two processes cannot share one profile).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import re
 import shutil
+import signal
+import stat
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from .. import registry
@@ -129,19 +134,192 @@ def profile_key() -> str:
     return digest.hexdigest()[:16]
 
 
+class ProfileError(RuntimeError):
+    """The profile could not be prepared; ``str()`` is one line."""
+
+
+_private_root: Path | None = None
+
+
+def _is_private(path: Path) -> bool:
+    """A real folder (not a link), owned by this user, closed to everyone else (0700)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077 == 0
+
+
+def _drop(path: Path) -> None:
+    """Remove a folder (or anything else) at ``path``, whatever it is."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _private_fallback() -> Path:
+    """A folder of this process alone, deleted at exit: never a predictable shared name."""
+    global _private_root
+    if _private_root is None or not _private_root.exists():
+        _private_root = Path(tempfile.mkdtemp(prefix="xlfuncs-cache-"))
+        atexit.register(shutil.rmtree, _private_root, True)
+    return _private_root
+
+
 def cache_root() -> Path:
-    """The folder of prepared profiles, created if needed: the user's cache folder, or a
-    per-user temporary one where that cannot be created (a read-only home on some CI runners)."""
+    """The folder of prepared profiles: the user's cache folder, private to the user.
+
+    A profile holds code (its Python add-in is loaded by LibreOffice), so the folder must
+    be the user's own with mode 0700. One open to others (or a link) is emptied and
+    closed, one owned by someone else is not used; where none can be had (a read-only
+    home on some CI runners) the profile goes to a private temporary folder of this
+    process (``mkdtemp``, removed at exit), never to a predictable name in TMPDIR.
+    """
     base = os.environ.get("XLFUNCS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "xlfuncs"
     )
     root = Path(base) / "recalc"
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        Path(base).mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            root.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        if _is_private(root):
+            return root
+        st = os.lstat(root)
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():
+            # Ours, but others could write to it: what is inside may be planted. Start over.
+            os.chmod(root, 0o700)
+            for entry in root.iterdir():
+                _drop(entry)
+            if _is_private(root):
+                return root
     except OSError:
-        root = Path(tempfile.gettempdir()) / f"xlfuncs-recalc-{os.getuid()}"
-        root.mkdir(parents=True, exist_ok=True)
-    return root
+        pass
+    return _private_fallback()
+
+
+def _manifest(folder: Path) -> str:
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "ready"):
+        lines.append(f"{path.stat().st_size} {path.relative_to(folder).as_posix()}")
+    return "\n".join(lines) + "\n"
+
+
+def profile_ok(target: Path) -> bool:
+    """Whether a prepared profile is complete: every file its manifest lists, same size."""
+    ready = target / "ready"
+    try:
+        if not _is_private(target):
+            return False
+        text = ready.read_text()
+    except OSError:
+        return False
+    lines = text.splitlines()
+    if not lines or lines[0] != "xlfuncs-profile-v2":
+        return False  # an older layout, or a damaged file
+    for line in lines[1:]:
+        size, _, name = line.partition(" ")
+        try:
+            if os.lstat(target / name).st_size != int(size):
+                return False
+        except (OSError, ValueError):
+            return False
+    return len(lines) > 1
+
+
+def discard(target: Path) -> None:
+    """Throw away a prepared profile (it will be built again)."""
+    trash = target.with_name(f"{target.name}.discard-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        target.rename(trash)
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = None
+
+
+def _load_prctl():
+    """libc's prctl, looked up in the parent: a ``preexec_fn`` must not import anything."""
+    global _prctl
+    if _prctl is None:
+        try:
+            import ctypes  # noqa: PLC0415
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _prctl = False
+    return _prctl
+
+
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent (thread) ends.
+
+    Used as ``preexec_fn`` for soffice and at the start of ``--jobs`` workers, so a
+    ``kill -9`` of xlfuncs does not leave them running. A no-op where prctl is missing.
+    """
+    prctl = _prctl if _prctl is not None else _load_prctl()
+    if prctl:
+        prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+
+
+def death_signal_preexec():
+    """A ``preexec_fn`` giving the child SIGKILL when this thread ends; None off the main
+    thread (the signal follows the thread that forks, and only the main one lasts)."""
+    if threading.current_thread() is not threading.main_thread() or not _load_prctl():
+        return None
+    return die_with_parent
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _sweep(root: Path) -> None:
+    """Remove half-built and half-discarded profiles whose process is gone (killed)."""
+    for entry in root.iterdir():
+        match = re.fullmatch(r"(?:build-|.*\.discard-)(\d+)-.*", entry.name)
+        if match and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _first_start(soffice: str, profile: Path, env: dict[str, str], timeout: float) -> None:
+    """``soffice --terminate_after_init`` on a new profile, killed whole on time-out."""
+    try:
+        process = subprocess.Popen(
+            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
+             "--norestore", "--nologo", "--terminate_after_init"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=death_signal_preexec(),
+        )  # fmt: skip
+    except OSError as exc:
+        raise ProfileError(f"cannot start LibreOffice ({soffice}): {exc.strerror or exc}") from None
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ProfileError(f"LibreOffice ({soffice}) did not prepare a profile within {timeout:.0f} s") from None
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever it left running
+        except OSError:
+            pass
+        process.wait()
+    if process.returncode:
+        code = process.returncode
+        how = f"signal {-code}" if code < 0 else f"code {code}"
+        raise ProfileError(f"LibreOffice ({soffice}) failed to prepare a profile (exited with {how})")
 
 
 def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) -> Path:
@@ -153,7 +331,7 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
         The ``soffice`` executable.
     env : dict
         Environment for the one-off ``soffice --terminate_after_init`` that creates the
-        profile's skeleton.
+        profile's skeleton (its TMPDIR is replaced by a private folder, removed after).
     timeout : float
         Seconds to wait for that start-up.
 
@@ -162,12 +340,20 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
     Path
         Folder holding ``profile/`` (to copy) and ``addin/`` (IDL and components file,
         referenced in place by every copy).
+
+    Raises
+    ------
+    ProfileError
+        LibreOffice could not be started or did not create a profile.
     """
     root = cache_root()
     target = root / profile_key()
-    if (target / "ready").exists():
+    if profile_ok(target):
         return target
-    staging = Path(tempfile.mkdtemp(prefix="build-", dir=root))
+    if target.exists() or target.is_symlink():
+        discard(target)  # incomplete, damaged or not ours: built again
+    _sweep(root)
+    staging = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root))
     try:
         # Build in place under its final name's sibling, then rename: concurrent builders
         # (two CI jobs, --jobs workers) never see a half-written profile.
@@ -176,18 +362,17 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
         (staging / "addin" / "xlfuncs.idl").write_text(idl_text())
         (staging / "addin" / "xlfuncs.components").write_text(components_text())
         profile = staging / "profile"
+        scratch = staging / "tmp"
+        scratch.mkdir()
         # A first start lays out the user folder; LibreOffice wipes anything found in a
-        # folder it has not initialised itself, so our files go in afterwards.
-        subprocess.run(
-            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
-             "--norestore", "--nologo", "--terminate_after_init"],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            timeout=timeout, check=False,
-        )  # fmt: skip
+        # folder it has not initialised itself, so our files go in afterwards. Its
+        # temporary files (lu*.tmp) go to a folder of ours, removed below.
+        _first_start(soffice, profile, {**env, "TMPDIR": str(scratch)}, timeout)
+        shutil.rmtree(scratch, ignore_errors=True)
         user = profile / "user"
         registry_file = user / "registrymodifications.xcu"
         if not registry_file.exists():
-            raise RuntimeError(f"LibreOffice did not create a profile in {profile}")
+            raise ProfileError(f"LibreOffice ({soffice}) did not create a profile")
         text = registry_file.read_text()
         text = text.replace("</oor:items>", _settings_xml() + "\n</oor:items>")
         registry_file.write_text(text)
@@ -204,12 +389,13 @@ def profile_template(soffice: str, env: dict[str, str], timeout: float = 120.0) 
             f"UNO_TYPES={(final_addin / 'xlfuncs.idl').as_uri()}\n"
             f"UNO_SERVICES={(final_addin / 'xlfuncs.components').as_uri()}\n"
         )
-        (staging / "ready").write_text("ok\n")
+        (staging / "ready").write_text("xlfuncs-profile-v2\n" + _manifest(staging))
+        os.chmod(staging, 0o700)
         try:
             staging.rename(target)
         except OSError:
             # Another process finished first: use theirs.
-            if not (target / "ready").exists():
+            if not profile_ok(target):
                 raise
     finally:
         if staging.exists():

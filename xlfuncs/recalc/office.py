@@ -9,10 +9,12 @@ N of them.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,82 @@ class OfficeError(RuntimeError):
     """LibreOffice could not be started, or died."""
 
 
+class OfficeStartError(OfficeError):
+    """LibreOffice cannot be started at all: no file can be recalculated (one line)."""
+
+
+class OfficeTimeout(OfficeError):
+    """LibreOffice did not answer within the time limit; it was killed."""
+
+
+#: Seconds LibreOffice may spend on one workbook (``--timeout``; 0 or None: no limit).
+DEFAULT_TIMEOUT = 600.0
+
+die_with_parent = extension.die_with_parent
+
+
+def osl_pipe_files(profile_url: str, pipe: str) -> list[str]:
+    """The socket files a LibreOffice leaves behind when it is killed: its ``--accept``
+    pipe and its single-instance pipe (``SingleOfficeIPC_`` and the MD5 of the profile URL
+    in UTF-16, each byte in hex without padding, as desktop/source/app/officeipcthread.cxx
+    writes it). They live in /tmp (or /var/tmp) whatever TMPDIR says."""
+    digest = hashlib.md5(profile_url.encode("utf-16-le"), usedforsecurity=False).digest()
+    ipc = "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
+    uid = os.getuid()
+    return [f"{folder}/OSL_PIPE_{uid}_{name}" for folder in ("/tmp", "/var/tmp") for name in (pipe, ipc)]
+
+
+def _remove_sockets(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+# The janitor: a tiny process of its own session that holds one end of a pipe. When the
+# pipe closes without "done" (xlfuncs ended in any way, kill -9 included) it kills
+# LibreOffice's process group and removes its temporary folder.
+_JANITOR = r"""
+import os, shutil, signal, stat, sys, time
+pgid, folder, sockets = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+said = sys.stdin.buffer.read(4)  # "done", or less at EOF (the pipe's writer is gone)
+if said != b"done":
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+    for _ in range(100):
+        try:
+            os.killpg(pgid, 0)
+        except OSError:
+            break
+        time.sleep(0.05)
+    shutil.rmtree(folder, ignore_errors=True)
+    for path in sockets:
+        try:
+            st = os.lstat(path)
+            if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
+                os.unlink(path)
+        except OSError:
+            pass
+"""
+
+
+def _start_janitor(pgid: int, folder: Path, sockets: list[str]) -> subprocess.Popen | None:
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-S", "-c", _JANITOR, str(pgid), str(folder), *sockets],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    except OSError:
+        return None
+
+
 def excel_error(code: int) -> ExcelError:
     return _LO_TO_EXCEL.get(int(code), ExcelError.VALUE)
 
@@ -71,7 +149,7 @@ def _import_uno():
         try:
             import uno  # noqa: PLC0415
         except ImportError as exc:
-            raise OfficeError(
+            raise OfficeStartError(
                 "cannot import LibreOffice's Python bridge (uno): install python3-uno "
                 f"(Debian) for this Python {sys.version_info.major}.{sys.version_info.minor}: {exc}"
             ) from None
@@ -86,7 +164,7 @@ def find_soffice() -> str:
     ):
         if candidate and os.path.exists(candidate):
             return candidate
-    raise OfficeError("LibreOffice (soffice) not found: install libreoffice-calc-nogui")
+    raise OfficeStartError("LibreOffice (soffice) not found: install libreoffice-calc-nogui")
 
 
 def office_env() -> dict[str, str]:
@@ -111,8 +189,19 @@ def office_env() -> dict[str, str]:
     env["PATH"] = os.pathsep.join(system + rest)
     env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["XLFUNCS_RECALC_ADDIN"] = "1"
+    # One locale whatever the user's: function names, TEXT() results and logicals as in
+    # an English Excel (LibreOffice takes its UI and default document locale from these).
+    env["LC_ALL"] = env["LANG"] = "C.UTF-8"
+    env.pop("LANGUAGE", None)
     env.pop("PYTHONSTARTUP", None)
     return env
+
+
+def _terminate(desktop) -> None:
+    try:
+        desktop.terminate()
+    except Exception:  # noqa: BLE001 - the bridge goes away while terminating
+        pass
 
 
 def _property(uno, name: str, value):
@@ -129,13 +218,21 @@ class Office:
     caller's work), the first :meth:`recalc` waits for the connection.
     """
 
-    def __init__(self, start_timeout: float = 120.0, threaded: bool = True):
+    def __init__(self, start_timeout: float = 120.0, threaded: bool = True, timeout: float | None = DEFAULT_TIMEOUT):
         self.start_timeout = start_timeout
+        #: Seconds one request (one workbook) may take; LibreOffice is killed after that.
+        self.timeout = timeout or None
         # Calc's threaded formula-group calculation: worth it for one LibreOffice, but with
         # one per core (--jobs) the threads only fight over the same cores.
         self.threaded = threaded
         self.process: subprocess.Popen | None = None
+        #: This process's private folder: ``profile/`` (a copy of the prepared one) and
+        #: ``tmp/`` (LibreOffice's TMPDIR), removed by :meth:`stop` or by the janitor.
         self.profile_dir: Path | None = None
+        self._janitor: subprocess.Popen | None = None
+        self._sockets: list[str] = []
+        self._template: Path | None = None
+        self._retried = False
         self.pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._uno = None
         self._ctx = None
@@ -145,6 +242,7 @@ class Office:
         self._warm: threading.Thread | None = None
         self._lock = threading.Lock()
         self._warm_error: str | None = None
+        self._killed = False
         self.last_timings: dict[str, float] = {}
 
     def __enter__(self) -> Office:
@@ -154,12 +252,32 @@ class Office:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    @staticmethod
+    def prepare() -> None:
+        """Build the cached profile now (before forking workers); OfficeStartError if not."""
+        try:
+            extension.profile_template(find_soffice(), office_env())
+        except extension.ProfileError as exc:
+            raise OfficeStartError(str(exc)) from None
+
     def start(self) -> None:
         soffice = find_soffice()
         env = office_env()
-        template = extension.profile_template(soffice, env)
-        self.profile_dir = Path(tempfile.mkdtemp(prefix="xlfuncs-lo-"))
-        shutil.copytree(template / "profile", self.profile_dir / "profile")
+        try:
+            template = self._template = extension.profile_template(soffice, env)
+        except extension.ProfileError as exc:
+            raise OfficeStartError(str(exc)) from None
+        self.profile_dir = Path(tempfile.mkdtemp(prefix=f"xlfuncs-lo-{os.getpid()}-"))
+        try:
+            shutil.copytree(template / "profile", self.profile_dir / "profile")
+        except OSError as exc:
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
+            self.profile_dir = None
+            raise OfficeStartError(f"cannot copy the LibreOffice profile: {exc}") from None
+        scratch = self.profile_dir / "tmp"
+        scratch.mkdir()
+        # LibreOffice's own temporary files (lu*.tmp) go to our folder, removed with it.
+        env.update(TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
         if not self.threaded:
             extension.set_option(
                 self.profile_dir / "profile",
@@ -168,16 +286,25 @@ class Office:
                 "boolean",
                 "false",
             )
-        self.process = subprocess.Popen(
-            [
-                soffice,
-                f"-env:UserInstallation={(self.profile_dir / 'profile').as_uri()}",
-                "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-                f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
-            ],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: stop() can end all of it
-        )  # fmt: skip
+        preexec = extension.death_signal_preexec()
+        try:
+            self.process = subprocess.Popen(
+                [
+                    soffice,
+                    f"-env:UserInstallation={(self.profile_dir / 'profile').as_uri()}",
+                    "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+                    f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
+                ],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stop() can end all of it
+                preexec_fn=preexec,
+            )  # fmt: skip
+        except OSError as exc:
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
+            self.profile_dir = None
+            raise OfficeStartError(f"cannot start LibreOffice ({soffice}): {exc.strerror or exc}") from None
+        self._sockets = osl_pipe_files((self.profile_dir / "profile").as_uri(), self.pipe)
+        self._janitor = _start_janitor(self.process.pid, self.profile_dir, self._sockets)
 
     def warm_up(self) -> None:
         """Connect and make soffice import the add-in now, in a background thread.
@@ -189,11 +316,13 @@ class Office:
 
         def run():
             try:
-                answer = self._job({"op": "ping"})
+                answer = self._job_unguarded({"op": "ping"})
                 if tuple(answer["python"]) != tuple(sys.version_info[:2]):
                     self._warm_error = (
                         f"LibreOffice's Python is {answer['python'][0]}.{answer['python'][1]}, this one is "
-                        f"{sys.version_info[0]}.{sys.version_info[1]}: run xlfuncs recalc with the same minor version"
+                        f"{sys.version_info[0]}.{sys.version_info[1]}: run xlfuncs recalc from a Python "
+                        f"{answer['python'][0]}.{answer['python'][1]} environment "
+                        f"(python{answer['python'][0]}.{answer['python'][1]} -m venv .venv, then bash scripts/install.sh)"
                     )
             except Exception as exc:  # noqa: BLE001 - reported by the first recalc instead
                 self._warm_error = str(exc)
@@ -226,43 +355,133 @@ class Office:
                 break
             except Exception as exc:  # NoConnectException until soffice listens
                 if self.process.poll() is not None:
-                    raise OfficeError(f"LibreOffice exited during start-up (code {self.process.returncode})") from None
+                    code = self.process.returncode
+                    if code < 0 and self._killed:
+                        raise OfficeError("LibreOffice was stopped") from None
+                    if code < 0 and not self._retried and self._template is not None:
+                        # Crashed on start-up: the prepared profile may be damaged. Once:
+                        # throw it away, build it again, start again.
+                        self._retried = True
+                        extension.discard(self._template)
+                        self._release(kill=True)
+                        self.start()
+                        deadline = time.monotonic() + self.start_timeout
+                        continue
+                    how = f"signal {-code}" if code < 0 else f"code {code}"
+                    raise OfficeStartError(f"LibreOffice exited during start-up ({how})") from None
                 if time.monotonic() > deadline:
-                    raise OfficeError(f"LibreOffice did not start within {self.start_timeout:.0f} s: {exc}") from None
+                    raise OfficeStartError(
+                        f"LibreOffice did not start within {self.start_timeout:.0f} s: {getattr(exc, 'Message', exc)}"
+                    ) from None
                 time.sleep(0.02)
         self._desktop = self._ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", self._ctx)
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+    @property
+    def work_dir(self) -> str | None:
+        """A folder for this batch's temporary files, removed with LibreOffice's own."""
+        return str(self.profile_dir / "tmp") if self.profile_dir is not None else None
 
-    def stop(self) -> None:
-        """Terminate soffice (politely, then by signal) and delete the private profile."""
-        self._wait_warm()
-        if self._desktop is not None:
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None and not self._killed
+
+    def kill(self) -> None:
+        """Kill LibreOffice's whole process group now (stopped or hung processes too)."""
+        self._killed = True
+        if self.process is not None:
             try:
-                self._desktop.terminate()
-            except Exception:  # noqa: BLE001 - the bridge goes away while terminating
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
                 pass
+
+    def _stop_process(self, kill: bool) -> None:
+        process = self.process
+        if process is None:
+            return
+        if not kill and process.poll() is None and self._desktop is not None:
+            # Politely first, but never waiting on a LibreOffice that does not answer.
+            desktop = self._desktop
+            polite = threading.Thread(target=_terminate, args=(desktop,), daemon=True)
+            polite.start()
+            polite.join(10)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        self.process = None
         self._desktop = None
         self._ctx = None
         self._reader = None
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.process.wait(timeout=15)
-            self.process = None
+        self._killed = False
+
+    def stop(self, kill: bool = False) -> None:
+        """End soffice (politely unless ``kill``, then by signal) and delete its folder."""
+        if kill:
+            self.kill()
+        warm = self._warm
+        if warm is not None and warm is not threading.current_thread():
+            if not kill:
+                warm.join(self.start_timeout)
+            if warm.is_alive():
+                self.kill()  # a warm-up still waiting on LibreOffice: end it
+                warm.join(15)
+            self._warm = None
+        self._release(kill or self._killed)
+
+    def _release(self, kill: bool) -> None:
+        """End the process, delete its folder, dismiss its janitor."""
+        self._stop_process(kill)
+        _remove_sockets(self._sockets)  # left behind when LibreOffice was killed
         if self.profile_dir is not None:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
             self.profile_dir = None
+        janitor, self._janitor = self._janitor, None
+        if janitor is not None:
+            try:
+                janitor.communicate(b"done", timeout=15)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                janitor.kill()
+                janitor.wait()
 
     # ------------------------------------------------------------------ documents
 
     def _job(self, request: dict) -> dict:
+        """One request, answered within :attr:`timeout` or LibreOffice is killed.
+
+        The request runs in a helper thread: the calling (main) thread keeps waiting in
+        Python, where SIGTERM and SIGINT reach it, instead of inside a UNO call.
+        """
+        box: dict = {}
+        done = threading.Event()
+
+        def run():
+            try:
+                box["answer"] = self._job_unguarded(request)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
+            finally:
+                done.set()
+
+        helper = threading.Thread(target=run, name="xlfuncs-office-request", daemon=True)
+        helper.start()
+        if not done.wait(self.timeout):
+            self.kill()
+            done.wait(30)
+            raise OfficeTimeout(
+                f"LibreOffice did not finish within {self.timeout:g} s (--timeout): stopped, restarted for the next file"
+            )
+        if "error" in box:
+            raise box["error"]
+        return box["answer"]
+
+    def _job_unguarded(self, request: dict) -> dict:
         """One request to the in-process reader (:func:`xlfuncs.recalc.addin.run_job`)."""
         self._wait_warm()
         if self._warm_error and "Python is" in self._warm_error:
@@ -277,6 +496,8 @@ class Office:
         try:
             answer = marshal.loads(self._reader.execute((argument,)).value)
         except Exception as exc:
+            if self._killed:
+                raise OfficeError("LibreOffice was stopped") from None
             if not self.alive():
                 raise OfficeError(f"LibreOffice died: {getattr(exc, 'Message', exc)}") from None
             raise OfficeError(f"LibreOffice failed: {getattr(exc, 'Message', exc)}") from None
@@ -290,7 +511,7 @@ class Office:
             self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
         return self._functions
 
-    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]]):
+    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]], order: list[str] | None = None):
         """Load ``path`` (recalculating it) and read the values of the wanted cells.
 
         Parameters
@@ -299,6 +520,9 @@ class Office:
             The workbook LibreOffice loads (the normalised copy).
         wanted : dict
             Sheet name -> (row, col) of the cells to read.
+        order : list of str, optional
+            Every sheet name of the workbook in order: a sheet LibreOffice renamed on
+            load (a name it cannot hold) is then found by its position.
 
         Returns
         -------
@@ -307,7 +531,7 @@ class Office:
             str, bool, ExcelError or None (unknown), each code LibreOffice's FormulaError
             (0 unless the cell is an error).
         """
-        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted})
+        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted, "order": order or []})
         self.last_timings = {k: v for k, v in reply.items() if k.endswith("_s")}
         answer = reply["values"]
         out = {}

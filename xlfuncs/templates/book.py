@@ -43,6 +43,8 @@ BAND_FILL = "F2F2F2"
 GREY_TEXT = "595959"
 LINE = "BFBFBF"
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
 _thin = Side(style="thin", color=LINE)
 _BOX = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 _UNDER = Border(bottom=Side(style="medium", color=NAVY))
@@ -255,6 +257,11 @@ class Page:
             cell.value = value
             stored = value
         self.book.apply(cell, look, fmt)
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            # Text that Excel would read as a formula when typed ("=HYPERLINK(...)",
+            # "+1", "@name") stays text: a string cell, quote-prefixed like Excel's '=.
+            cell.data_type = "s"
+            cell.quotePrefix = True
         self.book.values[(self.sheet, coord)] = stored
         return Ref(self.sheet, coord)
 

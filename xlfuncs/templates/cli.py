@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from .billing_export import ExportError, parse_map
-from .generate import TEMPLATES, GenerateError, generate
-from .i18n import LANGUAGES
+from .generate import TEMPLATES, GenerateError, default_scenario_text, generate
+from .i18n import CURRENCIES, LANGUAGES
 from .revenue_report import ReportOptions
 
 EXIT_BAD_INPUT = 2
@@ -30,18 +30,25 @@ def _fail(message: str) -> None:
 def generate_command(
     template: Annotated[
         str | None,
-        typer.Argument(metavar="TEMPLATE", help="Template name (see --list)."),
+        typer.Argument(metavar="TEMPLATE", help="Template name (see --list).", show_default=False),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", metavar="FILE", help="The .xlsx file to write."),
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="The .xlsx file to write; an .xlsm name gives a macro-enabled workbook (the classic add-in's"
+            " Import Functions saves its VBA there).",
+        ),
     ] = None,
     scenario: Annotated[
         Path | None,
         typer.Option(
             "--scenario",
             metavar="FILE.toml",
-            help="Scenario file (see workbook_templates/); the built-in default if omitted.",
+            help="Your numbers; the built-in default if omitted. --print-scenario writes the documented default"
+            " to start from.",
         ),
     ] = None,
     lang: Annotated[
@@ -68,7 +75,7 @@ def generate_command(
         list[str] | None,
         typer.Option(
             "--map",
-            metavar='FIELD="Column",...',
+            metavar="FIELD=COLUMN",
             help='revenue-report: name the export\'s columns, e.g. customer="Customer ID",start=Created. '
             "Fields: customer, start, end, amount, interval, interval_count, plan, segment.",
         ),
@@ -91,10 +98,20 @@ def generate_command(
     ] = None,
     currency: Annotated[
         str | None,
-        typer.Option("--currency", metavar="SYMBOL", help="revenue-report: currency symbol or code, e.g. EUR or €."),
+        typer.Option(
+            "--currency",
+            metavar="CODE",
+            help=f"Currency of the amounts: symbol and number formats ({', '.join(list(CURRENCIES)[:6])}, ...);"
+            " overrides the scenario's.",
+            show_default=False,
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", metavar="", help="Overwrite FILE if it exists.")] = False,
-    list_templates: Annotated[bool, typer.Option("--list", metavar="", help="List the templates and exit.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    print_scenario: Annotated[
+        bool,
+        typer.Option("--print-scenario", help="Write the template's default scenario (TOML) to stdout and exit."),
+    ] = False,
+    list_templates: Annotated[bool, typer.Option("--list", help="List the templates and exit.")] = False,
 ) -> None:
     """Generate a ready-to-use workbook from a template, with cached values."""
     if list_templates:
@@ -104,12 +121,18 @@ def generate_command(
         return
     if template is None:
         _fail("give a TEMPLATE (xlfuncs generate --list shows them)")
+    if print_scenario:
+        try:
+            typer.echo(default_scenario_text(template), nl=False)
+        except GenerateError as exc:
+            _fail(str(exc))
+        return
     if output is None:
         _fail("give the file to write with -o FILE")
     if lang not in LANGUAGES:
         _fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     report = None
-    if any(x is not None for x in (data, mapping, date_format, cac_spend, currency)) or template == "revenue-report":
+    if any(x is not None for x in (data, mapping, date_format, cac_spend)) or template == "revenue-report":
         try:
             fields = parse_map(mapping or [])
         except ExportError as exc:
@@ -119,11 +142,19 @@ def generate_command(
             mapping=tuple(fields.items()),
             date_format=date_format,
             cac_spend=cac_spend,
-            currency=currency,
             progress=None,  # a progress bar on a terminal only
         )
     try:
-        made = generate(template, output, scenario=scenario, lang=lang, native=native, force=force, report=report)
+        made = generate(
+            template,
+            output,
+            scenario=scenario,
+            lang=lang,
+            native=native,
+            force=force,
+            currency=currency,
+            report=report,
+        )
     except GenerateError as exc:
         _fail(str(exc))
     except OSError as exc:

@@ -370,6 +370,22 @@ def _na(args, ctx):
     return ExcelError.NA
 
 
+def _isnumber(args, ctx):
+    value = args[0].evaluate(ctx)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _iserror(args, ctx):
+    return isinstance(args[0].evaluate(ctx), ExcelError)
+
+
+def _error_type(args, ctx):
+    value = args[0].evaluate(ctx)
+    if isinstance(value, ExcelError):
+        return float(value.code)  # the same numbers in Excel, LibreOffice and Google Sheets
+    return ExcelError.NA  # not an error: ERROR.TYPE answers #N/A
+
+
 def _minmax(pick):
     def run(args, ctx):
         values = []
@@ -447,20 +463,17 @@ def _sumif(args, ctx):
     return _finite(math.fsum(terms))
 
 
-def _isnumber(args, ctx):
-    value = args[0].evaluate(ctx)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 BUILTINS: dict[str, Callable[[Sequence[Expr], Context], Value]] = {
     "SUM": _sum,
     "SUMIF": _sumif,
     "COUNTIF": _countif,
-    "ISNUMBER": _isnumber,
     "IF": _if,
     "IFERROR": _iferror,
     "ISNA": _isna,
     "NA": _na,
+    "ISNUMBER": _isnumber,
+    "ISERROR": _iserror,
+    "ERROR.TYPE": _error_type,
     "MIN": _minmax(min),
     "MAX": _minmax(max),
 }
@@ -525,6 +538,18 @@ def ISNA(value) -> Call:  # noqa: N802
 
 def NA() -> Call:  # noqa: N802
     return Call("NA", ())
+
+
+def ISNUMBER(value) -> Call:  # noqa: N802
+    return Call("ISNUMBER", (lift(value),))
+
+
+def ISERROR(value) -> Call:  # noqa: N802
+    return Call("ISERROR", (lift(value),))
+
+
+def ERROR_TYPE(value) -> Call:  # noqa: N802
+    return Call("ERROR.TYPE", (lift(value),))
 
 
 def fn(name: str, *args) -> XL:

@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ExcelError
@@ -41,7 +41,7 @@ class Template:
     name: str
     description: str
     build: Callable[[Scenario, dict[str, str], str, bool], Book]
-    default_scenario: str | None  # file name under workbook_templates/
+    default_scenario: str | None  # file name under xlfuncs/templates/scenarios/ (package data)
     # Templates fed by a billing export (revenue-report) take ReportOptions, not a scenario.
     report: bool = False
 
@@ -54,6 +54,19 @@ TEMPLATES: dict[str, Template] = {
         revenue_report.NAME, revenue_report.DESCRIPTION, revenue_report.build, None, report=True
     ),
 }
+
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+def default_scenario_text(template: str) -> str:
+    """The documented default scenario of ``template``, the TOML file users start from."""
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise GenerateError(f"unknown template {template!r} (available: {', '.join(TEMPLATES)})")
+    if spec.default_scenario is None:
+        raise GenerateError(f"{template} has no scenario: it reads a billing export (--data FILE)")
+    return (SCENARIOS / spec.default_scenario).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -71,9 +84,17 @@ class Generated:
     formulas: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
 
 
+SUFFIXES = (".xlsx", ".xlsm")
+
+# The main part's content type decides what Excel takes the file for: an .xlsm file must
+# say "macro-enabled" or Excel refuses to open it ("file format or extension not valid").
+_XLSX_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_XLSM_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
 def _check_output(output: Path, force: bool) -> Path:
-    if output.suffix.lower() != ".xlsx":
-        raise GenerateError(f"{output}: the output must be an .xlsx file")
+    if output.suffix.lower() not in SUFFIXES:
+        raise GenerateError(f"{output}: the output must be an .xlsx file (or .xlsm, macro-enabled)")
     if output.is_dir():
         raise GenerateError(f"{output}: is a directory")
     parent = output.parent if str(output.parent) else Path(".")
@@ -92,6 +113,7 @@ def generate(
     native: bool = False,
     force: bool = False,
     values: str = VALUES_XLFUNCS,
+    currency: str | None = None,
     report: revenue_report.ReportOptions | None = None,
 ) -> Generated:
     """Generate one workbook.
@@ -112,9 +134,11 @@ def generate(
         Replace ``output`` if it exists (otherwise that is an error).
     values : {"xlfuncs", "libreoffice"}
         Who computes the cached values written into the file.
+    currency : str, optional
+        ISO code (``"EUR"``, ``"MXN"``...) or symbol, over the scenario's ``workbook.currency``.
     report : ReportOptions, optional
-        For ``revenue-report``: the billing export, column map, date format, spend file,
-        currency (the built-in sample export when None).
+        For ``revenue-report``: the billing export, column map, date format, spend file
+        (the built-in sample export when None).
 
     Returns
     -------
@@ -134,20 +158,30 @@ def generate(
     if values not in (VALUES_XLFUNCS, VALUES_LIBREOFFICE):
         raise GenerateError(f"unknown value engine {values!r}")
     output = _check_output(Path(output), force)
+    if currency is not None:
+        try:
+            currency = i18n.check_currency(currency)
+        except ValueError as exc:
+            raise GenerateError(str(exc)) from None
     if spec.report:
         if scenario is not None:
             raise GenerateError(f"{template} takes no --scenario (it reads a billing export: --data FILE)")
+        options = report or revenue_report.ReportOptions()
+        if currency is not None:
+            options = replace(options, currency=currency)
         try:
-            inputs = revenue_report.prepare(report or revenue_report.ReportOptions())
+            inputs = revenue_report.prepare(options)
         except ExportError as exc:
             raise GenerateError(str(exc)) from None
     else:
         if report is not None and report != revenue_report.ReportOptions():
-            raise GenerateError(f"{template} takes no --data, --map, --date-format, --cac-spend or --currency")
+            raise GenerateError(f"{template} takes no --data, --map, --date-format or --cac-spend")
         try:
             inputs = load(scenario)
         except ScenarioError as exc:
             raise GenerateError(f"scenario {exc}") from None
+        if currency is not None:
+            inputs.values["workbook.currency"] = currency
 
     book = spec.build(inputs, i18n.strings(lang), lang, native)
     built = time.perf_counter()
@@ -170,6 +204,8 @@ def generate(
             write_cached_values(raw, done, book.values)
         else:
             recalc_with_libreoffice(raw, done)
+        if output.suffix.lower() == ".xlsm":
+            _macro_enabled(done)
         _place(done, output, force)
     finally:
         raw.unlink(missing_ok=True)
@@ -217,6 +253,26 @@ def _place(done: Path, output: Path, force: bool) -> None:
         os.replace(done, output)
 
 
+def _macro_enabled(path: Path) -> None:
+    """Declare the workbook macro-enabled, as Excel requires of an .xlsm file.
+
+    The file holds no macros yet: the classic xlwings add-in's *Import Functions* writes
+    its VBA module into it, and an .xlsm keeps that module when saved.
+    """
+    import zipfile
+
+    tmp = path.with_name(path.name + ".xlsm")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                if _XLSX_TYPE not in data:
+                    raise AssertionError("no workbook content type to change")
+                data = data.replace(_XLSX_TYPE, _XLSM_TYPE)
+            dst.writestr(info, data)
+    os.replace(tmp, path)
+
+
 def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str], object]) -> int:
     """Copy ``source`` to ``target`` with the cached value of every formula cell set.
 
@@ -247,7 +303,7 @@ def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str]
             cells.append((cell, value))
             count += 1
         updates[sheet.name] = cells
-    xlsx.write(target, xlsx.patched(updates))
+    xlsx.write(target, xlsx.patched(updates), updates)
     return count
 
 

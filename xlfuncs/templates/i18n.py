@@ -3,11 +3,14 @@
 Only what a reader sees is translated: sheet names, labels, help texts, verdicts. Function
 names (``CLV``, ``HEALTH_STATUS``...) and the defined names of the inputs stay the same in
 every edition, so a formula reads the same in both and a macro can target either. The
-labels ``HEALTH_STATUS`` and ``SEGMENT`` return ("red", "VIP"...) are the functions' own and
-are not translated either.
+labels ``HEALTH_STATUS`` and ``SEGMENT`` return ("red", "VIP"...) are the functions' own
+and stay English in every language; the Health sheet shows them through the ``label.*``
+words of its language (the template maps them, the functions keep their contract).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 LANGUAGES = ("en", "es")
 
@@ -24,7 +27,7 @@ _EN: dict[str, str] = {
     "doc.title": "Onboarding ROI",
     "doc.subject": "What an onboarding team is worth, per customer",
     "edition.udf": "Needs the xlfuncs add-in (CLV, PAYBACK, ... are xlfuncs functions).",
-    "edition.native": "Native edition: built-in formulas only, works without the add-in.",
+    "edition.native": ("Native edition: built-in formulas only, needs no add-in (Excel, LibreOffice, Google Sheets)."),
     # Inputs
     "inputs.title": "Onboarding ROI: inputs",
     "inputs.subtitle": "Yellow cells are inputs: type your own numbers. Every other cell is calculated and locked.",
@@ -42,10 +45,6 @@ _EN: dict[str, str] = {
     "in.license_price.help": "What the customer pays for one license each month.",
     "in.licenses_at_start": "Licenses at start",
     "in.licenses_at_start.help": "Licenses a new customer buys on day one.",
-    "in.months_without": "Months a customer stays without onboarding",
-    "in.months_without.help": "With poor onboarding the customer pays for a few months, then leaves.",
-    "in.months_with": "Months a customer stays with onboarding",
-    "in.months_with.help": "With good onboarding the customer stays (and pays) this long.",
     "in.extra_licenses": "Extra licenses sold with onboarding",
     "in.extra_licenses.help": "Licenses an onboarded customer adds, at no new acquisition cost.",
     "in.acquisition_cost": "Acquisition cost (CAC)",
@@ -53,9 +52,9 @@ _EN: dict[str, str] = {
     "in.gross_margin": "Gross margin",
     "in.gross_margin.help": "Share of license revenue left after the cost of serving it.",
     "in.churn_without": "Monthly churn without onboarding",
-    "in.churn_without.help": "Share of customers lost each month when onboarding is poor.",
+    "in.churn_without.help": "Customers lost each month with poor onboarding; sets how long one stays.",
     "in.churn_with": "Monthly churn with onboarding",
-    "in.churn_with.help": "Share of customers lost each month after good onboarding.",
+    "in.churn_with.help": "Customers lost each month after good onboarding; sets how long one stays.",
     "in.discount_rate": "Discount rate (per year)",
     "in.discount_rate.help": "Cost of capital: money later is worth less than money now.",
     "in.onboarding_cost": "Onboarding cost per customer",
@@ -79,7 +78,14 @@ _EN: dict[str, str] = {
     "range.atleast": "{low} or more",
     # Scenarios
     "sc.title": "Onboarding ROI: one customer without and with onboarding",
-    "sc.subtitle": "Per customer, from the Inputs sheet. CLV, LTV:CAC, payback and ROI are xlfuncs functions.",
+    "sc.subtitle": (
+        "Per customer, from the Inputs sheet, over a {horizon}-month horizon: churn sets how long a customer stays,"
+        " and every figure below follows from it. CLV, LTV:CAC, payback and ROI are xlfuncs functions."
+    ),
+    "sc.subtitle.native": (
+        "Per customer, from the Inputs sheet, over a {horizon}-month horizon: churn sets how long a customer stays,"
+        " and every figure below follows from it. Built-in formulas only: needs no add-in."
+    ),
     "sc.h.metric": "Per customer",
     "sc.h.without": "Without onboarding",
     "sc.h.with": "With onboarding",
@@ -89,20 +95,24 @@ _EN: dict[str, str] = {
     "sc.licenses.how": "Licenses at start, plus the extra licenses with onboarding.",
     "sc.arpu": "Monthly revenue (ARPU)",
     "sc.arpu.how": "License price x licenses.",
-    "sc.months": "Months the customer stays",
-    "sc.months.how": "From the Inputs sheet.",
-    "sc.revenue": "Revenue over the stay",
-    "sc.revenue.how": "Monthly revenue x months.",
-    "sc.gross_profit": "Gross profit over the stay",
+    "sc.months": "Months the customer stays (of {horizon})",
+    "sc.months.how": (
+        "Expected months paid within the horizon: (1 - (1 - churn) ^ {horizon}) / churn; all {horizon} with no churn."
+    ),
+    "sc.revenue": "Revenue over the stay (undiscounted)",
+    "sc.revenue.how": "Monthly revenue x months stayed.",
+    "sc.gross_profit": "Gross profit over the stay (undiscounted)",
     "sc.gross_profit.how": "Revenue x gross margin.",
     "sc.upfront": "Upfront cost (CAC + onboarding)",
     "sc.upfront.how": "Acquisition cost; with onboarding, plus the onboarding cost.",
     "sc.profit": "Profit after upfront cost",
-    "sc.profit.how": "Gross profit - upfront cost. Negative: the acquisition cost ate the revenue.",
+    "sc.profit.how": (
+        "CLV - upfront cost: where the cumulative profit curve ends (month {horizon}). Negative: never paid back."
+    ),
     "sc.churn": "Monthly churn",
-    "sc.churn.how": "From the Inputs sheet.",
-    "sc.clv": "Lifetime value (CLV) over the horizon",
-    "sc.clv.how": "CLV(monthly revenue, churn, margin, monthly discount rate, horizon).",
+    "sc.churn.how": "From the Inputs sheet: the share of customers lost each month.",
+    "sc.clv": "Lifetime value (CLV, discounted)",
+    "sc.clv.how": "Gross profit over the stay, discounted: CLV(monthly revenue, churn, margin, discount, {horizon}).",
     "sc.ltv_cac": "LTV : CAC",
     "sc.ltv_cac.how": "LTV_CAC(CLV, upfront cost). Onboarding counted as acquisition cost: the strict view.",
     "sc.rule": "3:1 rule (LTV at least 3 x CAC)",
@@ -128,14 +138,16 @@ _EN: dict[str, str] = {
     "ch.without": "Without onboarding",
     "ch.with": "With onboarding",
     "ch.clv": "Lifetime value (CLV)",
-    "ch.cac": "Upfront cost (CAC)",
-    "ch.note": "Months past the horizon show #N/A; the chart covers months 0 to {horizon}.",
+    "ch.cac": "Upfront cost (CAC + onboarding, if any)",
+    "ch.note": "Months 0 to {horizon}, the horizon; with a shorter horizon the later months show #N/A (not charted).",
+    "ch.where": 'The charts read the hidden sheet "{sheet}" (right-click a sheet tab > Unhide to see it).',
     # Sensitivity
     "se.title": "Onboarding ROI: sensitivity",
     "se.subtitle": (
-        "With onboarding. Change the yellow churn rates and license counts; other inputs come from the Inputs sheet."
+        "With onboarding, over the {horizon}-month horizon. Change the yellow churn rates and license counts;"
+        " other inputs come from the Inputs sheet."
     ),
-    "se.clv": "Lifetime value (CLV) over the horizon",
+    "se.clv": "Lifetime value (CLV, discounted)",
     "se.ltv_cac": "LTV : CAC (upfront cost = CAC + onboarding; 3 or more passes)",
     "se.corner": "Monthly churn / extra licenses",
     "se.note": "Framed: the scenario on the Inputs sheet (churn with onboarding, extra licenses).",
@@ -199,6 +211,14 @@ _EN: dict[str, str] = {
     "he.h.status": "Status",
     "he.h.segment": "Segment",
     "he.weights": "Signal weight",
+    # The labels HEALTH_STATUS and SEGMENT return, as the reader sees them
+    "label.red": "red",
+    "label.yellow": "yellow",
+    "label.green": "green",
+    "label.VIP": "VIP",
+    "label.potential": "potential",
+    "label.core": "core",
+    "label.non-core": "non-core",
 }
 
 _ES: dict[str, str] = {
@@ -212,7 +232,9 @@ _ES: dict[str, str] = {
     "doc.title": "ROI del onboarding",
     "doc.subject": "Lo que vale un equipo de onboarding, por cliente",
     "edition.udf": "Necesita el complemento xlfuncs (CLV, PAYBACK, ... son funciones de xlfuncs).",
-    "edition.native": "Edición nativa: solo fórmulas integradas, funciona sin el complemento.",
+    "edition.native": (
+        "Edición nativa: solo fórmulas integradas, no necesita ningún complemento (Excel, LibreOffice, Google Sheets)."
+    ),
     "inputs.title": "ROI del onboarding: supuestos",
     "inputs.subtitle": (
         "Las celdas amarillas son supuestos: escriba sus cifras. Las demás se calculan y están bloqueadas."
@@ -231,20 +253,16 @@ _ES: dict[str, str] = {
     "in.license_price.help": "Lo que el cliente paga cada mes por una licencia.",
     "in.licenses_at_start": "Licencias iniciales",
     "in.licenses_at_start.help": "Licencias que compra un cliente nuevo el primer día.",
-    "in.months_without": "Meses que se queda un cliente sin onboarding",
-    "in.months_without.help": "Con un mal onboarding el cliente paga unos meses y se va.",
-    "in.months_with": "Meses que se queda un cliente con onboarding",
-    "in.months_with.help": "Con un buen onboarding el cliente se queda (y paga) este tiempo.",
     "in.extra_licenses": "Licencias adicionales vendidas con onboarding",
     "in.extra_licenses.help": "Licencias que añade un cliente bien incorporado, sin nuevo coste de adquisición.",
     "in.acquisition_cost": "Coste de adquisición (CAC)",
     "in.acquisition_cost.help": "Coste de ventas y marketing para ganar un cliente.",
     "in.gross_margin": "Margen bruto",
     "in.gross_margin.help": "Parte del ingreso por licencias que queda tras el coste de servirlo.",
-    "in.churn_without": "Churn mensual sin onboarding",
-    "in.churn_without.help": "Parte de los clientes que se pierde cada mes con un mal onboarding.",
-    "in.churn_with": "Churn mensual con onboarding",
-    "in.churn_with.help": "Parte de los clientes que se pierde cada mes tras un buen onboarding.",
+    "in.churn_without": "Tasa de abandono mensual sin onboarding",
+    "in.churn_without.help": "Clientes que se van cada mes con un mal onboarding; fija la permanencia.",
+    "in.churn_with": "Tasa de abandono mensual con onboarding",
+    "in.churn_with.help": "Clientes que se van cada mes tras un buen onboarding; fija la permanencia.",
     "in.discount_rate": "Tasa de descuento (anual)",
     "in.discount_rate.help": "Coste del capital: el dinero futuro vale menos que el de hoy.",
     "in.onboarding_cost": "Coste de onboarding por cliente",
@@ -268,7 +286,14 @@ _ES: dict[str, str] = {
     "range.atleast": "{low} o más",
     "sc.title": "ROI del onboarding: un cliente sin y con onboarding",
     "sc.subtitle": (
-        "Por cliente, a partir de la hoja Supuestos. CLV, LTV:CAC, recuperación y ROI son funciones de xlfuncs."
+        "Por cliente, a partir de la hoja Supuestos, en un horizonte de {horizon} meses: la tasa de abandono fija"
+        " cuánto se queda un cliente y todo lo demás se deriva de ella. CLV, LTV:CAC, PAYBACK y ROI son funciones"
+        " de xlfuncs."
+    ),
+    "sc.subtitle.native": (
+        "Por cliente, a partir de la hoja Supuestos, en un horizonte de {horizon} meses: la tasa de abandono fija"
+        " cuánto se queda un cliente y todo lo demás se deriva de ella. Solo fórmulas integradas: no necesita"
+        " ningún complemento."
     ),
     "sc.h.metric": "Por cliente",
     "sc.h.without": "Sin onboarding",
@@ -279,26 +304,31 @@ _ES: dict[str, str] = {
     "sc.licenses.how": "Licencias iniciales, más las adicionales con onboarding.",
     "sc.arpu": "Ingreso mensual (ARPU)",
     "sc.arpu.how": "Precio de la licencia x licencias.",
-    "sc.months": "Meses que se queda el cliente",
-    "sc.months.how": "De la hoja Supuestos.",
-    "sc.revenue": "Ingresos durante la permanencia",
-    "sc.revenue.how": "Ingreso mensual x meses.",
-    "sc.gross_profit": "Beneficio bruto durante la permanencia",
+    "sc.months": "Meses que se queda el cliente (de {horizon})",
+    "sc.months.how": (
+        "Meses de pago esperados en el horizonte: (1 - (1 - abandono) ^ {horizon}) / abandono; los {horizon}"
+        " sin abandono."
+    ),
+    "sc.revenue": "Ingresos durante la permanencia (sin descontar)",
+    "sc.revenue.how": "Ingreso mensual x meses de permanencia.",
+    "sc.gross_profit": "Beneficio bruto durante la permanencia (sin descontar)",
     "sc.gross_profit.how": "Ingresos x margen bruto.",
     "sc.upfront": "Coste inicial (CAC + onboarding)",
     "sc.upfront.how": "Coste de adquisición; con onboarding, más el coste de onboarding.",
     "sc.profit": "Beneficio tras el coste inicial",
-    "sc.profit.how": "Beneficio bruto - coste inicial. Negativo: el coste de adquisición se comió los ingresos.",
-    "sc.churn": "Churn mensual",
-    "sc.churn.how": "De la hoja Supuestos.",
-    "sc.clv": "Valor de vida (CLV) en el horizonte",
-    "sc.clv.how": "CLV(ingreso mensual, churn, margen, tasa mensual, horizonte).",
+    "sc.profit.how": (
+        "CLV - coste inicial: donde termina la curva de beneficio acumulado (mes {horizon}). Negativo: no se recupera."
+    ),
+    "sc.churn": "Tasa de abandono mensual",
+    "sc.churn.how": "De la hoja Supuestos: la parte de los clientes que se van cada mes.",
+    "sc.clv": "Valor de vida del cliente (CLV, descontado)",
+    "sc.clv.how": "Beneficio bruto descontado: CLV(ingreso mensual, abandono, margen, descuento, {horizon}).",
     "sc.ltv_cac": "LTV : CAC",
     "sc.ltv_cac.how": "LTV_CAC(CLV, coste inicial). El onboarding cuenta como coste de adquisición: la vista estricta.",
     "sc.rule": "Regla 3:1 (LTV al menos 3 x CAC)",
     "sc.rule.how": "Steve Blank: un negocio sano gana 3 veces lo que paga por ganar un cliente.",
     "sc.payback": "Recuperación (meses)",
-    "sc.payback.how": "PAYBACK(coste inicial, ingreso mensual, margen, churn, descuento).",
+    "sc.payback.how": "PAYBACK(coste inicial, ingreso mensual, margen, abandono, descuento).",
     "sc.roi": "ROI del onboarding",
     "sc.roi.how": "ONBOARDING_ROI(CLV con, CLV sin, coste de onboarding): retorno por unidad gastada.",
     "pass": "CUMPLE",
@@ -313,22 +343,27 @@ _ES: dict[str, str] = {
     "ch.profit.title": "Beneficio acumulado por cliente",
     "ch.profit.x": "Mes",
     "ch.profit.y": "Beneficio acumulado ({cur})",
-    "ch.ltv.title": "Valor de vida frente a coste inicial",
+    "ch.ltv.title": "Valor de vida del cliente frente a coste inicial",
     "ch.ltv.y": "{cur} por cliente",
     "ch.month": "Mes",
     "ch.without": "Sin onboarding",
     "ch.with": "Con onboarding",
-    "ch.clv": "Valor de vida (CLV)",
-    "ch.cac": "Coste inicial (CAC)",
-    "ch.note": "Los meses tras el horizonte muestran #N/A; el gráfico cubre los meses 0 a {horizon}.",
+    "ch.clv": "Valor de vida del cliente (CLV)",
+    "ch.cac": "Coste inicial (CAC + onboarding, si lo hay)",
+    "ch.note": (
+        "Meses 0 a {horizon}, el horizonte; con un horizonte más corto los meses siguientes muestran #N/A (no se"
+        " grafican)."
+    ),
+    "ch.where": ('Los gráficos leen la hoja oculta "{sheet}" (clic derecho en una pestaña > Mostrar para verla).'),
     "se.title": "ROI del onboarding: sensibilidad",
     "se.subtitle": (
-        "Con onboarding. Cambie las tasas de churn y las licencias en amarillo; el resto sale de la hoja Supuestos."
+        "Con onboarding, en el horizonte de {horizon} meses. Cambie las tasas de abandono y las licencias en"
+        " amarillo; el resto sale de la hoja Supuestos."
     ),
-    "se.clv": "Valor de vida (CLV) en el horizonte",
+    "se.clv": "Valor de vida del cliente (CLV, descontado)",
     "se.ltv_cac": "LTV : CAC (coste inicial = CAC + onboarding; 3 o más cumple)",
-    "se.corner": "Churn mensual / licencias adicionales",
-    "se.note": "Recuadrado: el escenario de la hoja Supuestos (churn con onboarding, licencias adicionales).",
+    "se.corner": "Abandono mensual / licencias adicionales",
+    "se.note": "Recuadrado: el escenario de la hoja Supuestos (abandono con onboarding, licencias adicionales).",
     "ck.title": "Lista de onboarding",
     "ck.subtitle": (
         "Seis pasos desde la firma hasta el beneficio prometido. Escriba la fecha en que se completa cada paso."
@@ -347,7 +382,7 @@ _ES: dict[str, str] = {
     "ck.s1": "Obtener todo lo necesario del cliente",
     "ck.s1.means": "Objetivos, datos, contactos y accesos recibidos.",
     "ck.s1.owner": "Ventas",
-    "ck.s2": "Empezar solo cuando se tenga",
+    "ck.s2": "Empezar solo cuando se tenga todo",
     "ck.s2.means": "Reunión de arranque sin nada pendiente.",
     "ck.s2.owner": "Responsable de onboarding",
     "ck.s3": "Dar al cliente lo que necesita para empezar",
@@ -378,7 +413,7 @@ _ES: dict[str, str] = {
     "he.red_below": "Rojo por debajo de",
     "he.green_from": "Verde desde",
     "he.vip": "VIP desde MRR",
-    "he.core": "Core desde MRR",
+    "he.core": "Principal desde MRR",
     "he.h.account": "Cuenta",
     "he.h.mrr": "MRR",
     "he.h.potential": "MRR potencial",
@@ -391,6 +426,13 @@ _ES: dict[str, str] = {
     "he.h.status": "Estado",
     "he.h.segment": "Segmento",
     "he.weights": "Peso de la señal",
+    "label.red": "rojo",
+    "label.yellow": "amarillo",
+    "label.green": "verde",
+    "label.VIP": "VIP",
+    "label.potential": "potencial",
+    "label.core": "principal",
+    "label.non-core": "secundario",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"en": _EN, "es": _ES}
@@ -405,3 +447,65 @@ def strings(lang: str) -> dict[str, str]:
     'Supuestos'
     """
     return STRINGS[lang]
+
+
+@dataclass(frozen=True)
+class Money:
+    """How amounts are written: the symbol, on which side, and the label of units and axes."""
+
+    symbol: str
+    after: bool  # 1.200 € rather than €1,200
+    label: str  # "$", "EUR", "MXN": what unit columns and axis titles say
+
+
+# ISO 4217 code -> (symbol, symbol after the amount in English, in Spanish). Spanish follows
+# the usage of the currency's country: 1.200 € in Spain, $1,200 in Mexico.
+CURRENCIES: dict[str, tuple[str, bool, bool]] = {
+    "USD": ("$", False, False),
+    "EUR": ("€", False, True),
+    "MXN": ("$", False, False),
+    "GBP": ("£", False, False),
+    "JPY": ("¥", False, False),
+    "CAD": ("$", False, False),
+    "AUD": ("$", False, False),
+    "CHF": ("CHF", True, True),
+    "COP": ("$", False, False),
+    "CLP": ("$", False, False),
+    "ARS": ("$", False, False),
+    "PEN": ("S/", False, False),
+    "BRL": ("R$", False, False),
+    "INR": ("₹", False, False),
+}
+_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+
+
+def money_for(currency: str, lang: str) -> Money:
+    """The number-format convention of ``currency`` (an ISO code or a symbol) in ``lang``.
+
+    >>> money_for("EUR", "es"), money_for("EUR", "en").after, money_for("MXN", "es").symbol
+    (Money(symbol='€', after=True, label='EUR'), False, '$')
+    >>> money_for("$", "en")
+    Money(symbol='$', after=False, label='$')
+    """
+    code = currency.upper()
+    if code in CURRENCIES:
+        symbol, after_en, after_es = CURRENCIES[code]
+        return Money(symbol, after_es if lang == "es" else after_en, code)
+    if currency in _SYMBOLS:
+        symbol, after_en, after_es = CURRENCIES[_SYMBOLS[currency]]
+        return Money(currency, after_es if lang == "es" else after_en, currency)
+    # Another symbol or code: English puts it first, Spanish after the amount.
+    return Money(currency, lang == "es", currency)
+
+
+def check_currency(currency: str) -> str:
+    """``currency`` if it is a known ISO code (any case) or a symbol of 1 to 4 characters.
+
+    Raises ValueError with one line otherwise.
+    """
+    if currency.upper() in CURRENCIES or (
+        1 <= len(currency) <= 4 and currency.strip() == currency and currency.isprintable() and '"' not in currency
+    ):
+        return currency.upper() if currency.upper() in CURRENCIES else currency
+    known = ", ".join(CURRENCIES)
+    raise ValueError(f"--currency must be an ISO code ({known}) or a symbol of 1 to 4 characters, got {currency!r}")

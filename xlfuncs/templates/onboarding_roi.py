@@ -33,7 +33,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import book as B
 from .book import Book, Page
-from .expr import IF, IFERROR, ISNA, NA, Name, Range, fn, lift
+from .expr import IF, ISNA, ISNUMBER, NA, Expr, Name, Range, fn, lift
+from .i18n import Money, money_for
 from .scenario import BY_PATH, SIGNALS, Key, Scenario
 
 NAME = "onboarding-roi"
@@ -45,19 +46,17 @@ YELLOW = ("FFEB9C", "9C5700")
 GREEN = ("C6EFCE", "006100")
 GREY = ("EDEDED", "595959")
 
-MAX_CHART_MONTHS = 60  # the horizon's upper bound (Blank: 5 years)
-
 
 class Formats:
     """Number formats for one currency and language."""
 
-    def __init__(self, currency: str, lang: str):
-        cur = '"' + currency.replace('"', "") + '"'
+    def __init__(self, money: Money):
+        cur = '"' + money.symbol.replace('"', "") + '"'
         # "_)" pads the right edge by the width of ")", so figures do not touch the cell
-        # border and line up with the bracketed negatives finance readers expect. English
-        # puts the symbol first ($1,200), Spanish after the amount (1.200 €); separators
-        # come from the reader's locale, not from the file.
-        if lang == "es":
+        # border and line up with the bracketed negatives finance readers expect. Where the
+        # symbol goes is the currency's and language's convention ($1,200, 1.200 €, $1,200 in
+        # Mexico); separators come from the reader's locale, not from the file.
+        if money.after:
             self.money = f"#,##0 {cur}_);(#,##0 {cur})"
             self.money2 = f"#,##0.00 {cur}_);(#,##0.00 {cur})"
         else:
@@ -79,15 +78,8 @@ _INPUT_GROUPS = (
         "inputs.g.customer",
         (("license_price", "unit.money_month", "money2"), ("licenses_at_start", "unit.licenses", "int")),
     ),
-    ("inputs.g.without", (("months_without", "unit.months", "one"), ("churn_without", "unit.per_month", "pct"))),
-    (
-        "inputs.g.with",
-        (
-            ("months_with", "unit.months", "one"),
-            ("churn_with", "unit.per_month", "pct"),
-            ("extra_licenses", "unit.licenses", "int"),
-        ),
-    ),
+    ("inputs.g.without", (("churn_without", "unit.per_month", "pct"),)),
+    ("inputs.g.with", (("churn_with", "unit.per_month", "pct"), ("extra_licenses", "unit.licenses", "int"))),
     (
         "inputs.g.costs",
         (
@@ -105,12 +97,13 @@ class _Ctx:
 
     def __init__(self, book: Book, sc: Scenario, t: dict[str, str], lang: str):
         self.book, self.sc, self.t, self.lang = book, sc, t, lang
-        self.cur = sc["workbook.currency"]
-        self.f = Formats(self.cur, lang)
+        self.money = money_for(sc["workbook.currency"], lang)
+        self.cur = self.money.label
+        self.f = Formats(self.money)
 
     def s(self, key: str, **kw) -> str:
-        text = self.t[key]
-        return text.format(**kw) if kw else text
+        """The words of ``key`` in this language; ``{horizon}`` is always the scenario's horizon."""
+        return self.t[key].format(horizon=int(self.sc["inputs.horizon_months"]), **kw)
 
     def setup(self, page: Page, title_rows: str | None, tab: str) -> None:
         page.setup(
@@ -228,9 +221,9 @@ def _inputs(ctx: _Ctx) -> dict[str, Name]:
 def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     p = ctx.book.page(ctx.s("sheet.scenarios"))
     f = ctx.f
-    p.widths(A=38, B=19, C=19, D=16, E=70)
+    p.widths(A=48, B=19, C=19, D=16, E=80)
     p.put("A1", ctx.s("sc.title"), B.TITLE)
-    p.put("A2", ctx.s("sc.subtitle"), B.SUBTITLE)
+    p.put("A2", ctx.s("sc.subtitle.native" if ctx.book.native else "sc.subtitle"), B.SUBTITLE)
     heads = ("metric", "without", "with", "diff", "how")
     for col, key in zip("ABCDE", heads):
         p.put(f"{col}4", ctx.s(f"sc.h.{key}"), B.HEADER if col in "BCD" else B.HEADER_LEFT)
@@ -260,16 +253,23 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
         state["row"] += 1
         return p.ref(f"B{r}"), p.ref(f"C{r}")
 
+    # One story: churn sets how long a customer stays within the horizon; revenue, lifetime
+    # value, payback and the profit curve all follow from it.
     lic = line("licenses", n["licenses_at_start"], n["licenses_at_start"] + n["extra_licenses"], f.int)
     arpu = line("arpu", n["license_price"] * lic[0], n["license_price"] * lic[1], f.money2)
-    months = line("months", n["months_without"], n["months_with"], f.one)
-    revenue = line("revenue", arpu[0] * months[0], arpu[1] * months[1], f.money)
-    gross = line("gross_profit", revenue[0] * n["gross_margin"], revenue[1] * n["gross_margin"], f.money)
-    upfront = line("upfront", n["acquisition_cost"], n["acquisition_cost"] + n["onboarding_cost"], f.money)
-    line("profit", gross[0] - upfront[0], gross[1] - upfront[1], f.money, key_row=True)
     churn = line("churn", n["churn_without"], n["churn_with"], f.pct)
-    clv = [fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], n["horizon_months"]) for i in (0, 1)]
+    horizon = n["horizon_months"]
+
+    def stayed(c: Expr) -> Expr:  # expected months paid within the horizon (scenario.months_stayed)
+        return IF(c.eq(0), horizon, (1 - (1 - c) ** horizon) / c)
+
+    months = line("months", stayed(churn[0]), stayed(churn[1]), f.one)
+    revenue = line("revenue", arpu[0] * months[0], arpu[1] * months[1], f.money)
+    line("gross_profit", revenue[0] * n["gross_margin"], revenue[1] * n["gross_margin"], f.money)
+    clv = [fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], horizon) for i in (0, 1)]
     clv_refs = line("clv", clv[0], clv[1], f.money, key_row=True)
+    upfront = line("upfront", n["acquisition_cost"], n["acquisition_cost"] + n["onboarding_cost"], f.money)
+    line("profit", clv_refs[0] - upfront[0], clv_refs[1] - upfront[1], f.money, key_row=True)
     ratio = line(
         "ltv_cac",
         fn("LTV_CAC", clv_refs[0], upfront[0]),
@@ -287,7 +287,12 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
         center=True,
     )
     payback = [
-        IFERROR(fn("PAYBACK", upfront[i], arpu[i], n["gross_margin"], churn[i], n["discount_monthly"]), ctx.s("never"))
+        _never_if_no_payback(
+            fn("PAYBACK", upfront[i], arpu[i], n["gross_margin"], churn[i], n["discount_monthly"]),
+            fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"]),  # no horizon: the whole life
+            upfront[i],
+            ctx.s("never"),
+        )
         for i in (0, 1)
     ]
     line("payback", payback[0], payback[1], f.one, key_row=True, diff=False, center=True)
@@ -311,6 +316,22 @@ def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
     p.ws.freeze_panes = "B5"
     ctx.setup(p, "4:4", tab=B.NAVY)
     return {"page": p, "arpu": arpu, "churn": churn, "upfront": upfront, "clv": clv_refs, "rows": rows}
+
+
+def _never_if_no_payback(payback: Expr, lifetime: Expr, upfront: Expr, never: str) -> Expr:
+    """``payback``, or "never" when there is no payback; any other error shows as itself.
+
+    No payback (PAYBACK's #NUM!) means the whole discounted lifetime value, with no
+    horizon, stays at or below the upfront cost: that is the test, written with CLV, so it
+    holds in every edition and every engine (LibreOffice's native twin says Err:502 where
+    Excel says #NUM!, and the classic add-in returns the text "#NUM!"). IFERROR would
+    turn #NAME? (the add-in missing) into "never" too: a wrong answer that looks right.
+    """
+    return IF(
+        ISNUMBER(payback),
+        payback,
+        IF(ISNUMBER(lifetime), IF(lifetime.le(upfront), never, payback), payback),
+    )
 
 
 def _text_fill(p: Page, cells: str, text: str, colours: tuple[str, str]) -> None:
@@ -393,7 +414,10 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
         p.put(f"{col}{head}", ctx.s(f"ch.{key}"), B.HEADER)
     arpu, churn, upfront = sc_sheet["arpu"], sc_sheet["churn"], sc_sheet["upfront"]
     first = head + 1
-    for month in range(MAX_CHART_MONTHS + 1):
+    # Rows up to the scenario's horizon, the chart's range: a clean workbook has no error
+    # value (`xlfuncs recalc --check` passes it). A shorter horizon typed into the Inputs
+    # sheet turns the later months into #N/A, which charts leave out.
+    for month in range(int(ctx.sc["inputs.horizon_months"]) + 1):
         r = first + month
         m = p.put(f"A{r}", month, B.AXIS, f.int)
         for i, col in enumerate("BC"):
@@ -401,9 +425,8 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
             # this curve crosses 0 exactly where PAYBACK says (CLV needs t >= 1).
             to_date = IF(m.eq(0), 0, fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], m))
             p.formula(f"{col}{r}", IF(m.gt(n["horizon_months"]), NA(), to_date - upfront[i]), B.CALC, f.money)
-    last = first + MAX_CHART_MONTHS
-    horizon = int(ctx.sc["inputs.horizon_months"])
-    p.put(f"A{last + 1}", ctx.s("ch.note", horizon=horizon), B.NOTE_PLAIN)
+    last = first + int(ctx.sc["inputs.horizon_months"])
+    p.put(f"A{last + 1}", ctx.s("ch.note"), B.NOTE_PLAIN)
 
     # LTV vs upfront cost: the bars' data, beside the curve's data.
     p.put(f"E{head}", "", B.HEADER)
@@ -431,7 +454,7 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     line.x_axis.delete = False
     line.y_axis.delete = False
     line.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
-    end = first + horizon
+    end = first + int(ctx.sc["inputs.horizon_months"])
     line.add_data(Reference(p.ws, min_col=2, max_col=3, min_row=head, max_row=end), titles_from_data=True)
     line.set_categories(Reference(p.ws, min_col=1, min_row=first, max_row=end))
     for series, colour in zip(line.series, ("C00000", "2E75B6")):
@@ -474,6 +497,10 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
         sc_page.style(f"{col}{row}", B.GROUP)
     sc_page.ws.add_chart(line, f"A{row + 1}")
     sc_page.ws.add_chart(bars, f"D{row + 1}")
+    # The charts' data stays off the printout (a page of #N/A past the horizon otherwise):
+    # a hidden sheet, which Excel and LibreOffice still chart from.
+    p.ws.sheet_state = "hidden"
+    sc_page.put(f"A{row + 20}", ctx.s("ch.where", sheet=p.sheet), B.NOTE_PLAIN)
 
 
 # ------------------------------------------------------------------------- Sensitivity
@@ -496,6 +523,7 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
         p.style(f"{get_column_letter(2 + j)}{top}", B.GROUP)
     head = top + 1
     p.put(f"A{head}", ctx.s("se.corner"), B.HEADER_LEFT)
+    p.ws.row_dimensions[head].height = 30  # two lines: the header wraps in a narrow column
     cols = []
     for j, x in enumerate(extras):
         col = get_column_letter(2 + j)
@@ -529,6 +557,7 @@ def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
         p.style(f"{get_column_letter(2 + j)}{top2}", B.GROUP)
     head2 = top2 + 1
     p.put(f"A{head2}", ctx.s("se.corner"), B.HEADER_LEFT)
+    p.ws.row_dimensions[head2].height = 30
     for j in range(len(extras)):
         col = get_column_letter(2 + j)
         p.formula(f"{col}{head2}", cols[j], B.AXIS, f.int)
@@ -690,19 +719,16 @@ def _health(ctx: _Ctx) -> None:
             p.put(f"{sig_cols[k]}{r}", s, B.INPUT, f.int)
         scores = Range(p.sheet, f"{sig_cols[0]}{r}:{sig_cols[-1]}{r}")
         score = p.formula(f"I{r}", fn("HEALTH_SCORE", scores, Range(p.sheet, weight_range)), B.CALC_KEY, f.one)
-        p.formula(
-            f"J{r}",
-            fn("HEALTH_STATUS", score, names["health_red_below"], names["health_green_from"]),
-            B.CALC_KEY_CENTER,
-        )
-        p.formula(f"K{r}", fn("SEGMENT", mrr, pot, names["vip_mrr"], names["core_mrr"]), B.CALC_CENTER)
+        status = fn("HEALTH_STATUS", score, names["health_red_below"], names["health_green_from"])
+        p.formula(f"J{r}", _in_words(ctx, status, STATUS_LABELS), B.CALC_KEY_CENTER)
+        segment = fn("SEGMENT", mrr, pot, names["vip_mrr"], names["core_mrr"])
+        p.formula(f"K{r}", _in_words(ctx, segment, SEGMENT_LABELS), B.CALC_CENTER)
     last = first + len(accounts) - 1
     status_cells = f"J{first}:J{last}"
-    # HEALTH_STATUS answers in English in every edition: these are the function's labels.
-    _text_fill(p, status_cells, "red", RED)
-    _text_fill(p, status_cells, "yellow", YELLOW)
-    _text_fill(p, status_cells, "green", GREEN)
-    _text_fill(p, f"K{first}:K{last}", "VIP", ("DDEBF7", B.NAVY))
+    _text_fill(p, status_cells, ctx.s("label.red"), RED)
+    _text_fill(p, status_cells, ctx.s("label.yellow"), YELLOW)
+    _text_fill(p, status_cells, ctx.s("label.green"), GREEN)
+    _text_fill(p, f"K{first}:K{last}", ctx.s("label.VIP"), ("DDEBF7", B.NAVY))
     p.ws.conditional_formatting.add(
         f"{sig_cols[0]}{first}:{sig_cols[-1]}{last}",
         _red_to_green(low=0, mid=50, high=100),
@@ -719,6 +745,25 @@ def _health(ctx: _Ctx) -> None:
     p.ws.add_data_validation(score_rule)
     p.ws.freeze_panes = f"B{first}"
     ctx.setup(p, f"{head}:{wrow}", tab=B.NAVY)
+
+
+STATUS_LABELS = ("red", "yellow", "green")
+SEGMENT_LABELS = ("VIP", "potential", "core", "non-core")
+
+
+def _in_words(ctx: _Ctx, call: Expr, labels: tuple[str, ...]) -> Expr:
+    """A label-returning function's answer in the reader's language.
+
+    The function keeps its contract (English labels); the template maps them. A label
+    that reads the same in this language needs no mapping, an error passes through.
+    """
+    mapped = [label for label in labels if ctx.s(f"label.{label}") != label]
+    if not mapped:
+        return call
+    expr: Expr = call
+    for label in reversed(mapped):
+        expr = IF(call.eq(label), ctx.s(f"label.{label}"), expr)
+    return expr
 
 
 # ---------------------------------------------------------------------------- building

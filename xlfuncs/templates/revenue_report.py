@@ -34,7 +34,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from .. import adapter, registry
 from ..errors import ExcelError
-from . import billing_export
+from . import billing_export, i18n
 from . import book as B
 from .book import Book, Page
 from .expr import IF, IFERROR, Call, Expr, Range, Ref, Value, fn, lift
@@ -183,8 +183,9 @@ class _Ctx:
     def __init__(self, book: Book, inputs: ReportInputs, t: dict[str, str], lang: str):
         self.book, self.inputs, self.lang = book, inputs, lang
         self.t = {**t, **WORDS[lang]}
-        self.cur = inputs.currency
-        self.f = Formats(self.cur, lang)
+        self.money = i18n.money_for(inputs.currency, lang)
+        self.cur = self.money.symbol
+        self.f = Formats(self.money)
         # Month names in the reader's language whatever the machine's locale ([$-C0A]: es-ES).
         self.month_fmt = "[$-C0A]mmm yyyy" if lang == "es" else "[$-409]mmm yyyy"
 

@@ -4,11 +4,13 @@ The schema below is the single source of every scenario key: its type, its allow
 its default and its documentation. From it come
 
 * the built-in default scenario (:func:`defaults`), so ``xlfuncs generate onboarding-roi``
-  needs no file and nothing has to be shipped as package data;
-* ``workbook_templates/onboarding-roi.toml``, the documented copy users start from
-  (:func:`default_toml` writes it; a test keeps the file and the schema in step);
-* the validation of a user's file (:func:`load`): a wrong type, a value out of range or an
-  unknown key is a :class:`ScenarioError` whose message is one line naming the key;
+  needs no file;
+* ``xlfuncs/templates/scenarios/onboarding-roi.toml``, the documented copy users start from
+  (shipped in the package, printed by ``xlfuncs generate onboarding-roi --print-scenario``;
+  :func:`default_toml` writes it, a test keeps the file and the schema in step);
+* the validation of a user's file (:func:`load`): a wrong type, a value out of range, an
+  unknown key, a stay that contradicts the churn or health weights that are all 0 is a
+  :class:`ScenarioError` whose message is one line naming the key;
 * the ranges of the Inputs sheet's data validation, so the workbook refuses what the file
   would refuse.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +112,16 @@ SECTIONS: dict[str, str] = {
 
 KEYS: tuple[Key, ...] = (
     Key("workbook.company", TEXT, "Example Co.", "Company name printed in each page header."),
-    Key("workbook.currency", TEXT, "$", 'Currency symbol used by the number formats (e.g. "$", "€").', length=(1, 4)),
+    Key(
+        "workbook.currency",
+        TEXT,
+        "$",
+        'Currency of the amounts: an ISO code (USD, EUR, MXN, GBP, ...) or a symbol ("$", "€"); it sets the'
+        " symbol and where the number formats put it. `--currency` overrides it.",
+        length=(1, 4),
+    ),
     Key("inputs.license_price", NUMBER, 50.0, "Price of one license per month.", 0, None, True),
     Key("inputs.licenses_at_start", INTEGER, 1, "Licenses a new customer buys.", 1, 10000),
-    Key("inputs.months_without", NUMBER, 3.0, "Months a customer stays (and pays) without onboarding.", 0, 120, True),
-    Key("inputs.months_with", NUMBER, 12.0, "Months a customer stays with onboarding.", 0, 120, True),
     Key(
         "inputs.extra_licenses",
         INTEGER,
@@ -124,8 +132,32 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("inputs.acquisition_cost", NUMBER, 400.0, "CAC: cost of acquiring one customer.", 0, None, True),
     Key("inputs.gross_margin", NUMBER, 0.8, "Gross margin on license revenue, as a fraction.", 0, 1, True),
-    Key("inputs.churn_without", NUMBER, 0.30, "Monthly churn without onboarding, as a fraction.", 0, 1),
+    Key(
+        "inputs.churn_without",
+        NUMBER,
+        0.30,
+        "Monthly churn without onboarding, as a fraction: the share of customers lost each month.",
+        0,
+        1,
+    ),
+    Key(
+        "inputs.months_without",
+        NUMBER,
+        None,
+        "Instead of churn_without: the months a customer stays (and pays) without onboarding, within the"
+        " horizon; the churn is derived from it. Give one of the two, or both if they agree.",
+        1,
+        60,
+    ),
     Key("inputs.churn_with", NUMBER, 0.03, "Monthly churn with onboarding, as a fraction.", 0, 1),
+    Key(
+        "inputs.months_with",
+        NUMBER,
+        None,
+        "Instead of churn_with: the months a customer stays with onboarding, within the horizon.",
+        1,
+        60,
+    ),
     Key(
         "inputs.discount_rate",
         NUMBER,
@@ -241,8 +273,10 @@ class Scenario:
 
 
 def defaults() -> Scenario:
-    """The built-in default scenario (a fresh copy)."""
-    return Scenario({k.path: copy.deepcopy(k.default) for k in KEYS})
+    """The built-in default scenario (a fresh copy), its months stayed derived from churn."""
+    scenario = Scenario({k.path: copy.deepcopy(k.default) for k in KEYS})
+    _cross_checks(scenario, set())
+    return scenario
 
 
 def load(path: str | Path | None) -> Scenario:
@@ -277,6 +311,7 @@ def from_mapping(data: dict, source: str = "mapping") -> Scenario:
     """Validate a parsed TOML document against the schema (missing keys take defaults)."""
     scenario = defaults()
     scenario.source = source
+    given: set[str] = set()
     for section, table in data.items():
         if section not in SECTIONS:
             raise ScenarioError(f"[{section}]: unknown section (known: {', '.join(SECTIONS)})")
@@ -289,7 +324,8 @@ def from_mapping(data: dict, source: str = "mapping") -> Scenario:
                 known = ", ".join(k.name for k in KEYS if k.section == section)
                 raise ScenarioError(f"{path}: unknown key (keys of [{section}]: {known})")
             scenario.values[path] = _check(key, value)
-    _cross_checks(scenario)
+            given.add(path)
+    _cross_checks(scenario, given)
     return scenario
 
 
@@ -344,6 +380,11 @@ def _check(key: Key, value, where: str | None = None):
             raise ScenarioError(f"{where}: must be text in quotes, got {_describe(value)}")
         if not value.strip():
             raise ScenarioError(f"{where}: must not be empty")
+        bad = _XML_ILLEGAL.search(value)
+        if bad:
+            raise ScenarioError(
+                f"{where}: contains the control character U+{ord(bad.group()):04X}, which a workbook cannot hold"
+            )
         if key.length and not key.length[0] <= len(value) <= key.length[1]:
             raise ScenarioError(f"{where}: must be {key.length[0]} to {key.length[1]} characters, got {value!r}")
         return value
@@ -365,6 +406,9 @@ def _check(key: Key, value, where: str | None = None):
     raise AssertionError(key.kind)
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone surrogates).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
 _MRR = Key("health.accounts.mrr", NUMBER, 0.0, "", 0, None)
 _SCORES = Key("health.accounts.scores", NUMBERS, [], "", 0, 100, length=(SIGNALS, SIGNALS))
 _NAME = Key("health.accounts.name", TEXT, "", "")
@@ -385,7 +429,70 @@ def _account(table: dict, where: str) -> dict:
     }
 
 
-def _cross_checks(sc: Scenario) -> None:
+def months_stayed(churn: float, horizon: int) -> float:
+    """Expected months a customer pays within ``horizon`` months at monthly ``churn``.
+
+    A customer pays month 1, is still there in month t+1 with probability (1 - churn)^t:
+    sum over t = 0 .. horizon-1 of (1 - churn)^t = (1 - (1 - churn)^horizon) / churn, and the
+    whole horizon when nobody churns. The workbook computes the same on its Scenarios sheet.
+
+    >>> months_stayed(0.0, 36), round(months_stayed(0.3, 36), 4), months_stayed(1.0, 36)
+    (36.0, 3.3333, 1.0)
+    """
+    if churn == 0:
+        return float(horizon)
+    return (1 - (1 - churn) ** horizon) / churn
+
+
+def churn_for_months(months: float, horizon: int) -> float:
+    """The monthly churn at which a customer stays ``months`` of ``horizon`` (1 <= months <= horizon).
+
+    >>> round(churn_for_months(months_stayed(0.3, 36), 36), 12)
+    0.3
+    """
+    if months >= horizon:
+        return 0.0
+    low, high = 0.0, 1.0  # months_stayed falls from horizon (churn 0) to 1 (churn 1)
+    for _ in range(200):
+        mid = (low + high) / 2
+        if months_stayed(mid, horizon) > months:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def _stay_checks(sc: Scenario, given: set[str]) -> None:
+    """One story: months stayed and churn are two views of one number, over the horizon."""
+    horizon = int(sc["inputs.horizon_months"])
+    for side in ("without", "with"):
+        churn_key, months_key = f"inputs.churn_{side}", f"inputs.months_{side}"
+        churn = sc[churn_key]
+        if months_key not in given:
+            sc.values[months_key] = months_stayed(churn, horizon)
+            continue
+        months = sc[months_key]
+        if months > horizon:
+            raise ScenarioError(
+                f"{months_key}: must be at most inputs.horizon_months ({horizon}), the months counted, got {_fmt(months)}"
+            )
+        if churn_key in given:
+            implied = months_stayed(churn, horizon)
+            if abs(implied - months) > max(0.05, 0.01 * months):
+                raise ScenarioError(
+                    f"{months_key}: {_fmt(months)} months contradicts {churn_key} = {_fmt(churn)}, with which a"
+                    f" customer stays {implied:.1f} of the {horizon} months; give one of the two"
+                )
+        else:
+            sc.values[churn_key] = churn_for_months(months, horizon)
+
+
+def _cross_checks(sc: Scenario, given: set[str]) -> None:
+    _stay_checks(sc, given)
+    if not any(w > 0 for w in sc["health.weights"]):
+        raise ScenarioError(
+            "health.weights: at least one weight must be above 0 (with all weights 0 no health score exists)"
+        )
     if sc["health.red_below"] > sc["health.green_from"]:
         raise ScenarioError(
             f"health.green_from: must be at least health.red_below ({_fmt(sc['health.red_below'])}), "
@@ -418,20 +525,24 @@ def _comment(lines: Iterable[str]) -> list[str]:
 
 
 def default_toml() -> str:
-    """The documented default scenario, as ``workbook_templates/onboarding-roi.toml`` holds it."""
+    """The documented default scenario, as ``xlfuncs/templates/scenarios/onboarding-roi.toml`` holds it."""
     out = _comment(
         [
             "Default scenario of the onboarding-roi template:",
-            "    xlfuncs generate onboarding-roi -o onboarding.xlsx --scenario THIS_FILE",
+            "    xlfuncs generate onboarding-roi --print-scenario > my-numbers.toml",
+            "    xlfuncs generate onboarding-roi -o onboarding.xlsx --scenario my-numbers.toml",
             "",
             "Copy this file and change the numbers. Every key is optional: a key left out keeps",
             "the value shown here. A wrong type or a value out of range stops `xlfuncs generate`",
             "with one line naming the key, and no workbook is written.",
             "",
-            "The story: a customer buys one license. With poor onboarding it pays for three months",
-            "and the acquisition cost eats the rest; with good onboarding it stays the year and",
-            "buys three more licenses at no new acquisition cost. Steve Blank's rule: lifetime",
-            "value should be at least 3 times the acquisition cost, over a 3 to 5 year life.",
+            "The story: a customer buys one license. With poor onboarding 30 % of customers leave",
+            "each month, so a customer stays 3.3 months on average and the acquisition cost eats",
+            "the rest; with good onboarding 3 % leave a month, a customer stays 22.2 of the 36",
+            "months counted (the horizon) and buys three more licenses at no new acquisition cost.",
+            "Every figure of the workbook (months stayed, revenue, lifetime value, payback, the",
+            "profit curve) follows from these churn rates over the horizon. Steve Blank's rule:",
+            "lifetime value should be at least 3 times the acquisition cost, over a 3 to 5 year life.",
         ]
     )
     for section, doc in SECTIONS.items():
@@ -441,7 +552,10 @@ def default_toml() -> str:
                 continue
             rng = key.range_text()
             note = key.doc + (f" Allowed: {rng}." if rng and key.kind != TEXT else "")
-            out += _comment([note]) + [f"{key.name} = {_toml_value(key.default)}"]
+            if key.default is None:  # an alternative to another key: its derived value, commented out
+                out += _comment([note, f"{key.name} = {round(defaults()[key.path], 2)!r}"])
+            else:
+                out += _comment([note]) + [f"{key.name} = {_toml_value(key.default)}"]
     accounts = BY_PATH["health.accounts"]
     out += [""] + _comment(
         [
