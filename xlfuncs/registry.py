@@ -404,7 +404,7 @@ _register(
     Function(
         name="MRR_MOVEMENTS",
         kind=TABLE,
-        impl=metrics.mrr_movements,
+        impl=billing.mrr_movements,
         args=(
             Arg(
                 "mrr",
