@@ -418,7 +418,7 @@ _register(
     Function(
         name="MRR_MOVEMENTS",
         kind=TABLE,
-        impl=metrics.mrr_movements,
+        impl=billing.mrr_movements,
         args=(
             Arg(
                 "mrr",
