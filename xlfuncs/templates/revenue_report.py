@@ -24,6 +24,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
@@ -385,7 +386,7 @@ def _bridge(ctx: _Ctx, mrr: dict) -> dict:
         r = first + i
         p.put(f"A{r}", _add_months(inp.first_month, i + 1), B.AXIS, ctx.month_fmt)
         p.formula(f"{cols['start']}{r}", mrr["totals"][i], B.CALC, f.money)
-    mm = p.spill(
+    p.spill(
         f"{cols['new']}{first}",
         fn("MRR_MOVEMENTS", mrr["range"]),
         steps,
@@ -394,7 +395,7 @@ def _bridge(ctx: _Ctx, mrr: dict) -> dict:
         f.money,
         native_cell=_table_cell("MRR_MOVEMENTS", mrr),
     )
-    cc = p.spill(
+    p.spill(
         f"{cols['c_start']}{first}",
         fn("CUSTOMER_COUNTS", mrr["range"]),
         steps,
@@ -403,7 +404,6 @@ def _bridge(ctx: _Ctx, mrr: dict) -> dict:
         f.int,
         native_cell=_table_cell("CUSTOMER_COUNTS", mrr),
     )
-    del mm, cc
     dash = ctx.s("rr.dash")
     for i in range(steps):
         r = first + i
@@ -732,7 +732,7 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
         f.ratio,
         key_row=True,
     )
-    verdict = line(
+    line(
         "rule",
         IF(Call("ISNUMBER", (ratio[0],)), IF(ratio[0].ge(3), ctx.s("pass"), ctx.s("fail")), dash),
         IF(Call("ISNUMBER", (ratio[1],)), IF(ratio[1].ge(3), ctx.s("pass"), ctx.s("fail")), dash),
@@ -745,7 +745,6 @@ def _ltv(ctx: _Ctx, mrr: dict, bridge: dict, cohorts: dict) -> dict:
     payback = line("payback", IFERROR(fn("PAYBACK", cac, arpu[0], margin), ctx.s("never")), None, f.one, key_row=True)[
         0
     ]
-    del verdict
 
     # Survival: observed (all cohorts pooled) against the sBG projection.
     row += 2
@@ -858,8 +857,6 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
     dash = ctx.s("rr.dash")
     seg_words = {w: ctx.s(f"rr.segment.{w}") for w in ("VIP", "potential", "core", "non-core")}
     status_words = {w: ctx.s(f"rr.status.{w}") for w in ("red", "yellow", "green")}
-    import numpy as np
-
     rng = np.random.default_rng(3)
     grid = mrr["grid"]
     n = len(inp.customers)
@@ -996,13 +993,12 @@ def _summary(ctx: _Ctx, mrr: dict, bridge: dict, ltv: dict) -> None:
     line("arpu", last("arpu"), f.money2)
     line("customers", last("c_end"), f.int, center=True)
     line("cac", ltv["cac"], f.money)
-    ratio = line("ltv_cac", ltv["ratio"][0], f.ratio, key_row=True, center=True)
+    line("ltv_cac", ltv["ratio"][0], f.ratio, key_row=True, center=True)
     rule_row = row + 1
     line("rule", ltv["page"].ref(f"B{ltv['rule_row']}"), None, key_row=True, center=True)
     _text_fill(p, f"B{rule_row}", ctx.s("pass"), GREEN)
     _text_fill(p, f"B{rule_row}", ctx.s("fail"), RED)
     line("payback", ltv["payback"], f.one, key_row=True, center=True)
-    del ratio
     ctx.setup(p, None)
 
     # Charts on a page of their own: MRR month by month, and the bridge.
