@@ -185,6 +185,10 @@ class Book:
         """Every cell's value: the per-cell ones and those of the grids."""
         return BookValues(self)
 
+    def all_formulas(self) -> BookFormulas:
+        """Every formula cell's text: the per-cell ones and those of formula grids."""
+        return BookFormulas(self)
+
 
 class Page:
     """One worksheet: write constants and formulas, define names, set up printing.
@@ -367,13 +371,9 @@ class Page:
             s = self.book.xf(self.ws, look, fmt)
             emit = self.book.emit
             if self.native and native_cell is not None:
-                for i in range(rows):
-                    for j in range(cols):
-                        ref = f"{get_column_letter(col0 + j)}{row0 + i}"
-                        text = native_cell(i, j)
-                        formulas[(sheet, ref)] = text
-                        values[(sheet, ref)] = grid[i][j]
-                        emit(sheet, ref, _cell_xml(ref, s, grid[i][j], f"<f>{_esc(text)}</f>"))
+                # One formula per cell, rendered when the sheet is written (and when asked
+                # for): millions of long SUMPRODUCTs are not kept in memory twice.
+                self.book.grids.setdefault(sheet, []).append(Grid(row0, col0, grid, [s] * cols, formula=native_cell))
                 return grid
             text = expr.render(self)
             formulas[(sheet, coord)] = text
@@ -538,22 +538,40 @@ def mark_dynamic_arrays(path: Path, anchors: dict[str, list[str]], titles: list[
 class Grid:
     """A rectangle of cells held as rows of values (direct mode), one style per column."""
 
-    __slots__ = ("row0", "col0", "values", "styles", "skip_first", "rows", "cols")
+    __slots__ = ("row0", "col0", "values", "styles", "skip_first", "rows", "cols", "formula")
 
-    def __init__(self, row0: int, col0: int, values: list, styles: list[int], skip_first: bool = False):
+    def __init__(
+        self,
+        row0: int,
+        col0: int,
+        values: list,
+        styles: list[int],
+        skip_first: bool = False,
+        formula: Callable[[int, int], str] | None = None,
+    ):
         self.row0, self.col0, self.values, self.styles = row0, col0, values, styles
         self.skip_first = skip_first  # the top-left cell is written elsewhere (a spill's anchor)
+        self.formula = formula  # (i, j) -> the cell's formula text, for a grid of formulas
         self.rows, self.cols = len(values), (len(values[0]) if values else 0)
 
     def row_xml(self, r: int) -> dict[int, str]:
-        line = self.values[r - self.row0]
+        i = r - self.row0
+        line = self.values[i]
         out = {}
         for j, value in enumerate(line):
             if j == 0 and self.skip_first and r == self.row0:
                 continue
             col = self.col0 + j
-            out[col] = _cell_xml(f"{get_column_letter(col)}{r}", self.styles[j], value, "")
+            inner = "" if self.formula is None else f"<f>{_esc(self.formula(i, j))}</f>"
+            out[col] = _cell_xml(f"{get_column_letter(col)}{r}", self.styles[j], value, inner)
         return out
+
+    def coords(self):
+        """(i, j, coord) of every cell the grid writes."""
+        for i in range(self.rows):
+            for j in range(self.cols):
+                if not (i == 0 and j == 0 and self.skip_first):
+                    yield i, j, f"{get_column_letter(self.col0 + j)}{self.row0 + i}"
 
 
 class BookValues(Mapping):
@@ -573,14 +591,45 @@ class BookValues(Mapping):
         yield from self.book.values
         for sheet, grids in self.book.grids.items():
             for grid in grids:
-                for i in range(grid.rows):
-                    for j in range(grid.cols):
-                        key = (sheet, f"{get_column_letter(grid.col0 + j)}{grid.row0 + i}")
-                        if not (i == 0 and j == 0 and grid.skip_first):
-                            yield key
+                for _, _, coord in grid.coords():
+                    yield (sheet, coord)
 
     def __len__(self):
         return sum(1 for _ in self)
+
+
+class BookFormulas(Mapping):
+    """(sheet, coord) -> formula text of every formula cell, per-cell or in a formula grid."""
+
+    def __init__(self, book: Book):
+        self.book = book
+
+    def _grids(self):
+        for sheet, grids in self.book.grids.items():
+            for grid in grids:
+                if grid.formula is not None:
+                    yield sheet, grid
+
+    def __getitem__(self, key):
+        try:
+            return self.book.formulas[key]
+        except KeyError:
+            pass
+        sheet, coord = key
+        col, row = _split(coord)
+        for name, grid in self._grids():
+            if name == sheet and grid.row0 <= row < grid.row0 + grid.rows and grid.col0 <= col < grid.col0 + grid.cols:
+                return grid.formula(row - grid.row0, col - grid.col0)
+        raise KeyError(key)
+
+    def __iter__(self):
+        yield from self.book.formulas
+        for sheet, grid in self._grids():
+            for _, _, coord in grid.coords():
+                yield (sheet, coord)
+
+    def __len__(self):
+        return len(self.book.formulas) + sum(grid.rows * grid.cols for _, grid in self._grids())
 
 
 _COORD = re.compile(r"([A-Z]+)(\d+)$")

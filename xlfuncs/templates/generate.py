@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -80,8 +80,9 @@ class Generated:
     formula_cells: int
     build_seconds: float
     total_seconds: float
-    values: dict[tuple[str, str], object] = field(repr=False, default_factory=dict)
-    formulas: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
+    # (sheet, coord) -> value / formula text (read-only mappings for direct-mode templates).
+    values: Mapping[tuple[str, str], object] = field(repr=False, default_factory=dict)
+    formulas: Mapping[tuple[str, str], str] = field(repr=False, default_factory=dict)
 
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -216,11 +217,11 @@ def generate(
         template=template,
         lang=lang,
         native=native,
-        formula_cells=len(book.formulas),
+        formula_cells=len(book.all_formulas()) if book.direct else len(book.formulas),
         build_seconds=built - started,
         total_seconds=finished - started,
         values=book.all_values() if book.direct else dict(book.values),
-        formulas=dict(book.formulas),
+        formulas=book.all_formulas() if book.direct else dict(book.formulas),
     )
 
 
