@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,8 +46,13 @@ def make_export(path: Path, rows: int) -> Path:
     return path
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Run a command: (wall seconds, peak PSS in MB of its process tree, its stdout)."""
+def run_measured(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Run a command: (wall seconds, CPU seconds, peak PSS in MB of its process tree, output).
+
+    CPU seconds (user + system of the finished process tree) do not grow when other jobs
+    share the machine; wall seconds do.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = 0.0
     stop = threading.Event()
     started = time.perf_counter()
@@ -79,7 +85,9 @@ def run_measured(cmd: list[str]) -> tuple[float, float, str]:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
-    return elapsed, peak, out + err
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, peak, out + err
 
 
 def main() -> None:
@@ -92,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(
-            f"{'subscriptions':>13} {'edition':>8} {'wall s':>8} {'peak PSS MB':>12} {'file MB':>8} {'formula cells':>14}"
+            f"{'subscriptions':>13} {'edition':>8} {'wall s':>8} {'CPU s':>7} {'peak PSS MB':>12} {'file MB':>8} {'formula cells':>14}"
         )
         for size in sizes:
             data = make_export(folder / f"subs-{size}.csv", size)
@@ -111,11 +119,12 @@ def main() -> None:
                 ]
                 if native:
                     cmd.append("--native")
-                elapsed, peak, said = run_measured(cmd)
+                elapsed, cpu, peak, said = run_measured(cmd)
                 cells = re.search(r"(\d+) formula cells", said)
                 edition = "native" if native else "add-in"
                 print(
-                    f"{size:>13,} {edition:>8} {elapsed:>8.2f} {peak:>12.0f} {out.stat().st_size / 1024**2:>8.1f} "
+                    f"{size:>13,} {edition:>8} {elapsed:>8.2f} {cpu:>7.2f} {peak:>12.0f} "
+                    f"{out.stat().st_size / 1024**2:>8.1f} "
                     f"{int(cells.group(1)) if cells else 0:>14,}",
                     flush=True,
                 )
