@@ -58,18 +58,22 @@ def values(path: Path, sheet: str | None = None) -> dict:
 
 
 def test_generated_workbooks_pass_check(tmp_path):
-    """Every edition of onboarding-roi: English, Spanish, with the add-in and native."""
+    """Every template in every edition: English, Spanish, with the add-in and native."""
+    from xlfuncs.templates import TEMPLATES
+
     paths = []
-    for name, flags in [
-        ("en", []),
-        ("native", ["--native"]),
-        ("es", ["--lang", "es"]),
-        ("esn", ["--native", "--lang", "es"]),
-    ]:
-        path = tmp_path / f"{name}.xlsx"
-        result = runner.invoke(app, ["generate", "onboarding-roi", "-o", str(path), *flags])
-        assert result.exit_code == 0, result.output
-        paths.append(str(path))
+    for template in TEMPLATES:
+        for name, flags in [
+            ("en", []),
+            ("native", ["--native"]),
+            ("es", ["--lang", "es"]),
+            ("esn", ["--native", "--lang", "es"]),
+        ]:
+            path = tmp_path / f"{template}-{name}.xlsx"
+            result = runner.invoke(app, ["generate", template, "-o", str(path), *flags])
+            assert result.exit_code == 0, result.output
+            paths.append(str(path))
+    assert len(paths) >= 8
     result = cli("--check", *paths)
     assert result.exit_code == 0, result.output
     assert "0 with stale values" in result.output
