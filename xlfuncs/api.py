@@ -191,13 +191,25 @@ def _make(fn: registry.Function):
         ]
     )
 
-    def function(*args, **kwargs):
+    def general(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         # None is an omitted argument: its default, or for a required one an empty cell.
         values = [_python_value(value, arg) for value, arg in zip(bound.arguments.values(), fn.args)]
         return impl(fn, values)
 
+    quick = adapter.quick
+
+    def fast(*args, **kwargs):
+        # Plain numbers in the valid range: the value straight from the function's scalar
+        # kernel, the very value the rules give (adapter.quick); anything else, the rules.
+        if not kwargs:
+            value = quick(fn, args)
+            if value is not None:
+                return value
+        return general(*args, **kwargs)
+
+    function = fast if fn.name in adapter.KERNELS else general
     function.__signature__ = signature
     function.__name__ = function.__qualname__ = fn.python_name
     function.__doc__ = _docstring(fn)
