@@ -130,6 +130,23 @@ def scalar(repeat: int) -> None:
         print(f"   {statement:<44}{best:>7.2f} ({mid:.2f} .. {worst:.2f})")
 
 
+def _importtime(code: str, env: dict) -> tuple[float, float]:
+    """(numpy, everything imported after numpy) in seconds, as ``-X importtime`` reports
+    them from inside a fresh interpreter (no process start-up in it)."""
+    lines = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], env=env, check=True, capture_output=True, text=True
+    ).stderr.splitlines()
+    top = []  # (name, cumulative us) of the modules imported at the top level, in order
+    for line in lines:
+        if line.startswith("import time:") and "|" in line:
+            _, cumulative, name = line.split("|")
+            if cumulative.strip().isdigit() and not name[1:].startswith(" "):
+                top.append((name.strip(), int(cumulative)))
+    names = [name for name, _ in top]
+    after = names.index("numpy")
+    return top[after][1] / 1e6, sum(us for _, us in top[after + 1 :]) / 1e6
+
+
 def _spawn(code: str, env: dict) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
@@ -152,6 +169,7 @@ def imports(count: int, cold: bool) -> None:
                 "... 'import numpy; from xlfuncs import clv'": "import numpy; from xlfuncs import clv",
             }
             times = _interleaved({name: functools.partial(_spawn, code, env) for name, code in codes.items()}, count)
+            inside = [_importtime("import numpy; from xlfuncs import clv", env) for _ in range(count)]
         numpy_ = times["python -c 'import numpy'"]
         print(f"3. Import, {label}: ms of a fresh interpreter, median (min .. max) of {count}, alternating")
         for name, seconds in times.items():
@@ -160,6 +178,9 @@ def imports(count: int, cold: bool) -> None:
             added = [b - n for n, b in zip(numpy_, seconds)]
             what = "xlfuncs adds, " + name.split(";")[1].strip(" '")
             print(f"   {what:<46}{_spread(added, 1e3):>26}")
+        print("   -X importtime (in the interpreter), 'import numpy; from xlfuncs import clv':")
+        print(f"   {'numpy':<46}{_spread([n for n, _ in inside], 1e3):>26}")
+        print(f"   {'xlfuncs with its API, above numpy':<46}{_spread([x for _, x in inside], 1e3):>26}")
 
 
 def main() -> None:

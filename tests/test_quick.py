@@ -63,6 +63,11 @@ def test_kernel_is_the_metric(name, data):
     evaluated = adapter.evaluate(fn, args).cells().reshape(-1)[0]
     evaluated = evaluated if isinstance(evaluated, ExcelError) else float(evaluated)
     assert _same(adapter.call(name, *args), evaluated)
+    # As xlwings hands them over (ndim=2): every single value a 1 x 1 range.
+    ranged = [[[a]] for a in args]
+    evaluated = adapter.evaluate(fn, ranged).cells().reshape(-1)[0]
+    evaluated = evaluated if isinstance(evaluated, ExcelError) else float(evaluated)
+    assert _same(adapter.call(name, *ranged), evaluated)
 
 
 @pytest.mark.parametrize(

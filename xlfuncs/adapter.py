@@ -869,9 +869,18 @@ def call(name: str, *args):
         fn = registry.get(name)
     except (KeyError, AttributeError):
         return ExcelError.NAME
-    quick = single(fn, args)
-    if quick is not None:
-        return quick
+    if fn.kind == registry.ELEMENTWISE:
+        # xlwings hands every argument over as a 2-D range (udfs reads them with ndim=2): a
+        # single cell arrives as [[35.0]], which an element-wise function reads just like 35.0.
+        value = quick(
+            fn,
+            [a[0][0] if type(a) is list and len(a) == 1 and type(a[0]) is list and len(a[0]) == 1 else a for a in args],
+        )
+        if value is not None:
+            return value
+    value = single(fn, args)
+    if value is not None:
+        return value
     result = evaluate(fn, args)
     out = result.cells()
     if not result.spill or out.shape == (1, 1):
