@@ -128,10 +128,10 @@ odd = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    grid=st.integers(1, 5).flatmap(
+    grid=st.sampled_from([1, 2, 3, 5, adapter._PACKED_WIDTH, adapter._PACKED_WIDTH + 3]).flatmap(
         lambda cols: st.lists(st.lists(cells, min_size=cols, max_size=cols), min_size=1, max_size=5)
     ),
-    spoil=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), odd), max_size=2),
+    spoil=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 40), odd), max_size=2),
 )
 def test_plain_grid_reads_like_the_cells(grid, spoil):
     for r, c, value in spoil:
