@@ -24,6 +24,10 @@ objects, numpy's broadcasting and exceptions.
 Dates may be Excel serials, ``datetime.date``/``datetime``, ``numpy.datetime64`` of any
 unit, pandas ``Timestamp`` or ISO text.
 
+A call on plain numbers (``clv(35, 0.05)``) of a function with a scalar kernel (CLV,
+LTV_CAC, ONBOARDING_ROI, TTFV) takes :func:`xlfuncs.adapter.quick`: the same value, in a
+couple of microseconds instead of the tens that numpy costs on single values.
+
 The docstrings are generated from the registry too: the examples below each function are
 the contract's worked examples, run by the test suite as doctests.
 """
