@@ -113,6 +113,15 @@ def test_api_fast_path_raises_like_the_rules():
         xlfuncs.clv(35, 0.05, 1, 0, 12, 1, 7)
     with pytest.raises(TypeError):
         xlfuncs.clv(35)
+    assert xlfuncs.clv(100, churn=0.05, discount=0.01, periods=36) == adapter.call("CLV", 100, 0.05, 1, 0.01, 36)
+    assert xlfuncs.clv(arpu=35, churn=0.05) == 700.0
+    for wrong in ({"churn": 0.05, "arpu": 35, "nope": 1}, {"arpu": 1}):
+        with pytest.raises(TypeError):
+            xlfuncs.clv(35, **wrong)
+    with pytest.raises(TypeError):
+        xlfuncs.clv(35, 0.05, 1, 0, 12, 1, churn=0.05)
+    with pytest.raises(TypeError):
+        xlfuncs.clv(churn=0.05)
 
 
 cells = st.one_of(

@@ -202,16 +202,22 @@ def _make(fn: registry.Function):
         values = [_python_value(value, arg) for value, arg in zip(bound.arguments.values(), fn.args)]
         return impl(fn, values)
 
-    quick = adapter.quick
+    quick, positions, count = adapter.quick, {a.name: i for i, a in enumerate(fn.args)}, len(fn.args)
 
     def fast(*args, **kwargs):
         # Plain numbers in the valid range: the value straight from the function's scalar
-        # kernel, the very value the rules give (adapter.quick); anything else, the rules.
-        if not kwargs:
-            value = quick(fn, args)
-            if value is not None:
-                return value
-        return general(*args, **kwargs)
+        # kernel, the very value the rules give (adapter.quick); anything else (and any
+        # unknown or repeated keyword), the rules.
+        given = args
+        if kwargs:
+            given = [*args, *[adapter.MISSING] * (count - len(args))]
+            for name, value in kwargs.items():
+                position = positions.get(name, -1)
+                if position < len(args):
+                    return general(*args, **kwargs)
+                given[position] = value
+        value = quick(fn, given)
+        return general(*args, **kwargs) if value is None else value
 
     function = fast if fn.name in adapter.KERNELS else general
     function.__signature__ = signature
