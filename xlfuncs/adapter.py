@@ -28,9 +28,10 @@ Nothing here raises for any input: every failure is an Excel error value, with a
 from __future__ import annotations
 
 import datetime as _dt
-import logging
+import itertools
 import math
 import numbers
+import struct
 
 import numpy as np
 
@@ -49,7 +50,14 @@ __all__ = [
     "serials",
 ]
 
-log = logging.getLogger(__name__)
+
+def __getattr__(name: str):
+    if name == "log":  # the module's logger, created on first use (logging costs an import)
+        import logging  # noqa: PLC0415
+
+        return logging.getLogger(__name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Cell kinds, as classified by _cells().
 NUMBER, BLANK, TEXT, LOGICAL, ERROR = range(5)
@@ -58,6 +66,7 @@ _EPOCH = _dt.datetime(1899, 12, 30)  # Excel's day 0 in the 1900 date system
 _EPOCH64 = np.datetime64("1899-12-30")
 _DAY = np.timedelta64(1, "D")
 _FAST_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.int32})
+_INT_FLOAT = frozenset({float, int})
 
 
 class _Missing:
@@ -205,6 +214,47 @@ def _cells(value, keep_raw: bool = False) -> _Cells:
     return cells
 
 
+def _plain_grid(rows: list, width: int) -> np.ndarray | None:
+    """The float grid of rows that hold only Python floats and ints, else None.
+
+    The commonest range (what xlwings hands a UDF) read without a per-cell type scan:
+    ``sum(..., 0.0)`` runs in C and raises for text, None, dates and the like; it ends as an
+    exact ``float`` only when every cell is a float or an int (or a bool, or a number type
+    such as ``Fraction`` whose sum with a float is a float; numpy numbers end as numpy
+    floats and take the type scan). Bools, the one kind left that is no number, are 0 or 1
+    as numbers: only the rows holding a 0 or a 1 get an exact type check. Wide rows are
+    then packed into the array by ``struct`` (the same C conversion as ``float()``, about
+    twice as fast as numpy's own reading of nested lists); narrow ones go to numpy, whose
+    type discovery leaves anything but Python and numpy numbers as ``object``.
+    """
+    try:
+        if width >= _PACKED_WIDTH:
+            for row in rows:
+                if type(sum(row, 0.0)) is not float:
+                    return None
+            grid = np.empty((len(rows), width))
+            memory = memoryview(grid).cast("B")
+            pack, step = struct.Struct(f"{width}d").pack_into, 8 * width
+            for offset, row in zip(range(0, step * len(rows), step), rows):
+                pack(memory, offset, *row)
+        else:
+            if type(sum(itertools.chain.from_iterable(rows), 0.0)) is not float:
+                return None
+            grid = np.array(rows)
+            if grid.ndim != 2 or grid.dtype.kind not in "fi":
+                return None
+            grid = grid.astype(float, copy=False)
+    except (TypeError, ValueError, OverflowError, struct.error):
+        return None
+    for r in np.flatnonzero(((grid == 0.0) | (grid == 1.0)).any(axis=1)).tolist():
+        if not set(map(type, rows[r])) <= _INT_FLOAT:
+            return None
+    return grid
+
+
+_PACKED_WIDTH = 32  # from this many columns on, a row is packed by struct in one call
+
+
 def _classify(value) -> _Cells:
     grid = _grid(value)
     if grid is None:
@@ -228,6 +278,9 @@ def _classify(value) -> _Cells:
     if width == 0 or any(len(row) != width for row in rows):
         raise _Refuse(VALUE, "a range must be rectangular and not empty")
     shape = (len(rows), width)
+    numbers_ = _plain_grid(rows, width)
+    if numbers_ is not None:
+        return _from_planes(numbers_, True)
     # The usual range is all numbers (or, for customer ids, all text): one type scan, then
     # numpy converts the nested lists in C. (numpy alone would also turn None, True and
     # "12" into numbers.)
@@ -671,8 +724,109 @@ def evaluate(fn: registry.Function, args: tuple | list) -> Result:
     except (ValueError, TypeError, OverflowError, MemoryError) as exc:
         # An argument no spreadsheet could hand over (a nested object, a huge integer):
         # Excel's answer to "that is not a value" is #VALUE!, never a crash.
-        log.debug("%s: argument rejected", fn.name, exc_info=True)
+        __getattr__("log").debug("%s: argument rejected", fn.name, exc_info=True)
         return Result.error(VALUE, f"an argument is not a spreadsheet value ({exc})")
+
+
+# ---------------------------------------------------------------- one cell, quickly
+#
+# A call on single plain numbers inside the valid range is the commonest call there is (a
+# spreadsheet calls a function once per cell, a Python user once per value), and even numpy
+# on scalars costs tens of microseconds. For the simplest element-wise functions a kernel
+# below computes that one value in plain Python floats, with the very operations of the
+# metric in :mod:`xlfuncs.metrics`, in the same order (IEEE arithmetic gives the same bits;
+# logarithms go through the same numpy functions). A kernel answers only where the metric
+# raises no error and its value is finite; anywhere else it returns None and the metric
+# itself decides. tests/test_quick.py holds each kernel to its metric.
+
+
+def _clv(arpu, churn, margin, discount, periods, type_):
+    if not (arpu >= 0.0 and 0.0 <= churn <= 1.0 and 0.0 <= margin <= 1.0 and discount >= 0.0 and periods >= 1.0):
+        return None
+    if type_ != 1.0 and type_ != 0.0:
+        return None
+    m = arpu * margin
+    one_minus_q = (churn + discount) / (1.0 + discount)
+    if periods == math.inf:
+        if one_minus_q == 0.0:
+            return None  # #DIV/0!
+        value = m / one_minus_q
+    elif one_minus_q < _TINY:
+        value = m * float(math.floor(periods))
+    else:
+        if churn == 1.0:
+            return None  # ln(1 - churn) = -inf: left to the metric
+        n = float(math.floor(periods))
+        ln_q = float(np.log1p(-churn)) - float(np.log1p(discount))
+        value = m * (-float(np.expm1(n * ln_q)) / one_minus_q)
+    if type_ == 0.0:
+        value = value * ((1.0 - churn) / (1.0 + discount))
+    return value
+
+
+def _ltv_cac(ltv, cac):
+    if not (ltv >= 0.0 and cac > 0.0):
+        return None
+    return ltv / cac
+
+
+def _onboarding_roi(value_with, value_without, cost):
+    if not cost > 0.0:
+        return None
+    return (value_with - value_without - cost) / cost
+
+
+def _ttfv(start, first_value):
+    days = first_value - start
+    return days if days >= 0.0 else None
+
+
+_TINY = np.finfo(float).tiny
+KERNELS = {"CLV": _clv, "LTV_CAC": _ltv_cac, "ONBOARDING_ROI": _onboarding_roi, "TTFV": _ttfv}
+_PLANS: dict = {}
+
+
+def _plan(fn: registry.Function):
+    """(kernel, the defaults of the optional arguments) of a function, or (None, None)."""
+    kernel = KERNELS.get(fn.name) if fn.kind == registry.ELEMENTWISE and fn.labels is None else None
+    plan = (fn, kernel, tuple(float(a.default) if a.optional else None for a in fn.args))
+    _PLANS[fn.name] = plan
+    return plan
+
+
+def quick(fn: registry.Function, args) -> float | None:
+    """The value of an element-wise function on single plain numbers, when one of the
+    kernels above gives it (a valid, finite result), else None: the general rules decide.
+
+    The same answer as :func:`single` and :func:`evaluate` wherever it answers.
+    """
+    plan = _PLANS.get(fn.name)
+    if plan is None or plan[0] is not fn:
+        plan = _plan(fn)
+    _, kernel, defaults = plan
+    if kernel is None or len(args) > len(defaults):
+        return None
+    numbers = list(defaults)
+    position = 0
+    try:
+        for value in args:
+            kind = type(value)
+            if kind is float or kind is int or kind is np.float64:
+                number = float(value)
+                if number - number != 0.0:  # NaN or inf: a blank or #NUM!, the general rules
+                    return None
+                numbers[position] = number
+            elif (value is not None and value is not MISSING) or numbers[position] is None:
+                return None  # anything else, or a required argument left empty
+            position += 1
+    except OverflowError:  # an int beyond float range
+        return None
+    if None in numbers:
+        return None  # a required argument not given
+    value = kernel(*numbers)
+    if value is None or value - value != 0.0:
+        return None
+    return value
 
 
 def single(fn: registry.Function, args) -> float | str | ExcelError | None:
@@ -683,6 +837,9 @@ def single(fn: registry.Function, args) -> float | str | ExcelError | None:
     """
     if fn.kind != registry.ELEMENTWISE or len(args) > len(fn.args):
         return None
+    value = quick(fn, args)
+    if value is not None:
+        return value
     scalars = _plain_numbers(fn, args)
     return None if scalars is None else _single(fn, scalars)
 
@@ -729,9 +886,18 @@ def call(name: str, *args):
         fn = registry.get(name)
     except (KeyError, AttributeError):
         return ExcelError.NAME
-    quick = single(fn, args)
-    if quick is not None:
-        return quick
+    if fn.kind == registry.ELEMENTWISE:
+        # xlwings hands every argument over as a 2-D range (udfs reads them with ndim=2): a
+        # single cell arrives as [[35.0]], which an element-wise function reads just like 35.0.
+        value = quick(
+            fn,
+            [a[0][0] if type(a) is list and len(a) == 1 and type(a[0]) is list and len(a[0]) == 1 else a for a in args],
+        )
+        if value is not None:
+            return value
+    value = single(fn, args)
+    if value is not None:
+        return value
     result = evaluate(fn, args)
     out = result.cells()
     if not result.spill or out.shape == (1, 1):
