@@ -728,107 +728,6 @@ def evaluate(fn: registry.Function, args: tuple | list) -> Result:
         return Result.error(VALUE, f"an argument is not a spreadsheet value ({exc})")
 
 
-# ---------------------------------------------------------------- one cell, quickly
-#
-# A call on single plain numbers inside the valid range is the commonest call there is (a
-# spreadsheet calls a function once per cell, a Python user once per value), and even numpy
-# on scalars costs tens of microseconds. For the simplest element-wise functions a kernel
-# below computes that one value in plain Python floats, with the very operations of the
-# metric in :mod:`xlfuncs.metrics`, in the same order (IEEE arithmetic gives the same bits;
-# logarithms go through the same numpy functions). A kernel answers only where the metric
-# raises no error and its value is finite; anywhere else it returns None and the metric
-# itself decides. tests/test_quick.py holds each kernel to its metric.
-
-
-def _clv(arpu, churn, margin, discount, periods, type_):
-    if not (arpu >= 0.0 and 0.0 <= churn <= 1.0 and 0.0 <= margin <= 1.0 and discount >= 0.0 and periods >= 1.0):
-        return None
-    if type_ != 1.0 and type_ != 0.0:
-        return None
-    m = arpu * margin
-    one_minus_q = (churn + discount) / (1.0 + discount)
-    if periods == math.inf:
-        if one_minus_q == 0.0:
-            return None  # #DIV/0!
-        value = m / one_minus_q
-    elif one_minus_q < _TINY:
-        value = m * float(math.floor(periods))
-    else:
-        if churn == 1.0:
-            return None  # ln(1 - churn) = -inf: left to the metric
-        n = float(math.floor(periods))
-        ln_q = float(np.log1p(-churn)) - float(np.log1p(discount))
-        value = m * (-float(np.expm1(n * ln_q)) / one_minus_q)
-    if type_ == 0.0:
-        value = value * ((1.0 - churn) / (1.0 + discount))
-    return value
-
-
-def _ltv_cac(ltv, cac):
-    if not (ltv >= 0.0 and cac > 0.0):
-        return None
-    return ltv / cac
-
-
-def _onboarding_roi(value_with, value_without, cost):
-    if not cost > 0.0:
-        return None
-    return (value_with - value_without - cost) / cost
-
-
-def _ttfv(start, first_value):
-    days = first_value - start
-    return days if days >= 0.0 else None
-
-
-_TINY = np.finfo(float).tiny
-KERNELS = {"CLV": _clv, "LTV_CAC": _ltv_cac, "ONBOARDING_ROI": _onboarding_roi, "TTFV": _ttfv}
-_PLANS: dict = {}
-
-
-def _plan(fn: registry.Function):
-    """(kernel, the defaults of the optional arguments) of a function, or (None, None)."""
-    kernel = KERNELS.get(fn.name) if fn.kind == registry.ELEMENTWISE and fn.labels is None else None
-    plan = (fn, kernel, tuple(float(a.default) if a.optional else None for a in fn.args))
-    _PLANS[fn.name] = plan
-    return plan
-
-
-def quick(fn: registry.Function, args) -> float | None:
-    """The value of an element-wise function on single plain numbers, when one of the
-    kernels above gives it (a valid, finite result), else None: the general rules decide.
-
-    The same answer as :func:`single` and :func:`evaluate` wherever it answers.
-    """
-    plan = _PLANS.get(fn.name)
-    if plan is None or plan[0] is not fn:
-        plan = _plan(fn)
-    _, kernel, defaults = plan
-    if kernel is None or len(args) > len(defaults):
-        return None
-    numbers = list(defaults)
-    position = 0
-    try:
-        for value in args:
-            kind = type(value)
-            if kind is float or kind is int or kind is np.float64:
-                number = float(value)
-                if number - number != 0.0:  # NaN or inf: a blank or #NUM!, the general rules
-                    return None
-                numbers[position] = number
-            elif (value is not None and value is not MISSING) or numbers[position] is None:
-                return None  # anything else, or a required argument left empty
-            position += 1
-    except OverflowError:  # an int beyond float range
-        return None
-    if None in numbers:
-        return None  # a required argument not given
-    value = kernel(*numbers)
-    if value is None or value - value != 0.0:
-        return None
-    return value
-
-
 def single(fn: registry.Function, args) -> float | str | ExcelError | None:
     """An element-wise function on single plain numbers (omitted optional ones allowed):
     its value or error, or None when the arguments need the general rules.
@@ -837,9 +736,6 @@ def single(fn: registry.Function, args) -> float | str | ExcelError | None:
     """
     if fn.kind != registry.ELEMENTWISE or len(args) > len(fn.args):
         return None
-    value = quick(fn, args)
-    if value is not None:
-        return value
     scalars = _plain_numbers(fn, args)
     return None if scalars is None else _single(fn, scalars)
 
@@ -889,12 +785,9 @@ def call(name: str, *args):
     if fn.kind == registry.ELEMENTWISE:
         # xlwings hands every argument over as a 2-D range (udfs reads them with ndim=2): a
         # single cell arrives as [[35.0]], which an element-wise function reads just like 35.0.
-        value = quick(
-            fn,
-            [a[0][0] if type(a) is list and len(a) == 1 and type(a[0]) is list and len(a[0]) == 1 else a for a in args],
-        )
-        if value is not None:
-            return value
+        args = [
+            a[0][0] if type(a) is list and len(a) == 1 and type(a[0]) is list and len(a[0]) == 1 else a for a in args
+        ]
     value = single(fn, args)
     if value is not None:
         return value

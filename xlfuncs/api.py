@@ -24,10 +24,6 @@ objects, numpy's broadcasting and exceptions.
 Dates may be Excel serials, ``datetime.date``/``datetime``, ``numpy.datetime64`` of any
 unit, pandas ``Timestamp`` or ISO text.
 
-A call on plain numbers (``clv(35, 0.05)``) of a function with a scalar kernel (CLV,
-LTV_CAC, ONBOARDING_ROI, TTFV) takes :func:`xlfuncs.adapter.quick`: the same value, in a
-couple of microseconds instead of the tens that numpy costs on single values.
-
 The docstrings are generated from the registry too: the examples below each function are
 the contract's worked examples, run by the test suite as doctests.
 """
@@ -202,24 +198,21 @@ def _make(fn: registry.Function):
         values = [_python_value(value, arg) for value, arg in zip(bound.arguments.values(), fn.args)]
         return impl(fn, values)
 
-    quick, positions, count = adapter.quick, {a.name: i for i, a in enumerate(fn.args)}, len(fn.args)
+    def fast(*args):
+        # Plain numbers, given by position: the metric on them straight away (the cell
+        # rules' own quick path, adapter.single); anything else, the whole of the rules.
+        value = adapter.single(fn, args)
+        if value is None:
+            return general(*args)
+        if isinstance(value, ExcelError):
+            raise ExcelErrorValue(value, fn.name)
+        return value
 
-    def fast(*args, **kwargs):
-        # Plain numbers in the valid range: the value straight from the function's scalar
-        # kernel, the very value the rules give (adapter.quick); anything else (and any
-        # unknown or repeated keyword), the rules.
-        given = args
-        if kwargs:
-            given = [*args, *[adapter.MISSING] * (count - len(args))]
-            for name, value in kwargs.items():
-                position = positions.get(name, -1)
-                if position < len(args):
-                    return general(*args, **kwargs)
-                given[position] = value
-        value = quick(fn, given)
-        return general(*args, **kwargs) if value is None else value
+    def function(*args, **kwargs):
+        return general(*args, **kwargs) if kwargs else fast(*args)
 
-    function = fast if fn.name in adapter.KERNELS else general
+    if fn.kind != registry.ELEMENTWISE:
+        function = general
     function.__signature__ = signature
     function.__name__ = function.__qualname__ = fn.python_name
     function.__doc__ = _docstring(fn)
