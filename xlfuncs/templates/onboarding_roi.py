@@ -323,8 +323,8 @@ def _never_if_no_payback(payback: Expr, lifetime: Expr, upfront: Expr, never: st
 
     No payback (PAYBACK's #NUM!) means the whole discounted lifetime value, with no
     horizon, stays at or below the upfront cost: that is the test, written with CLV, so it
-    holds in every edition and every engine (LibreOffice's native twin says Err:502 where
-    Excel says #NUM!, and the classic add-in returns the text "#NUM!"). IFERROR would
+    holds in every edition and every engine (the classic add-in returns the text "#NUM!"
+    where the others give the error). IFERROR would
     turn #NAME? (the add-in missing) into "never" too: a wrong answer that looks right.
     """
     return IF(
