@@ -59,11 +59,6 @@ def _outside(x, low=-np.inf, high=np.inf):
     return ~((x >= low) & (x <= high))
 
 
-# Below the smallest normal float, 1 - q has lost its digits (a discount of 5e-324):
-# q is 1 for every purpose and the q = 1 formulas are exact.
-_TINY = np.finfo(float).tiny
-
-
 def _one_minus_q(churn, discount):
     """1 - q, where q = (1 - churn) / (1 + discount) is the share kept and discounted.
 
@@ -156,7 +151,9 @@ def clv(arpu, churn, margin, discount, periods, type_):
         one_minus_q = _one_minus_q(churn, discount)
         n = np.floor(periods)
         unlimited = np.isinf(n)
-        steady = one_minus_q < _TINY  # churn = discount = 0: the customer never leaves
+        # churn = discount = 0: the customer never leaves. Only exactly: a 1 - q below the
+        # smallest normal float (a churn of 1e-310) still tells over an astronomic horizon.
+        steady = one_minus_q == 0
         err.where(unlimited & (one_minus_q == 0), DIV0)
         values = m / one_minus_q
         if not unlimited.all():  # the horizon branch costs four more passes: only when used
@@ -223,22 +220,32 @@ def payback(cac, arpu, margin, churn, discount, type_):
         m = arpu * margin
         err.where(m == 0, DIV0)
         one_minus_q = _one_minus_q(churn, discount)
-        steady = one_minus_q < _TINY
-        # The share of the discounted lifetime margin the cost takes: with payments at the
-        # end every payment is q times smaller, and (1 - q) / q is (churn + discount) / (1 - churn).
-        lost_share = np.where(
-            type_ == 0,
-            cac * (churn + discount) / (m * (1.0 - churn)),
-            cac * one_minus_q / m,
-        )
+        steady = one_minus_q == 0  # exactly: see clv
+        # The share of the discounted lifetime margin the cost takes, (cac / m) * rate: with
+        # payments at the end every payment is q times smaller, and (1 - q) / q is
+        # (churn + discount) / (1 - churn).
+        ratio = cac / m
+        rate = np.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
+        lost_share = ratio * rate
         once = churn == 1  # q = 0: one payment at the start, or none
         paid_once = (type_ == 1) & (cac <= m)
-        err.where(~steady & ~once & ~(lost_share < 1), NUM)
         err.where(once & (cac != 0) & ~paid_once, NUM)
-        # log1p keeps ln(1 - x) exact for tiny x: with a discount of 1e-200, q rounds to 1
-        # and ln(q) to 0, while log1p(-churn) - log1p(discount) still sees the difference.
-        general = np.log1p(-lost_share) / _ln_q(churn, discount) + 0.0  # +0.0: no -0.0
-        values = np.where(steady, cac / m, np.where(once, np.where(cac == 0, 0.0, cac / m), general))
+        # n = ln(1 - share) / ln q, written as ratio * (rate / -ln q) * (ln(1 - share) / -share):
+        # each factor is near 1 or exact, so nothing underflows when cac / m and 1 - q are both
+        # tiny (1e-300 each: the share, 1e-600, would be 0). log1p keeps ln(1 - x) exact for
+        # tiny x, and ln q as log1p(-churn) - log1p(discount) is exact even where q rounds to 1.
+        # Near a share of 1 what is kept, 1 - share, is (1 - ratio) + ratio * q for payments
+        # at the start: exact where 1 - q has rounded to 1 (churn 0.9999999999999999).
+        kept = np.where(
+            (type_ == 1) & (lost_share > 0.5),
+            (1.0 - ratio) + ratio * (1.0 - churn) / (1.0 + discount),
+            1.0 - lost_share,
+        )
+        ln_kept = np.where(lost_share > 0.5, np.log(kept), np.log1p(-lost_share))
+        per_share = np.where(lost_share == 0, 1.0, ln_kept / -lost_share)
+        err.where(~steady & ~once & ~(kept > 0), NUM)  # never earned back
+        general = ratio * (rate / -_ln_q(churn, discount)) * per_share + 0.0  # +0.0: no -0.0
+        values = np.where(steady, ratio, np.where(once, np.where(cac == 0, 0.0, ratio), general))
     return values, err.plane
 
 
