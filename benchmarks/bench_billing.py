@@ -45,8 +45,7 @@ import numpy as np
 import pandas as pd
 
 import xlfuncs
-from xlfuncs.billing import cohort_retention, customer_order, mrr_from_subs
-from xlfuncs.metrics import mrr_movements
+from xlfuncs.billing import cohort_retention, customer_order, mrr_from_subs, mrr_movements
 
 WINDOW_FIRST = 44927.0  # 2023-01-01
 MONTHS = 36

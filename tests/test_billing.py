@@ -28,9 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xlfuncs import billing
-from xlfuncs.billing import cohort_retention, customer_counts
+from xlfuncs.billing import cohort_retention, customer_counts, mrr_movements
 from xlfuncs.errors import NA, NUM, OK
-from xlfuncs.metrics import mrr_movements
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "data" / "mrr_playbook_subscription_periods.csv"

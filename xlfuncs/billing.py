@@ -20,8 +20,18 @@ import numpy as np
 
 from .errors import NA, NUM, OK, VALUE
 
-__all__ = ["customer_order", "mrr_from_subs", "customer_counts", "cohort_retention", "COUNT_COLUMNS", "MEASURES"]
+__all__ = [
+    "customer_order",
+    "mrr_from_subs",
+    "mrr_movements",
+    "customer_counts",
+    "cohort_retention",
+    "MRR_COLUMNS",
+    "COUNT_COLUMNS",
+    "MEASURES",
+]
 
+MRR_COLUMNS = ("new", "expansion", "reactivation", "contraction", "churned", "net")
 COUNT_COLUMNS = ("at_start", "new", "reactivated", "churned", "at_end")
 MEASURES = ("customers", "revenue", "count", "mrr")
 
@@ -287,6 +297,74 @@ def _check_mrr(mrr) -> tuple[np.ndarray | None, int]:
     return mrr, OK
 
 
+def _steps(mrr: np.ndarray, columns: int) -> tuple[np.ndarray | None, np.int8]:
+    """A customers x periods grid checked for the step functions: ``(grid, OK)``, or a NaN
+    table of ``columns`` columns and the error (#VALUE! under 2 periods, #NUM! below 0)."""
+    grid, code = _check_mrr(mrr)
+    if code == OK and grid.shape[1] < 2:
+        code = VALUE
+    if code != OK:
+        periods = 2 if grid is None else max(grid.shape[1], 2)
+        return np.full((periods - 1, columns), np.nan), np.int8(code)
+    return grid, np.int8(OK)
+
+
+def _starts(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(new, back): where a customer goes from 0 to > 0 between consecutive periods, split
+    by whether it had MRR > 0 in any earlier period (a reactivation) or not (new)."""
+    starts = ~active[:, :-1] & active[:, 1:]
+    paid_before = np.logical_or.accumulate(active, axis=1)[:, :-1]
+    return starts & ~paid_before, starts & paid_before
+
+
+def mrr_movements(mrr) -> tuple[np.ndarray, np.int8]:
+    """MRR movements between consecutive periods.
+
+    Parameters
+    ----------
+    mrr : ndarray, shape (customers, periods)
+        MRR per customer and period, periods in time order, >= 0.
+
+    Returns
+    -------
+    values : ndarray, shape (periods - 1, 6)
+        Per step: new, expansion, reactivation, contraction, churned, net (losses
+        negative, net the row sum).
+    errors : int8
+        ``#VALUE!`` for fewer than 2 periods, ``#NUM!`` for negative MRR.
+
+    Notes
+    -----
+    A customer going from 0 to > 0 is *reactivation* if it had MRR > 0 in any earlier
+    period, otherwise *new*; the same rule splits :func:`customer_counts`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table, _ = mrr_movements(np.array([[100.0, 150, 0], [0, 200, 100]]))
+    >>> table.tolist()
+    [[200.0, 50.0, 0.0, 0.0, 0.0, 250.0], [0.0, 0.0, 0.0, -100.0, -150.0, -250.0]]
+    """
+    mrr, code = _steps(mrr, len(MRR_COLUMNS))
+    if code != OK:
+        return mrr, code
+    before, after = mrr[:, :-1], mrr[:, 1:]
+    with np.errstate(invalid="ignore"):  # inf - inf: the caller turns non-finite into #NUM!
+        delta = after - before
+    new, back = _starts(mrr > 0)
+    table = np.column_stack(
+        [
+            np.where(new, after, 0.0).sum(axis=0),
+            np.where((before > 0) & (delta > 0), delta, 0.0).sum(axis=0),
+            np.where(back, after, 0.0).sum(axis=0),
+            np.where((after > 0) & (delta < 0), delta, 0.0).sum(axis=0),
+            np.where((before > 0) & (after == 0), -before, 0.0).sum(axis=0),
+        ]
+    )
+    table = np.column_stack([table, table.sum(axis=1)]) + 0.0
+    return table, np.int8(OK)
+
+
 def customer_counts(mrr) -> tuple[np.ndarray, np.int8]:
     """Customer counts between consecutive periods.
 
@@ -306,7 +384,7 @@ def customer_counts(mrr) -> tuple[np.ndarray, np.int8]:
 
     Notes
     -----
-    New and reactivated as in :func:`xlfuncs.metrics.mrr_movements`: a customer going from
+    New and reactivated as in :func:`mrr_movements`: a customer going from
     0 to > 0 is reactivated if it had MRR > 0 in any earlier period, otherwise new.
 
     Examples
@@ -319,24 +397,14 @@ def customer_counts(mrr) -> tuple[np.ndarray, np.int8]:
     >>> counts.tolist()
     [[2.0, 1.0, 0.0, -1.0, 2.0], [2.0, 0.0, 0.0, 0.0, 2.0], [2.0, 1.0, 1.0, -1.0, 3.0]]
     """
-    mrr, code = _check_mrr(mrr)
-    if code == OK and mrr.shape[1] < 2:
-        code = VALUE
+    mrr, code = _steps(mrr, len(COUNT_COLUMNS))
     if code != OK:
-        periods = 2 if mrr is None else max(mrr.shape[1], 2)
-        return np.full((periods - 1, len(COUNT_COLUMNS)), np.nan), np.int8(code)
+        return mrr, code
     active = mrr > 0
     before, after = active[:, :-1], active[:, 1:]
-    paid_before = np.logical_or.accumulate(active, axis=1)[:, :-1]
-    starts = ~before & after
+    new, back = _starts(active)
     values = np.column_stack(
-        [
-            before.sum(axis=0),
-            (starts & ~paid_before).sum(axis=0),
-            (starts & paid_before).sum(axis=0),
-            -(before & ~after).sum(axis=0),
-            after.sum(axis=0),
-        ]
+        [before.sum(axis=0), new.sum(axis=0), back.sum(axis=0), -(before & ~after).sum(axis=0), after.sum(axis=0)]
     ).astype(float)
     return values, np.int8(OK)
 

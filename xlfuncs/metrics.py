@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from .errors import DIV0, NUM, OK, VALUE
+from .errors import DIV0, NUM, OK
 
 __all__ = [
     "clv",
@@ -38,7 +38,6 @@ __all__ = [
     "health_score",
     "nps",
     "csat",
-    "mrr_movements",
 ]
 
 
@@ -425,7 +424,7 @@ def net_mrr(new, expansion, contraction, churned, reactivation):
 def churn_rate(lost, at_start, new):
     """Churn: ``SUM(|lost|) / (SUM(at_start) + SUM(new))``.
 
-    Losses count by magnitude (the churned column of :func:`mrr_movements` goes in as it
+    Losses count by magnitude (the churned column of ``MRR_MOVEMENTS`` goes in as it
     is). ``new``, the customers who joined during the period, widens the denominator as
     Stripe counts it. ``#NUM!`` for a negative cell in ``at_start`` or ``new``, ``#DIV/0!``
     when the denominator is 0.
@@ -564,60 +563,3 @@ def csat(responses, scale):
     if not _whole(responses, 1, top).all():
         return _scalar(np.nan, NUM)
     return _ratio(float(np.count_nonzero(responses >= top - 1)), responses.size, False)
-
-
-# ---------------------------------------------------------------- table
-
-MRR_COLUMNS = ("new", "expansion", "reactivation", "contraction", "churned", "net")
-
-
-@_quiet
-def mrr_movements(mrr):
-    """MRR movements between consecutive periods.
-
-    Parameters
-    ----------
-    mrr : ndarray, shape (customers, periods)
-        MRR per customer and period, periods in time order, >= 0.
-
-    Returns
-    -------
-    values : ndarray, shape (periods - 1, 6)
-        Per step: new, expansion, reactivation, contraction, churned, net (losses
-        negative, net the row sum).
-    errors : ndarray of int8, shape ()
-        ``#VALUE!`` for fewer than 2 periods, ``#NUM!`` for negative MRR.
-
-    Notes
-    -----
-    A customer going from 0 to > 0 is *reactivation* if it had MRR > 0 in any earlier
-    period, otherwise *new*.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> table, _ = mrr_movements(np.array([[100.0, 150, 0], [0, 200, 100]]))
-    >>> table.tolist()
-    [[200.0, 50.0, 0.0, 0.0, 0.0, 250.0], [0.0, 0.0, 0.0, -100.0, -150.0, -250.0]]
-    """
-    mrr = np.asarray(mrr, dtype=float)
-    if mrr.ndim != 2 or mrr.shape[1] < 2:
-        return np.full((1, len(MRR_COLUMNS)), np.nan), np.int8(VALUE)
-    if (mrr < 0).any():
-        return np.full((mrr.shape[1] - 1, len(MRR_COLUMNS)), np.nan), np.int8(NUM)
-    before, after = mrr[:, :-1], mrr[:, 1:]
-    delta = after - before
-    # Whether the customer paid in this period or any earlier one.
-    paid_before = np.logical_or.accumulate(mrr > 0, axis=1)[:, :-1]
-    starts = (before == 0) & (after > 0)
-    table = np.column_stack(
-        [
-            np.where(starts & ~paid_before, after, 0.0).sum(axis=0),
-            np.where((before > 0) & (delta > 0), delta, 0.0).sum(axis=0),
-            np.where(starts & paid_before, after, 0.0).sum(axis=0),
-            np.where((after > 0) & (delta < 0), delta, 0.0).sum(axis=0),
-            np.where((before > 0) & (after == 0), -before, 0.0).sum(axis=0),
-        ]
-    )
-    table = np.column_stack([table, table.sum(axis=1)]) + 0.0
-    return table, np.int8(OK)

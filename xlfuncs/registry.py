@@ -89,6 +89,8 @@ class Function:
     # Where the native twin's result differs from the contract's (quoting the example when
     # one of the function's examples is affected); shown in the README's reference.
     native_differs: str = ""
+    # Table functions: the built-in formula of ONE cell of the spill (see native_cell).
+    native_cell_builder: Callable[..., str] | None = None
 
     @property
     def python_name(self) -> str:
@@ -142,6 +144,18 @@ class Function:
             # Parenthesised so that "-B2" or "B2+B3" keep their meaning inside the twin.
             exprs[arg.name] = None if given is None else f"({given})"
         return self.native_builder(exprs)
+
+    def native_cell(self, row: int, col: int, **refs) -> str:
+        """The built-in formula of one cell of a table function's spill (no leading ``=``).
+
+        A spilling function has no single-formula twin; the native edition writes one formula
+        per cell instead. ``row`` and ``col`` are the cell's 0-based place in the spill;
+        ``refs`` are the references the builder needs (documented with each builder below,
+        under "Per-cell native twins").
+        """
+        if self.native_cell_builder is None:
+            raise ValueError(f"{self.name} has no per-cell native twin")
+        return self.native_cell_builder(row, col, **refs)
 
 
 def _number(value: float | None) -> str:
@@ -506,7 +520,7 @@ _register(
     Function(
         name="MRR_MOVEMENTS",
         kind=TABLE,
-        impl=metrics.mrr_movements,
+        impl=billing.mrr_movements,
         args=(
             Arg(
                 "mrr",
@@ -1089,6 +1103,93 @@ _register(
         ),
     )
 )
+
+# ---------------------------------------------------------------------------------------
+# Per-cell native twins of the table functions (used by the revenue-report template).
+#
+# A table function spills; Excel 2019 and LibreOffice 7.4 have no dynamic arrays, so the
+# native edition writes one formula of built-ins per cell of the spill. Only built-ins both
+# know are used (SUMPRODUCT, COUNTIF, SUMIF, COUNTIFS, EOMONTH, MATCH/INDEX, NA). The
+# customers x periods functions read the MRR table column by column (``columns``: one
+# absolute range per period) plus a helper column ``first`` holding each customer's first
+# period with MRR > 0 (1-based, 0 for never), written with :func:`first_active_native`.
+# SBG_FIT has no twin at all (an iterative fit): the native edition stores its two values
+# with a cell note saying so.
+
+
+def first_active_native(row_range: str) -> str:
+    """The helper cell of one customer: 1-based index of its first period with MRR > 0, or 0."""
+    return f"IFERROR(MATCH(TRUE,INDEX({row_range}>0,0),0),0)"
+
+
+def _cell_mrr_from_subs(row, col, *, customer, start, end, amount, label, month, interval=None):
+    """refs: the five data ranges, ``label`` the row's customer id cell, ``month`` a date cell
+    in the column's month. Text ids compare ignoring case, like Excel's ``=``."""
+    last = f"EOMONTH({month},0)"
+    per = f'{amount}/({interval}+({interval}=""))' if interval else amount
+    return f'SUMPRODUCT(({customer}={label})*(INT({start})<={last})*(({end}="")+(INT({end})>{last}))*{per})'
+
+
+def _cell_customer_counts(row, col, *, columns, first):
+    a, b, k = columns[row], columns[row + 1], row + 2
+    return (
+        f'COUNTIF({a},">0")',
+        f"COUNTIF({first},{k})",
+        f"SUMPRODUCT(({a}<=0)*({b}>0)*({first}<{k}))",
+        f"-SUMPRODUCT(({a}>0)*({b}<=0))",
+        f'COUNTIF({b},">0")',
+    )[col]
+
+
+def _mrr_movement_parts(a, b, k, first):
+    return (
+        f"SUMIF({first},{k},{b})",
+        f"SUMPRODUCT(({a}>0)*({b}>{a})*({b}-{a}))",
+        f"SUMPRODUCT(({a}<=0)*({b}>0)*({first}<{k})*{b})",
+        f"SUMPRODUCT(({b}>0)*({b}<{a})*({b}-{a}))",
+        f"-SUMPRODUCT(({a}>0)*({b}<=0)*{a})",
+    )
+
+
+def _cell_mrr_movements(row, col, *, columns, first):
+    parts = _mrr_movement_parts(columns[row], columns[row + 1], row + 2, first)
+    return parts[col] if col < 5 else "+".join(f"({p})" for p in parts)
+
+
+def _cell_cohort_retention(row, col, *, columns, first, measure="customers"):
+    """``measure`` is the Python text of the measure ("customers", "revenue", "count", "mrr")."""
+    period = row + col
+    if period >= len(columns):
+        return "NA()"
+    k, here = row + 1, columns[period]
+    size = f"COUNTIF({first},{k})"
+    value = {
+        "customers": f'COUNTIFS({first},{k},{here},">0")/{size}',
+        "count": f'COUNTIFS({first},{k},{here},">0")',
+        "mrr": f"SUMIF({first},{k},{here})",
+        "revenue": f"SUMIF({first},{k},{here})/SUMIF({first},{k},{columns[row]})",
+    }[measure.lower()]
+    return f"IF({size}=0,NA(),{value})"
+
+
+NATIVE_CELLS: dict[str, Callable[..., str]] = {
+    "MRR_FROM_SUBS": _cell_mrr_from_subs,
+    "CUSTOMER_COUNTS": _cell_customer_counts,
+    "MRR_MOVEMENTS": _cell_mrr_movements,
+    "COHORT_RETENTION": _cell_cohort_retention,
+}
+
+
+def _attach_native_cells() -> None:
+    from dataclasses import replace
+
+    for name, builder in NATIVE_CELLS.items():
+        if name in FUNCTIONS and FUNCTIONS[name].native_cell_builder is None:
+            FUNCTIONS[name] = replace(FUNCTIONS[name], native_cell_builder=builder)
+
+
+_attach_native_cells()
+# --------------------------------------------------------------- end of per-cell twins
 
 
 def split_example(formula: str) -> tuple[str, list[str]]:

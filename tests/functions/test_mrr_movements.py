@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlfuncs import adapter
+from xlfuncs.billing import mrr_movements
 from xlfuncs.errors import OK
-from xlfuncs.metrics import mrr_movements
 
 test_contract_in_cells, test_contract_in_python = contract_tests("MRR_MOVEMENTS")
 

@@ -12,14 +12,18 @@ from typing import Annotated
 
 import typer
 
+from .billing_export import ExportError, parse_map
 from .generate import TEMPLATES, GenerateError, default_scenario_text, generate
 from .i18n import CURRENCIES, LANGUAGES
+from .revenue_report import ReportOptions
 
 EXIT_BAD_INPUT = 2
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    # One line per problem (a bad export lists each bad row on its own line).
+    for line in message.splitlines() or [message]:
+        typer.echo(f"error: {line}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -52,8 +56,46 @@ def generate_command(
     ] = "en",
     native: Annotated[
         bool,
-        typer.Option("--native", help="Built-in formulas only: works without the add-in (LibreOffice, Google Sheets)."),
+        typer.Option(
+            "--native",
+            metavar="",
+            help="Built-in formulas only: works without the add-in (LibreOffice, Google Sheets).",
+        ),
     ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            metavar="FILE",
+            help="revenue-report: the billing export (.csv or .xlsx, one row per subscription); "
+            "a built-in sample when omitted.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="FIELD=COLUMN",
+            help='revenue-report: name the export\'s columns, e.g. customer="Customer ID",start=Created. '
+            "Fields: customer, start, end, amount, interval, interval_count, plan, segment.",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            metavar="FORMAT",
+            help="revenue-report: how the export writes dates, e.g. %d/%m/%Y (default: ISO).",
+        ),
+    ] = None,
+    cac_spend: Annotated[
+        Path | None,
+        typer.Option(
+            "--cac-spend",
+            metavar="FILE",
+            help="revenue-report: sales and marketing spend per month (.csv or .xlsx with month and spend columns).",
+        ),
+    ] = None,
     currency: Annotated[
         str | None,
         typer.Option(
@@ -89,8 +131,30 @@ def generate_command(
         _fail("give the file to write with -o FILE")
     if lang not in LANGUAGES:
         _fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    report = None
+    if any(x is not None for x in (data, mapping, date_format, cac_spend)) or template == "revenue-report":
+        try:
+            fields = parse_map(mapping or [])
+        except ExportError as exc:
+            _fail(str(exc))
+        report = ReportOptions(
+            data=data,
+            mapping=tuple(fields.items()),
+            date_format=date_format,
+            cac_spend=cac_spend,
+            progress=None,  # a progress bar on a terminal only
+        )
     try:
-        made = generate(template, output, scenario=scenario, lang=lang, native=native, force=force, currency=currency)
+        made = generate(
+            template,
+            output,
+            scenario=scenario,
+            lang=lang,
+            native=native,
+            force=force,
+            currency=currency,
+            report=report,
+        )
     except GenerateError as exc:
         _fail(str(exc))
     except OSError as exc:

@@ -388,13 +388,85 @@ def _error_type(args, ctx):
 
 def _minmax(pick):
     def run(args, ctx):
-        values = [_number(a.evaluate(ctx)) for a in args]
-        return pick(values)
+        values = []
+        for arg in args:
+            value = arg.evaluate(ctx)
+            if isinstance(value, list):  # a range: its numbers, like SUM; an error is the result
+                for cell in _cells(value):
+                    if isinstance(cell, ExcelError):
+                        raise _ExcelErrorRaised(cell)
+                    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                        values.append(float(cell))
+            else:
+                values.append(_number(value))
+        return pick(values) if values else 0.0
 
     return run
 
 
+def _cells(value) -> list:
+    """A range's cells in row order (a single value is one cell)."""
+    if isinstance(value, list):
+        return [cell for row in value for cell in row]
+    return [value]
+
+
+def _sum(args, ctx):
+    # Like SUM: numbers in ranges count, blanks, text and logicals in ranges do not; an
+    # error anywhere is the result. Summed exactly (math.fsum): LibreOffice sums with
+    # compensation, and a naive sum of a few hundred amounts drifts in the last digit.
+    terms = []
+    for arg in args:
+        value = arg.evaluate(ctx)
+        if isinstance(value, list):
+            for cell in _cells(value):
+                if isinstance(cell, ExcelError):
+                    return cell
+                if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                    terms.append(cell)
+        else:
+            terms.append(_number(value))
+    return _finite(math.fsum(terms))
+
+
+def _criterion(criteria: Value) -> Callable[[Value], bool]:
+    """A numeric COUNTIF/SUMIF criterion: a number, or text such as ">0" or "<=3"."""
+    if isinstance(criteria, str):
+        for op in (">=", "<=", "<>", ">", "<", "="):
+            if criteria.startswith(op):
+                target = float(criteria[len(op) :])
+                compare = _COMPARE[op]
+                break
+        else:
+            target, compare = float(criteria), operator.eq
+    else:
+        target, compare = _number(criteria), operator.eq
+    return lambda cell: isinstance(cell, (int, float)) and not isinstance(cell, bool) and compare(float(cell), target)
+
+
+def _countif(args, ctx):
+    test = _criterion(args[1].evaluate(ctx))
+    return float(sum(1 for cell in _cells(args[0].evaluate(ctx)) if test(cell)))
+
+
+def _sumif(args, ctx):
+    test = _criterion(args[1].evaluate(ctx))
+    cells = _cells(args[0].evaluate(ctx))
+    summed = _cells(args[2].evaluate(ctx)) if len(args) > 2 else cells
+    terms = []
+    for cell, value in zip(cells, summed):
+        if test(cell):
+            if isinstance(value, ExcelError):
+                return value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                terms.append(value)
+    return _finite(math.fsum(terms))
+
+
 BUILTINS: dict[str, Callable[[Sequence[Expr], Context], Value]] = {
+    "SUM": _sum,
+    "SUMIF": _sumif,
+    "COUNTIF": _countif,
     "IF": _if,
     "IFERROR": _iferror,
     "ISNA": _isna,

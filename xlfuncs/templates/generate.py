@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ExcelError
-from . import i18n, onboarding_roi
-from .book import Book
+from . import i18n, onboarding_roi, revenue_report
+from .billing_export import ExportError
+from .book import Book, finish_direct, mark_dynamic_arrays
 from .scenario import Scenario, ScenarioError, load
 
 VALUES_XLFUNCS = "xlfuncs"
@@ -40,12 +41,17 @@ class Template:
     name: str
     description: str
     build: Callable[[Scenario, dict[str, str], str, bool], Book]
-    default_scenario: str  # file name under xlfuncs/templates/scenarios/ (package data)
+    default_scenario: str | None  # file name under xlfuncs/templates/scenarios/ (package data)
+    # Templates fed by a billing export (revenue-report) take ReportOptions, not a scenario.
+    report: bool = False
 
 
 TEMPLATES: dict[str, Template] = {
     onboarding_roi.NAME: Template(
         onboarding_roi.NAME, onboarding_roi.DESCRIPTION, onboarding_roi.build, "onboarding-roi.toml"
+    ),
+    revenue_report.NAME: Template(
+        revenue_report.NAME, revenue_report.DESCRIPTION, revenue_report.build, None, report=True
     ),
 }
 
@@ -58,6 +64,8 @@ def default_scenario_text(template: str) -> str:
     spec = TEMPLATES.get(template)
     if spec is None:
         raise GenerateError(f"unknown template {template!r} (available: {', '.join(TEMPLATES)})")
+    if spec.default_scenario is None:
+        raise GenerateError(f"{template} has no scenario: it reads a billing export (--data FILE)")
     return (SCENARIOS / spec.default_scenario).read_text(encoding="utf-8")
 
 
@@ -72,8 +80,9 @@ class Generated:
     formula_cells: int
     build_seconds: float
     total_seconds: float
-    values: dict[tuple[str, str], object] = field(repr=False, default_factory=dict)
-    formulas: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
+    # (sheet, coord) -> value / formula text (read-only mappings for direct-mode templates).
+    values: Mapping[tuple[str, str], object] = field(repr=False, default_factory=dict)
+    formulas: Mapping[tuple[str, str], str] = field(repr=False, default_factory=dict)
 
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -106,6 +115,7 @@ def generate(
     force: bool = False,
     values: str = VALUES_XLFUNCS,
     currency: str | None = None,
+    report: revenue_report.ReportOptions | None = None,
 ) -> Generated:
     """Generate one workbook.
 
@@ -127,6 +137,9 @@ def generate(
         Who computes the cached values written into the file.
     currency : str, optional
         ISO code (``"EUR"``, ``"MXN"``...) or symbol, over the scenario's ``workbook.currency``.
+    report : ReportOptions, optional
+        For ``revenue-report``: the billing export, column map, date format, spend file
+        (the built-in sample export when None).
 
     Returns
     -------
@@ -146,17 +159,32 @@ def generate(
     if values not in (VALUES_XLFUNCS, VALUES_LIBREOFFICE):
         raise GenerateError(f"unknown value engine {values!r}")
     output = _check_output(Path(output), force)
-    try:
-        sc = load(scenario)
-    except ScenarioError as exc:
-        raise GenerateError(f"scenario {exc}") from None
     if currency is not None:
         try:
-            sc.values["workbook.currency"] = i18n.check_currency(currency)
+            currency = i18n.check_currency(currency)
         except ValueError as exc:
             raise GenerateError(str(exc)) from None
+    if spec.report:
+        if scenario is not None:
+            raise GenerateError(f"{template} takes no --scenario (it reads a billing export: --data FILE)")
+        options = report or revenue_report.ReportOptions()
+        if currency is not None:
+            options = replace(options, currency=currency)
+        try:
+            inputs = revenue_report.prepare(options)
+        except ExportError as exc:
+            raise GenerateError(str(exc)) from None
+    else:
+        if report is not None and report != revenue_report.ReportOptions():
+            raise GenerateError(f"{template} takes no --data, --map, --date-format or --cac-spend")
+        try:
+            inputs = load(scenario)
+        except ScenarioError as exc:
+            raise GenerateError(f"scenario {exc}") from None
+        if currency is not None:
+            inputs.values["workbook.currency"] = currency
 
-    book = spec.build(sc, i18n.strings(lang), lang, native)
+    book = spec.build(inputs, i18n.strings(lang), lang, native)
     built = time.perf_counter()
 
     folder = output.parent if str(output.parent) else Path(".")
@@ -166,7 +194,14 @@ def generate(
     done = raw.with_name(raw.name.replace(".raw.xlsx", ".done.xlsx"))
     try:
         book.wb.save(raw)
-        if values == VALUES_XLFUNCS:
+        if book.direct:
+            # The cells went in as XML with their cached values already.
+            finish_direct(raw, book)
+        elif book.dynamic_arrays:
+            mark_dynamic_arrays(raw, book.dynamic_arrays, [ws.title for ws in book.wb.worksheets])
+        if book.direct and values == VALUES_XLFUNCS:
+            os.replace(raw, done)
+        elif values == VALUES_XLFUNCS:
             write_cached_values(raw, done, book.values)
         else:
             recalc_with_libreoffice(raw, done)
@@ -182,11 +217,11 @@ def generate(
         template=template,
         lang=lang,
         native=native,
-        formula_cells=len(book.formulas),
+        formula_cells=len(book.all_formulas()) if book.direct else len(book.formulas),
         build_seconds=built - started,
         total_seconds=finished - started,
-        values=dict(book.values),
-        formulas=dict(book.formulas),
+        values=book.all_values() if book.direct else dict(book.values),
+        formulas=book.all_formulas() if book.direct else dict(book.formulas),
     )
 
 
