@@ -85,3 +85,26 @@ def relative_error(got: float, exact) -> float:
 def representable(exact) -> bool:
     """A result a float holds to full precision: 0, or a normal float's magnitude."""
     return exact == 0 or TINY <= abs(exact) <= HUGE
+
+
+def payback_condition(share) -> float:
+    """How much PAYBACK magnifies a relative change of its inputs: share / ((1 - share)
+    |ln(1 - share)|), at least 1 (a cost that takes nearly all the lifetime margin is
+    ill-conditioned: a last-bit change of the cost moves the answer a lot)."""
+    if share is None or share == 0:
+        return 1.0
+    with mp.workdps(DIGITS):
+        return float(max(1, share / ((1 - share) * abs(mp.log1p(-share)))))
+
+
+def random_cells(size: int, seed: int = 12):
+    """Ordinary inputs: cac 0..1000, arpu 10..200, churn 0..0.2, discount 0..0.02, both types."""
+    rng = np.random.default_rng(seed)
+    return (
+        rng.uniform(0, 1000, size),
+        rng.uniform(10, 200, size),
+        rng.uniform(0, 0.2, size),
+        rng.uniform(0, 0.02, size),
+        rng.integers(0, 2, size).astype(float),
+        rng.integers(1, 120, size).astype(float),
+    )

@@ -58,6 +58,9 @@ def _outside(x, low=-np.inf, high=np.inf):
     return ~((x >= low) & (x <= high))
 
 
+_TINY = np.finfo(float).tiny  # the smallest normal float
+
+
 def _one_minus_q(churn, discount):
     """1 - q, where q = (1 - churn) / (1 + discount) is the share kept and discounted.
 
@@ -206,6 +209,7 @@ def payback(cac, arpu, margin, churn, discount, type_):
     13.5134073340
     """
     with np.errstate(all="ignore"):
+        cac, arpu, margin, churn, discount, type_ = np.broadcast_arrays(cac, arpu, margin, churn, discount, type_)
         err = _Errors(cac, arpu, margin, churn, discount, type_)
         err.where(
             _outside(cac, 0)
@@ -223,27 +227,34 @@ def payback(cac, arpu, margin, churn, discount, type_):
         # The share of the discounted lifetime margin the cost takes, (cac / m) * rate: with
         # payments at the end every payment is q times smaller, and (1 - q) / q is
         # (churn + discount) / (1 - churn).
-        ratio = cac / m
+        ratio = np.asarray(cac / m)  # arrays, 0-d ones included: the fix-ups below index them
         rate = np.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
         lost_share = ratio * rate
+        # log1p keeps ln(1 - x) exact for tiny x, and ln q as log1p(-churn) - log1p(discount)
+        # is exact even where q rounds to 1 (a discount of 1e-200).
+        ln_q = np.asarray(_ln_q(churn, discount))
+        general = np.asarray(np.log1p(-lost_share) / ln_q)
+        earned_back = np.asarray(lost_share < 1)
+        # Near a share of 1, with payments at the start and q < 1/2, what is kept, 1 - share,
+        # is (1 - ratio) + ratio * q: there 1 - q is near 1 and has lost q's last digits
+        # (all of them for churn 0.9999999999999999), while 1 - ratio is exact.
+        near_one = (lost_share > 0.5) & (type_ == 1) & (one_minus_q > 0.5)
+        if near_one.any():
+            ratios, churns, discounts = ratio[near_one], churn[near_one], discount[near_one]
+            kept = (1.0 - ratios) + ratios * ((1.0 - churns) / (1.0 + discounts))
+            general[near_one] = np.log(kept) / ln_q[near_one]
+            earned_back[near_one] = kept > 0
+        # A share below the smallest normal float has lost its digits (cac / m = 1e-300 and
+        # 1 - q = 1e-300 make 1e-600, which is 0): there n = ratio * rate / -ln q, factored
+        # so that nothing underflows.
+        tiny = lost_share < _TINY
+        if tiny.any():
+            general[tiny] = ratio[tiny] * (rate[tiny] / -ln_q[tiny])
+        general += 0.0  # no -0.0
         once = churn == 1  # q = 0: one payment at the start, or none
         paid_once = (type_ == 1) & (cac <= m)
+        err.where(~steady & ~once & ~earned_back, NUM)  # never earned back
         err.where(once & (cac != 0) & ~paid_once, NUM)
-        # n = ln(1 - share) / ln q, written as ratio * (rate / -ln q) * (ln(1 - share) / -share):
-        # each factor is near 1 or exact, so nothing underflows when cac / m and 1 - q are both
-        # tiny (1e-300 each: the share, 1e-600, would be 0). log1p keeps ln(1 - x) exact for
-        # tiny x, and ln q as log1p(-churn) - log1p(discount) is exact even where q rounds to 1.
-        # Near a share of 1 what is kept, 1 - share, is (1 - ratio) + ratio * q for payments
-        # at the start: exact where 1 - q has rounded to 1 (churn 0.9999999999999999).
-        kept = np.where(
-            (type_ == 1) & (lost_share > 0.5),
-            (1.0 - ratio) + ratio * (1.0 - churn) / (1.0 + discount),
-            1.0 - lost_share,
-        )
-        ln_kept = np.where(lost_share > 0.5, np.log(kept), np.log1p(-lost_share))
-        per_share = np.where(lost_share == 0, 1.0, ln_kept / -lost_share)
-        err.where(~steady & ~once & ~(kept > 0), NUM)  # never earned back
-        general = ratio * (rate / -_ln_q(churn, discount)) * per_share + 0.0  # +0.0: no -0.0
         values = np.where(steady, ratio, np.where(once, np.where(cac == 0, 0.0, ratio), general))
     return values, err.plane
 

@@ -66,3 +66,13 @@ def test_clv_numeric_edges_of_issue_12():
     want = exact.clv(1, 1e-310, 0, 1e308, 1)
     assert exact.relative_error(adapter.call("CLV", 1, 1e-310, 1, 0, 1e308), want) < 1e-14
     assert adapter.call("CLV", 35, 0, 1, 0) is ExcelError.DIV0
+
+
+def test_clv_on_ordinary_inputs_is_within_1e_12():
+    """3,000 ordinary cells, with and without a horizon (measured: 4.6e-16)."""
+    _, arpu, churn, discount, type_, periods = exact.random_cells(3000)
+    periods[::2] = np.inf
+    rows = list(zip(arpu, churn, discount, periods, type_))
+    values, errors = _clv(rows)
+    assert not errors.any()
+    assert max(exact.relative_error(v, exact.clv(*row)) for v, row in zip(values, rows)) <= 1e-12

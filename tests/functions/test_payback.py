@@ -77,3 +77,22 @@ def test_payback_numeric_edges_of_issue_12():
     assert exact.relative_error(adapter.call("PAYBACK", 1, 1e300, 1, 0, 1e-300, 0), 1e-300) < 1e-14
     # A cost the first payment covers exactly is one period, whatever the churn.
     assert adapter.call("PAYBACK", 1e300, 1e300, 1, 0.9999999999999999, 1e-16) == 1.0
+
+
+def test_payback_on_ordinary_inputs_is_within_1e_12_where_well_conditioned():
+    """3,000 ordinary cells: within 1e-12 of the 60-digit value wherever the condition number
+    is at most 100, and within 1e-14 times it everywhere (measured: 6.5e-15 and 5.4e-16)."""
+    cac, arpu, churn, discount, type_, _ = exact.random_cells(3000)
+    values, errors = metrics.payback(cac, arpu, np.ones_like(cac), churn, discount, type_)
+    well, scaled = 0.0, 0.0
+    for cells in zip(cac, arpu, churn, discount, type_, values, errors):
+        want, share = exact.payback(*cells[:5])
+        if want is None:
+            assert cells[6] != 0
+            continue
+        error, condition = exact.relative_error(cells[5], want), exact.payback_condition(share)
+        scaled = max(scaled, error / condition)
+        if condition <= 100:
+            well = max(well, error)
+    assert well <= 1e-12
+    assert scaled <= 1e-14
