@@ -59,8 +59,11 @@ def test_readme_reference_documents_every_function():
 
 
 def test_native_twins_substitute_defaults_and_keep_arguments_grouped():
-    assert registry.native_formula("CLV", "B2", "B3") == "(B2)*(1)*(1+(0))/((B3)+(0))"
+    # Defaults (margin 1, discount 0) need no range check; the given arguments do.
+    assert registry.native_formula("CLV", "B2", "B3") == (
+        "IF(OR((B2)<0,(B3)<0,(B3)>1),(-1)^0.5,(B2)*(1)*(1+(0))/((B3)+(0)))"
+    )
     assert "INT((B6))" in registry.native_formula("CLV", "B2", "B3", "B4", "B5", "B6")
-    assert registry.native_formula("LTV_CAC", "-B2", "B3+B4") == "(-B2)/(B3+B4)"
+    assert registry.native_formula("LTV_CAC", "-B2", "B3+B4") == "IF(OR((-B2)<0,(B3+B4)<0),(-1)^0.5,(-B2)/(B3+B4))"
     assert registry.native_formula("HEALTH_STATUS", "A1") == 'IF((A1)<(50),"red",IF((A1)>=(75),"green","yellow"))'
     assert registry.FUNCTIONS["MRR_MOVEMENTS"].has_native is False

@@ -43,6 +43,8 @@ def _function_lines(fn: registry.Function) -> list[str]:
     if fn.has_native:
         args = [chr(ord("A") + i) + "2" for i in range(len(fn.args))]
         out += [f"Native twin of `={fn.name}({', '.join(args)})`: `={fn.native(*args)}`", ""]
+        if fn.native_differs:
+            out += [f"The native twin differs from {fn.name}: {fn.native_differs}.", ""]
     out += ["| formula | result |", "|---|---|"]
     for formula, expected in fn.examples:
         shown = "<br>".join(str(row) for row in expected) if isinstance(expected, list) else _cell(expected)

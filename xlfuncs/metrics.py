@@ -58,9 +58,7 @@ def _outside(x, low=-np.inf, high=np.inf):
     return ~((x >= low) & (x <= high))
 
 
-# Below the smallest normal float, 1 - q has lost its digits (a discount of 5e-324):
-# q is 1 for every purpose and the q = 1 formulas are exact.
-_TINY = np.finfo(float).tiny
+_TINY = np.finfo(float).tiny  # the smallest normal float
 
 
 def _one_minus_q(churn, discount):
@@ -155,7 +153,9 @@ def clv(arpu, churn, margin, discount, periods, type_):
         one_minus_q = _one_minus_q(churn, discount)
         n = np.floor(periods)
         unlimited = np.isinf(n)
-        steady = one_minus_q < _TINY  # churn = discount = 0: the customer never leaves
+        # churn = discount = 0: the customer never leaves. Only exactly: a 1 - q below the
+        # smallest normal float (a churn of 1e-310) still tells over an astronomic horizon.
+        steady = one_minus_q == 0
         err.where(unlimited & (one_minus_q == 0), DIV0)
         values = m / one_minus_q
         if not unlimited.all():  # the horizon branch costs four more passes: only when used
@@ -209,6 +209,7 @@ def payback(cac, arpu, margin, churn, discount, type_):
     13.5134073340
     """
     with np.errstate(all="ignore"):
+        cac, arpu, margin, churn, discount, type_ = np.broadcast_arrays(cac, arpu, margin, churn, discount, type_)
         err = _Errors(cac, arpu, margin, churn, discount, type_)
         err.where(
             _outside(cac, 0)
@@ -222,22 +223,39 @@ def payback(cac, arpu, margin, churn, discount, type_):
         m = arpu * margin
         err.where(m == 0, DIV0)
         one_minus_q = _one_minus_q(churn, discount)
-        steady = one_minus_q < _TINY
-        # The share of the discounted lifetime margin the cost takes: with payments at the
-        # end every payment is q times smaller, and (1 - q) / q is (churn + discount) / (1 - churn).
-        lost_share = np.where(
-            type_ == 0,
-            cac * (churn + discount) / (m * (1.0 - churn)),
-            cac * one_minus_q / m,
-        )
+        steady = one_minus_q == 0  # exactly: see clv
+        # The share of the discounted lifetime margin the cost takes, (cac / m) * rate: with
+        # payments at the end every payment is q times smaller, and (1 - q) / q is
+        # (churn + discount) / (1 - churn).
+        ratio = np.asarray(cac / m)  # arrays, 0-d ones included: the fix-ups below index them
+        rate = np.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
+        lost_share = ratio * rate
+        # log1p keeps ln(1 - x) exact for tiny x, and ln q as log1p(-churn) - log1p(discount)
+        # is exact even where q rounds to 1 (a discount of 1e-200).
+        ln_q = np.asarray(_ln_q(churn, discount))
+        general = np.asarray(np.log1p(-lost_share) / ln_q)
+        earned_back = np.asarray(lost_share < 1)
+        # Near a share of 1, with payments at the start and q < 1/2, what is kept, 1 - share,
+        # is (1 - ratio) + ratio * q: there 1 - q is near 1 and has lost q's last digits
+        # (all of them for churn 0.9999999999999999), while 1 - ratio is exact.
+        near_one = (lost_share > 0.5) & (type_ == 1) & (one_minus_q > 0.5)
+        if near_one.any():
+            ratios, churns, discounts = ratio[near_one], churn[near_one], discount[near_one]
+            kept = (1.0 - ratios) + ratios * ((1.0 - churns) / (1.0 + discounts))
+            general[near_one] = np.log(kept) / ln_q[near_one]
+            earned_back[near_one] = kept > 0
+        # A share below the smallest normal float has lost its digits (cac / m = 1e-300 and
+        # 1 - q = 1e-300 make 1e-600, which is 0): there n = ratio * rate / -ln q, factored
+        # so that nothing underflows.
+        tiny = lost_share < _TINY
+        if tiny.any():
+            general[tiny] = ratio[tiny] * (rate[tiny] / -ln_q[tiny])
+        general += 0.0  # no -0.0
         once = churn == 1  # q = 0: one payment at the start, or none
         paid_once = (type_ == 1) & (cac <= m)
-        err.where(~steady & ~once & ~(lost_share < 1), NUM)
+        err.where(~steady & ~once & ~earned_back, NUM)  # never earned back
         err.where(once & (cac != 0) & ~paid_once, NUM)
-        # log1p keeps ln(1 - x) exact for tiny x: with a discount of 1e-200, q rounds to 1
-        # and ln(q) to 0, while log1p(-churn) - log1p(discount) still sees the difference.
-        general = np.log1p(-lost_share) / _ln_q(churn, discount) + 0.0  # +0.0: no -0.0
-        values = np.where(steady, cac / m, np.where(once, np.where(cac == 0, 0.0, cac / m), general))
+        values = np.where(steady, ratio, np.where(once, np.where(cac == 0, 0.0, ratio), general))
     return values, err.plane
 
 

@@ -86,6 +86,9 @@ class Function:
     paired: bool = False  # aggregating over pairs of same-shape ranges (HEALTH_SCORE)
     cells: str = GRID  # how a table function reads its ranges
     native_note: str = ""  # what a native edition does where built-ins cannot express it
+    # Where the native twin's result differs from the contract's (quoting the example when
+    # one of the function's examples is affected); shown in the README's reference.
+    native_differs: str = ""
     # Table functions: the built-in formula of ONE cell of the spill (see native_cell).
     native_cell_builder: Callable[..., str] | None = None
 
@@ -125,7 +128,7 @@ class Function:
         Examples
         --------
         >>> FUNCTIONS["LTV_CAC"].native("B2", "B3")
-        '(B2)/(B3)'
+        'IF(OR((B2)<0,(B3)<0),(-1)^0.5,(B2)/(B3))'
         """
         if self.native_builder is None:
             raise ValueError(
@@ -161,6 +164,62 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+# ------------------------------------------------------------ native twins
+#
+# A twin reproduces the contract's errors with built-ins that Excel 2019 and LibreOffice
+# 7.4 agree on (tests/test_native_twins.py checks every example in stock LibreOffice):
+# #DIV/0! comes from the division itself, #N/A from NA(), and #NUM! from (-1)^0.5, the
+# square root of -1 as a power. SQRT(-1) or LN(0) would not do: LibreOffice reports them
+# as "invalid argument", which it writes to xlsx as #VALUE!.
+
+NUM_ERROR = "(-1)^0.5"
+
+_COMPARE = {
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    "<>": lambda x, y: x != y,
+}
+
+
+def _literal(expr):
+    """The number an argument expression such as ``(1)`` spells, or None for a reference."""
+    try:
+        return float(expr.strip("()"))
+    except (AttributeError, ValueError):
+        return None
+
+
+def _is(left, op, right):
+    """``left op right`` as formula text; None when both sides are numbers and it is false
+    (so a default such as margin 1 adds no check)."""
+    x, y = _literal(left), right if isinstance(right, (int, float)) else _literal(right)
+    if x is not None and y is not None and not _COMPARE[op](x, y):
+        return None
+    return f"{left}{op}{_number(right) if isinstance(right, (int, float)) else right}"
+
+
+def _outside(expr, low, high=None, low_open=False):
+    """The tests that ``expr`` is below ``low`` (or at it, when open) or above ``high``."""
+    return [_is(expr, "<=" if low_open else "<", low), None if high is None else _is(expr, ">", high)]
+
+
+def _not_type(expr):
+    """Excel's payment timing flag is 0 or 1."""
+    if _literal(expr) in (0.0, 1.0):
+        return None
+    return f"AND({expr}<>0,{expr}<>1)"
+
+
+def _num_error_if(tests, value):
+    """``value``, or #NUM! when any of ``tests`` (formula texts; None ones left out) holds."""
+    tests = [t for t in tests if t]
+    if not tests:
+        return value
+    condition = tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
+    return f"IF({condition},{NUM_ERROR},{value})"
+
+
 def _q(a):
     """The retention factor q = (1 - churn) / (1 + discount) as formula text."""
     return f"(1-{a['churn']})/(1+{a['discount']})"
@@ -169,17 +228,25 @@ def _q(a):
 def _native_clv(a):
     m = f"{a['arpu']}*{a['margin']}"
     unlimited = f"{m}*(1+{a['discount']})/({a['churn']}+{a['discount']})"
+    out_of_range = [
+        *_outside(a["arpu"], 0),
+        *_outside(a["churn"], 0, 1),
+        *_outside(a["margin"], 0, 1),
+        *_outside(a["discount"], 0),
+        _not_type(a["type"]),
+    ]
     if a["periods"] is None:
-        return _at_end(a, unlimited)
+        return _num_error_if(out_of_range, _at_end(a, unlimited))
     n = f"INT({a['periods']})"
     steady = f"{a['churn']}+{a['discount']}=0"
     limited = f"{m}*(1+{a['discount']})*(1-({_q(a)})^{n})/({a['churn']}+{a['discount']})"
-    return _at_end(a, f"IF({steady},{m}*{n},{limited})")
+    out_of_range.insert(-1, _is(a["periods"], "<", 1))
+    return _num_error_if(out_of_range, _at_end(a, f"IF({steady},{m}*{n},{limited})"))
 
 
 def _at_end(a, value):
     """Payments at the end of each period (type 0): every one is q times the type-1 one."""
-    if a["type"] in (None, "(1)"):
+    if _literal(a["type"]) == 1:
         return value
     return f"({value})*IF({a['type']}=0,{_q(a)},1)"
 
@@ -188,11 +255,35 @@ def _native_payback(a):
     m = f"({a['arpu']}*{a['margin']})"
     one_minus_q = f"({a['churn']}+{a['discount']})/(1+{a['discount']})"
     share = f"{a['cac']}*{one_minus_q}/{m}"
-    if a["type"] not in (None, "(1)"):
+    pays_once = f"{a['cac']}<={m}"  # churn = 1: the first payment, at the start, or none
+    if _literal(a["type"]) != 1:
         at_end = f"{a['cac']}*({a['churn']}+{a['discount']})/({m}*(1-{a['churn']}))"
         share = f"IF({a['type']}=0,{at_end},{share})"
+        pays_once = f"AND({a['type']}=1,{pays_once})"
     steady = f"{a['churn']}+{a['discount']}=0"
-    return f"IF({steady},{a['cac']}/{m},LN(1-{share})/LN({_q(a)}))"
+    # cac / m is #DIV/0! for m = 0 in every branch, and 0 for cac = 0 with churn = 1.
+    once = f"IF(OR({a['cac']}=0,{m}=0,{pays_once}),{a['cac']}/{m},{NUM_ERROR})"
+    general = f"IF({share}>=1,{NUM_ERROR},LN(1-{share})/LN({_q(a)}))"
+    if _literal(a["churn"]) == 0 and _literal(a["discount"]) == 0:
+        value = f"{a['cac']}/{m}"  # q = 1: nothing lost, nothing discounted
+    else:
+        value = f"IF({steady},{a['cac']}/{m},IF({a['churn']}=1,{once},{general}))"
+    out_of_range = [
+        *_outside(a["cac"], 0),
+        *_outside(a["arpu"], 0),
+        *_outside(a["margin"], 0, 1),
+        *_outside(a["churn"], 0, 1),
+        *_outside(a["discount"], 0),
+        _not_type(a["type"]),
+    ]
+    return _num_error_if(out_of_range, value)
+
+
+def _any_negative(*exprs):
+    """The test that a cell of these ranges is negative (MIN skips blanks and text as SUM
+    does); None when every one is a number that is not."""
+    ranges = [e for e in exprs if _literal(e) is None or _literal(e) < 0]
+    return f"MIN({','.join(ranges)})<0" if ranges else None
 
 
 def _gains(*exprs):
@@ -202,6 +293,9 @@ def _gains(*exprs):
 def _lost(*exprs):
     """Total lost, by magnitude cell by cell (losses may be typed positive or negative)."""
     return "+".join(f"SUMPRODUCT(ABS{e})" for e in exprs)
+
+
+# ------------------------------------------------------------ native twins end
 
 
 _MARGIN = Arg("margin", "Gross margin, 0 to 1.", 1.0, True, BLANK_DEFAULT)
@@ -286,7 +380,9 @@ _register(
         description="LTV:CAC ratio; a healthy business is at 3 or more (the 3:1 rule).",
         notes="ltv / cac. #DIV/0! when cac = 0; #NUM! when either is negative.",
         examples=(("=LTV_CAC(1500, 500)", 3.0), ("=LTV_CAC(1500, 0)", "#DIV/0!"), ("=LTV_CAC(-1, 5)", "#NUM!")),
-        native_builder=lambda a: f"{a['ltv']}/{a['cac']}",
+        native_builder=lambda a: _num_error_if(
+            [_is(a["ltv"], "<", 0), _is(a["cac"], "<", 0)], f"{a['ltv']}/{a['cac']}"
+        ),
     )
 )
 
@@ -302,7 +398,9 @@ _register(
         description="Average revenue per customer in a period: SUM(revenue) / AVERAGE(customers).",
         notes="SUM(revenue) / AVERAGE(customers). #DIV/0! when the average is 0; #NUM! for a negative count.",
         examples=(("=ARPU(10500, {280, 320})", 35.0),),
-        native_builder=lambda a: f"SUM{a['revenue']}/AVERAGE{a['customers']}",
+        native_builder=lambda a: _num_error_if(
+            [_any_negative(a["customers"])], f"SUM{a['revenue']}/AVERAGE{a['customers']}"
+        ),
     )
 )
 
@@ -353,7 +451,9 @@ _register(
         description="Customer acquisition cost: SUM(spend) / SUM(new_customers).",
         notes="SUM(spend) / SUM(new_customers). #DIV/0! when no new customers; #NUM! for a negative count.",
         examples=(("=CAC({3000, 2000}, {6, 4})", 500.0), ("=CAC(5000, 0)", "#DIV/0!")),
-        native_builder=lambda a: f"SUM{a['spend']}/SUM{a['new_customers']}",
+        native_builder=lambda a: _num_error_if(
+            [_any_negative(a["new_customers"])], f"SUM{a['spend']}/SUM{a['new_customers']}"
+        ),
     )
 )
 
@@ -369,7 +469,7 @@ _register(
         description="Cost of keeping one customer: SUM(spend) / SUM(customers).",
         notes="SUM(spend) / SUM(customers). #DIV/0! when there are no customers; #NUM! for a negative count.",
         examples=(("=RETENTION_COST(12000, 400)", 30.0),),
-        native_builder=lambda a: f"SUM{a['spend']}/SUM{a['customers']}",
+        native_builder=lambda a: _num_error_if([_any_negative(a["customers"])], f"SUM{a['spend']}/SUM{a['customers']}"),
     )
 )
 
@@ -386,7 +486,9 @@ _register(
         description="Return on an onboarding team: (value_with - value_without - cost) / cost.",
         notes="(value_with - value_without - cost) / cost. #DIV/0! when cost = 0; #NUM! when cost < 0.",
         examples=(("=ONBOARDING_ROI(1400, 600, 200)", 3.0), ("=ONBOARDING_ROI(1400, 600, 0)", "#DIV/0!")),
-        native_builder=lambda a: f"({a['value_with']}-{a['value_without']}-{a['cost']})/{a['cost']}",
+        native_builder=lambda a: _num_error_if(
+            [_is(a["cost"], "<", 0)], f"({a['value_with']}-{a['value_without']}-{a['cost']})/{a['cost']}"
+        ),
     )
 )
 
@@ -477,7 +579,9 @@ _register(
             ("=CHURN_RATE(5, 0)", "#DIV/0!"),
             ("=CHURN_RATE(5, -100)", "#NUM!"),
         ),
-        native_builder=lambda a: f"{_lost(a['lost'])}/(SUM{a['at_start']}+SUM{a['new']})",
+        native_builder=lambda a: _num_error_if(
+            [_any_negative(a["at_start"], a["new"])], f"{_lost(a['lost'])}/(SUM{a['at_start']}+SUM{a['new']})"
+        ),
     )
 )
 
@@ -499,9 +603,10 @@ _register(
             "#DIV/0! when start is 0; #NUM! for a negative start."
         ),
         examples=(("=NRR(10000, 1500, 300, 700)", 1.05),),
-        native_builder=lambda a: (
+        native_builder=lambda a: _num_error_if(
+            [_any_negative(a["start_mrr"])],
             f"({_gains(a['start_mrr'], a['expansion'], a['reactivation'])}"
-            f"-({_lost(a['contraction'], a['churned'])}))/SUM{a['start_mrr']}"
+            f"-({_lost(a['contraction'], a['churned'])}))/SUM{a['start_mrr']}",
         ),
     )
 )
@@ -519,7 +624,10 @@ _register(
         description="Gross revenue retention: (start - |contraction| - |churned|) / start.",
         notes="(start - |contraction| - |churned|) / start. #DIV/0! when start is 0; #NUM! for a negative start.",
         examples=(("=GRR(10000, 300, 700)", 0.9),),
-        native_builder=lambda a: f"(SUM{a['start_mrr']}-({_lost(a['contraction'], a['churned'])}))/SUM{a['start_mrr']}",
+        native_builder=lambda a: _num_error_if(
+            [_any_negative(a["start_mrr"])],
+            f"(SUM{a['start_mrr']}-({_lost(a['contraction'], a['churned'])}))/SUM{a['start_mrr']}",
+        ),
     )
 )
 
@@ -564,7 +672,10 @@ _register(
             "kept). #N/A when first_value is empty (not reached yet); #NUM! when it is before start."
         ),
         examples=(("=TTFV(46000, 46045.5)", 45.5), ("=TTFV(46000, )", "#N/A"), ("=TTFV(46000, 45990)", "#NUM!")),
-        native_builder=lambda a: f'IF({a["first_value"]}="",NA(),{a["first_value"]}-{a["start"]})',
+        native_builder=lambda a: (
+            f'IF({a["first_value"]}="",NA(),'
+            f"{_num_error_if([_is(a['first_value'], '<', a['start'])], a['first_value'] + '-' + a['start'])})"
+        ),
     )
 )
 
@@ -585,8 +696,12 @@ _register(
             "shapes differ."
         ),
         examples=(("=HEALTH_SCORE({80, 40}, {3, 1})", 70.0), ("=HEALTH_SCORE({80, 140}, {3, 1})", "#NUM!")),
-        native_builder=lambda a: (
-            f"SUMPRODUCT({a['scores']},{a['weights']})/SUMPRODUCT(ISNUMBER({a['scores']})*{a['weights']})"
+        native_builder=lambda a: _num_error_if(
+            [
+                f'COUNTIF({a["scores"]},"<0")+COUNTIF({a["scores"]},">100")'
+                f"+SUMPRODUCT(ISNUMBER({a['scores']})*({a['weights']}<0))>0"
+            ],
+            f"SUMPRODUCT({a['scores']},{a['weights']})/SUMPRODUCT(ISNUMBER({a['scores']})*{a['weights']})",
         ),
         paired=True,
     )
@@ -615,8 +730,9 @@ _register(
             ("=HEALTH_STATUS(60, 80, 70)", "#NUM!"),
         ),
         labels=metrics.HEALTH_LABELS,
-        native_builder=lambda a: (
-            f'IF({a["score"]}<{a["red_below"]},"red",IF({a["score"]}>={a["green_from"]},"green","yellow"))'
+        native_builder=lambda a: _num_error_if(
+            [_is(a["red_below"], ">", a["green_from"])],
+            f'IF({a["score"]}<{a["red_below"]},"red",IF({a["score"]}>={a["green_from"]},"green","yellow"))',
         ),
     )
 )
@@ -646,9 +762,10 @@ _register(
             ("=SEGMENT(50, 0, 100, 200)", "#NUM!"),
         ),
         labels=metrics.SEGMENT_LABELS,
-        native_builder=lambda a: (
+        native_builder=lambda a: _num_error_if(
+            [_is(a["vip_mrr"], "<", a["core_mrr"])],
             f'IF({a["mrr"]}>={a["vip_mrr"]},"VIP",IF({a["potential_mrr"]}>={a["vip_mrr"]},"potential",'
-            f'IF({a["mrr"]}>={a["core_mrr"]},"core","non-core")))'
+            f'IF({a["mrr"]}>={a["core_mrr"]},"core","non-core")))',
         ),
     )
 )
@@ -663,7 +780,13 @@ _MRR_GRID = Arg(
 def _native_sbg_survival(a):
     t = f"INT({a['t']})"
     b, ab = a["beta"], f"{a['alpha']}+{a['beta']}"
-    return f"EXP(GAMMALN({b}+{t})-GAMMALN({b})+GAMMALN({ab})-GAMMALN({ab}+{t}))"
+    value = f"EXP(GAMMALN({b}+{t})-GAMMALN({b})+GAMMALN({ab})-GAMMALN({ab}+{t}))"
+    out_of_range = [
+        *_outside(a["t"], 0),
+        *_outside(a["alpha"], 0, low_open=True),
+        *_outside(a["beta"], 0, low_open=True),
+    ]
+    return _num_error_if(out_of_range, value)
 
 
 # SBG_CLV's native twin sums the series over this many periods (ROW($1:$N) is the only
@@ -677,7 +800,17 @@ def _native_sbg_clv(a):
     t = f"(ROW($1:${SBG_NATIVE_TERMS})-1)"
     series = f"SUMPRODUCT(EXP(GAMMALN({b}+{t})-GAMMALN({b})+GAMMALN({ab})-GAMMALN({ab}+{t})-{t}*LN(1+{a['discount']})))"
     closed = f"({ab}-1)/({a['alpha']}-1)"
-    return f"{a['arpu']}*{a['margin']}*IF({a['discount']}=0,{closed},{series})"
+    value = f"{a['arpu']}*{a['margin']}*IF({a['discount']}=0,{closed},{series})"
+    out_of_range = [
+        *_outside(a["arpu"], 0),
+        *_outside(a["alpha"], 0, low_open=True),
+        *_outside(a["beta"], 0, low_open=True),
+        *_outside(a["margin"], 0, 1),
+        *_outside(a["discount"], 0),
+        *_outside(a["renewals"], 0),
+        f"AND({a['discount']}=0,{a['alpha']}<=1)" if _literal(a["discount"]) in (None, 0.0) else None,
+    ]
+    return _num_error_if(out_of_range, value)
 
 
 _register(
@@ -931,8 +1064,9 @@ _register(
             "whole number in 0..10; #DIV/0! with no answers."
         ),
         examples=(("=NPS({10, 9, 8, 7, 6, 0, 10, 9, 3, 10})", 20.0), ("=NPS({10, 11})", "#NUM!")),
-        native_builder=lambda a: (
-            f'100*(COUNTIF({a["responses"]},">=9")-COUNTIF({a["responses"]},"<=6"))/COUNT{a["responses"]}'
+        native_builder=lambda a: _num_error_if(
+            [f"SUMPRODUCT(COUNTIF({a['responses']},{{0,1,2,3,4,5,6,7,8,9,10}}))<COUNT{a['responses']}"],
+            f'100*(COUNTIF({a["responses"]},">=9")-COUNTIF({a["responses"]},"<=6"))/COUNT{a["responses"]}',
         ),
     )
 )
@@ -954,7 +1088,19 @@ _register(
             "with no answers."
         ),
         examples=(("=CSAT({5, 4, 3, 5, 1})", 0.6), ("=CSAT({5, 4, 3}, 1)", "#NUM!")),
-        native_builder=lambda a: f'COUNTIF({a["responses"]},">="&({a["scale"]}-1))/COUNT{a["responses"]}',
+        native_differs=(
+            "an answer inside 1..scale that is not a whole number (4.5) is counted, where "
+            "CSAT gives #NUM! (no built-in of Excel 2019 tests a range for whole numbers "
+            "against a scale given in a cell)"
+        ),
+        native_builder=lambda a: _num_error_if(
+            [
+                *_outside(a["scale"], 2),
+                _is(a["scale"], "<>", f"INT{a['scale']}") if _literal(a["scale"]) is None else None,
+                f'COUNTIF({a["responses"]},"<1")+COUNTIF({a["responses"]},">"&{a["scale"]})>0',
+            ],
+            f'COUNTIF({a["responses"]},">="&({a["scale"]}-1))/COUNT{a["responses"]}',
+        ),
     )
 )
 

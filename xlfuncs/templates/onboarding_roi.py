@@ -19,6 +19,7 @@ gets the registry's built-in formula for it and no metric formula is spelled out
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.data_source import AxDataSource, NumData, NumVal, StrData, StrRef, StrVal
@@ -31,7 +32,7 @@ from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import book as B
+from . import book as style
 from .book import Book, Page
 from .expr import IF, ISNA, ISNUMBER, NA, Expr, Name, Range, fn, lift
 from .i18n import Money, money_for
@@ -92,24 +93,24 @@ _INPUT_GROUPS = (
 )
 
 
-class _Ctx:
+class _Context:
     """What every sheet builder shares: the book, the words, the formats, the scenario."""
 
-    def __init__(self, book: Book, sc: Scenario, t: dict[str, str], lang: str):
-        self.book, self.sc, self.t, self.lang = book, sc, t, lang
-        self.money = money_for(sc["workbook.currency"], lang)
-        self.cur = self.money.label
-        self.f = Formats(self.money)
+    def __init__(self, book: Book, scenario: Scenario, texts: dict[str, str], lang: str):
+        self.book, self.scenario, self.texts, self.lang = book, scenario, texts, lang
+        self.money = money_for(scenario["workbook.currency"], lang)
+        self.currency = self.money.label
+        self.formats = Formats(self.money)
 
-    def s(self, key: str, **kw) -> str:
+    def words(self, key: str, **kw) -> str:
         """The words of ``key`` in this language; ``{horizon}`` is always the scenario's horizon."""
-        return self.t[key].format(horizon=int(self.sc["inputs.horizon_months"]), **kw)
+        return self.texts[key].format(horizon=int(self.scenario["inputs.horizon_months"]), **kw)
 
     def setup(self, page: Page, title_rows: str | None, tab: str) -> None:
         page.setup(
             title_rows=title_rows,
-            company=self.sc["workbook.company"],
-            page_text=self.t["page"],
+            company=self.scenario["workbook.company"],
+            page_text=self.texts["page"],
             tab=tab,
             paper_a4=self.lang != "en",
         )
@@ -131,21 +132,21 @@ def _red_to_green(low: float | None = None, mid: float | None = None, high: floa
     )  # fmt: skip
 
 
-def _num_text(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def _num_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _range_words(ctx: _Ctx, key: Key) -> str:
+def _range_words(ctx: _Context, key: Key) -> str:
     low = None if key.low is None else _num_text(key.low)
     high = None if key.high is None else _num_text(key.high)
     if low is not None and high is not None:
-        return ctx.s("range.above_upto" if key.low_open else "range.between", low=low, high=high)
+        return ctx.words("range.above_upto" if key.low_open else "range.between", low=low, high=high)
     if low is not None:
-        return ctx.s("range.above" if key.low_open else "range.atleast", low=low)
+        return ctx.words("range.above" if key.low_open else "range.atleast", low=low)
     return ""
 
 
-def _validation(ctx: _Ctx, key: Key, coord: str, title: str, help_text: str) -> DataValidation:
+def _validation(ctx: _Context, key: Key, coord: str, title: str, help_text: str) -> DataValidation:
     """Data validation with the schema's range, and the help text as the input message."""
     kind = "whole" if key.kind == "integer" else "decimal"
     low = key.low if key.low is not None else None
@@ -160,14 +161,14 @@ def _validation(ctx: _Ctx, key: Key, coord: str, title: str, help_text: str) -> 
         rule = DataValidation(type=kind, operator="greaterThan", formula1=_num_text(low))
     else:
         rule = DataValidation(type=kind, operator="greaterThanOrEqual", formula1=_num_text(low))
-    words = ctx.s("valid.range", range=_range_words(ctx, key))
+    words = ctx.words("valid.range", range=_range_words(ctx, key))
     rule.allow_blank = False
     rule.showInputMessage = True
     rule.promptTitle = title[:32]  # Excel's limits: 32 characters for titles, 255 for texts
     rule.prompt = f"{help_text} {words}"[:255]
     rule.showErrorMessage = True
     rule.errorStyle = "stop"
-    rule.errorTitle = ctx.s("valid.title")[:32]
+    rule.errorTitle = ctx.words("valid.title")[:32]
     rule.error = f"{title}: {words}"[:255]
     rule.add(coord)
     return rule
@@ -176,146 +177,161 @@ def _validation(ctx: _Ctx, key: Key, coord: str, title: str, help_text: str) -> 
 # ------------------------------------------------------------------------------ Inputs
 
 
-def _inputs(ctx: _Ctx) -> dict[str, Name]:
-    p = ctx.book.page(ctx.s("sheet.inputs"))
-    p.widths(A=44, B=13, C=14, D=20, E=62)
-    p.put("A1", ctx.s("inputs.title"), B.TITLE)
-    p.put("A2", ctx.s("inputs.subtitle"), B.SUBTITLE)
-    edition = ctx.s("edition.native" if ctx.book.native else "edition.udf")
-    p.put("A3", edition, B.NOTE_PLAIN)
+def _inputs(ctx: _Context) -> dict[str, Name]:
+    page = ctx.book.page(ctx.words("sheet.inputs"))
+    page.widths(A=44, B=13, C=14, D=20, E=62)
+    page.put("A1", ctx.words("inputs.title"), style.TITLE)
+    page.put("A2", ctx.words("inputs.subtitle"), style.SUBTITLE)
+    edition = ctx.words("edition.native" if ctx.book.native else "edition.udf")
+    page.put("A3", edition, style.NOTE_PLAIN)
     for col, key in zip("ABCDE", ("input", "value", "unit", "name", "help")):
-        p.put(f"{col}5", ctx.s(f"inputs.h.{key}"), B.HEADER if col == "B" else B.HEADER_LEFT)
+        page.put(f"{col}5", ctx.words(f"inputs.h.{key}"), style.HEADER if col == "B" else style.HEADER_LEFT)
     names: dict[str, Name] = {}
     row = 6
     for group, items in _INPUT_GROUPS:
-        p.put(f"A{row}", ctx.s(group), B.GROUP)
+        page.put(f"A{row}", ctx.words(group), style.GROUP)
         for col in "BCDE":
-            p.style(f"{col}{row}", B.GROUP)
+            page.style(f"{col}{row}", style.GROUP)
         row += 1
         for key_name, unit, fmt in items:
             key = BY_PATH[f"inputs.{key_name}"]
-            label, help_text = ctx.s(f"in.{key_name}"), ctx.s(f"in.{key_name}.help")
-            p.put(f"A{row}", label, B.LABEL)
-            p.put(f"B{row}", ctx.sc[key.path], B.INPUT, getattr(ctx.f, fmt))
-            p.put(f"C{row}", ctx.s(unit, cur=ctx.cur), B.LABEL)
-            p.put(f"D{row}", key_name, B.NOTE)
-            p.put(f"E{row}", help_text, B.NOTE)
-            names[key_name] = p.define(key_name, f"B{row}")
-            p.ws.add_data_validation(_validation(ctx, key, f"B{row}", label, help_text))
+            label, help_text = ctx.words(f"in.{key_name}"), ctx.words(f"in.{key_name}.help")
+            page.put(f"A{row}", label, style.LABEL)
+            page.put(f"B{row}", ctx.scenario[key.path], style.INPUT, getattr(ctx.formats, fmt))
+            page.put(f"C{row}", ctx.words(unit, cur=ctx.currency), style.LABEL)
+            page.put(f"D{row}", key_name, style.NOTE)
+            page.put(f"E{row}", help_text, style.NOTE)
+            names[key_name] = page.define(key_name, f"B{row}")
+            page.ws.add_data_validation(_validation(ctx, key, f"B{row}", label, help_text))
             row += 1
     # The monthly rate every formula uses, derived once, in view, and named like an input.
-    p.put(f"A{row}", ctx.s("in.discount_monthly"), B.LABEL)
-    p.formula(f"B{row}", (1 + names["discount_rate"]) ** (lift(1) / 12) - 1, B.CALC, ctx.f.pct2)
-    p.put(f"C{row}", ctx.s("unit.per_month"), B.LABEL)
-    p.put(f"D{row}", "discount_monthly", B.NOTE)
-    p.put(f"E{row}", ctx.s("in.discount_monthly.help"), B.NOTE)
-    names["discount_monthly"] = p.define("discount_monthly", f"B{row}")
-    p.ws.freeze_panes = "A6"
-    ctx.setup(p, "5:5", tab="FFC000")
+    page.put(f"A{row}", ctx.words("in.discount_monthly"), style.LABEL)
+    page.formula(f"B{row}", (1 + names["discount_rate"]) ** (lift(1) / 12) - 1, style.CALC, ctx.formats.pct2)
+    page.put(f"C{row}", ctx.words("unit.per_month"), style.LABEL)
+    page.put(f"D{row}", "discount_monthly", style.NOTE)
+    page.put(f"E{row}", ctx.words("in.discount_monthly.help"), style.NOTE)
+    names["discount_monthly"] = page.define("discount_monthly", f"B{row}")
+    page.ws.freeze_panes = "A6"
+    ctx.setup(page, "5:5", tab="FFC000")
     return names
 
 
 # --------------------------------------------------------------------------- Scenarios
 
 
-def _scenarios(ctx: _Ctx, n: dict[str, Name]) -> dict[str, object]:
-    p = ctx.book.page(ctx.s("sheet.scenarios"))
-    f = ctx.f
-    p.widths(A=48, B=19, C=19, D=16, E=80)
-    p.put("A1", ctx.s("sc.title"), B.TITLE)
-    p.put("A2", ctx.s("sc.subtitle.native" if ctx.book.native else "sc.subtitle"), B.SUBTITLE)
+@dataclass(frozen=True)
+class _Metric:
+    """One row of the Scenarios table: a metric without and with onboarding, side by side."""
+
+    key: str  # its words: sc.<key> labels the row, sc.<key>.how says how it is computed
+    number_format: str | None  # an attribute of Formats; None for words
+    key_figure: bool = False  # in bold: the figures the story is about
+    difference: bool = True  # column D shows with minus without
+    centered: bool = False
+
+
+# The Scenarios table, from row 5 down. One story: churn sets how long a customer stays
+# within the horizon; revenue, lifetime value, payback and the profit curve follow from it.
+SCENARIO_METRICS = (
+    _Metric("licenses", "int"),
+    _Metric("arpu", "money2"),
+    _Metric("churn", "pct"),
+    _Metric("months", "one"),
+    _Metric("revenue", "money"),
+    _Metric("gross_profit", "money"),
+    _Metric("clv", "money", key_figure=True),
+    _Metric("upfront", "money"),
+    _Metric("profit", "money", key_figure=True),
+    _Metric("ltv_cac", "ratio", key_figure=True),
+    _Metric("rule", None, key_figure=True, difference=False, centered=True),
+    _Metric("payback", "one", key_figure=True, difference=False, centered=True),
+    _Metric("roi", "pct0", key_figure=True, difference=False),
+)
+SCENARIO_ROW = {metric.key: 5 + position for position, metric in enumerate(SCENARIO_METRICS)}
+WITHOUT, WITH = 0, 1  # the two sides of the table: columns B and C
+
+
+def _scenarios(ctx: _Context, inputs: dict[str, Name]) -> dict[str, object]:
+    page = ctx.book.page(ctx.words("sheet.scenarios"))
+    page.widths(A=48, B=19, C=19, D=16, E=80)
+    page.put("A1", ctx.words("sc.title"), style.TITLE)
+    page.put("A2", ctx.words("sc.subtitle.native" if ctx.book.native else "sc.subtitle"), style.SUBTITLE)
     heads = ("metric", "without", "with", "diff", "how")
     for col, key in zip("ABCDE", heads):
-        p.put(f"{col}4", ctx.s(f"sc.h.{key}"), B.HEADER if col in "BCD" else B.HEADER_LEFT)
+        page.put(f"{col}4", ctx.words(f"sc.h.{key}"), style.HEADER if col in "BCD" else style.HEADER_LEFT)
 
-    rows: dict[str, int] = {}
-    state = {"row": 5}
+    def cells(key: str) -> tuple[Expr, Expr]:
+        """The without and with cells of a metric's row."""
+        return page.ref(f"B{SCENARIO_ROW[key]}"), page.ref(f"C{SCENARIO_ROW[key]}")
 
-    def line(key, without, with_, fmt, key_row=False, diff=True, center=False):
-        r = state["row"]
-        rows[key] = r
-        label_look = B.LABEL_KEY if key_row else B.LABEL
-        if center:
-            look = B.CALC_KEY_CENTER if key_row else B.CALC_CENTER
-        else:
-            look = B.CALC_KEY if key_row else B.CALC
-        p.put(f"A{r}", ctx.s(f"sc.{key}"), label_look)
-        for col, expr in (("B", without), ("C", with_)):
-            if expr is None:
-                p.put(f"{col}{r}", ctx.s("na"), B.CALC_KEY_CENTER if key_row else B.CALC_CENTER)
-            else:
-                p.formula(f"{col}{r}", expr, look, fmt)
-        if diff:
-            p.formula(f"D{r}", p.ref(f"C{r}") - p.ref(f"B{r}"), look, fmt)
-        else:
-            p.style(f"D{r}", look)
-        p.put(f"E{r}", ctx.s(f"sc.{key}.how"), B.NOTE)
-        state["row"] += 1
-        return p.ref(f"B{r}"), p.ref(f"C{r}")
+    licenses, arpu, churn, months, revenue = (cells(k) for k in ("licenses", "arpu", "churn", "months", "revenue"))
+    clv, upfront, ratio = cells("clv"), cells("upfront"), cells("ltv_cac")
+    price, margin, discount = inputs["license_price"], inputs["gross_margin"], inputs["discount_monthly"]
+    horizon = inputs["horizon_months"]
 
-    # One story: churn sets how long a customer stays within the horizon; revenue, lifetime
-    # value, payback and the profit curve all follow from it.
-    lic = line("licenses", n["licenses_at_start"], n["licenses_at_start"] + n["extra_licenses"], f.int)
-    arpu = line("arpu", n["license_price"] * lic[0], n["license_price"] * lic[1], f.money2)
-    churn = line("churn", n["churn_without"], n["churn_with"], f.pct)
-    horizon = n["horizon_months"]
+    def stayed(churn: Expr) -> Expr:  # expected months paid within the horizon (scenario.months_stayed)
+        return IF(churn.eq(0), horizon, (1 - (1 - churn) ** horizon) / churn)
 
-    def stayed(c: Expr) -> Expr:  # expected months paid within the horizon (scenario.months_stayed)
-        return IF(c.eq(0), horizon, (1 - (1 - c) ** horizon) / c)
-
-    months = line("months", stayed(churn[0]), stayed(churn[1]), f.one)
-    revenue = line("revenue", arpu[0] * months[0], arpu[1] * months[1], f.money)
-    line("gross_profit", revenue[0] * n["gross_margin"], revenue[1] * n["gross_margin"], f.money)
-    clv = [fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], horizon) for i in (0, 1)]
-    clv_refs = line("clv", clv[0], clv[1], f.money, key_row=True)
-    upfront = line("upfront", n["acquisition_cost"], n["acquisition_cost"] + n["onboarding_cost"], f.money)
-    line("profit", clv_refs[0] - upfront[0], clv_refs[1] - upfront[1], f.money, key_row=True)
-    ratio = line(
-        "ltv_cac",
-        fn("LTV_CAC", clv_refs[0], upfront[0]),
-        fn("LTV_CAC", clv_refs[1], upfront[1]),
-        f.ratio,
-        key_row=True,
-    )
-    line(
-        "rule",
-        IF(ratio[0].ge(3), ctx.s("pass"), ctx.s("fail")),
-        IF(ratio[1].ge(3), ctx.s("pass"), ctx.s("fail")),
-        None,
-        key_row=True,
-        diff=False,
-        center=True,
-    )
-    payback = [
-        _never_if_no_payback(
-            fn("PAYBACK", upfront[i], arpu[i], n["gross_margin"], churn[i], n["discount_monthly"]),
-            fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"]),  # no horizon: the whole life
-            upfront[i],
-            ctx.s("never"),
+    def payback(side: int) -> Expr:
+        return _never_if_no_payback(
+            fn("PAYBACK", upfront[side], arpu[side], margin, churn[side], discount),
+            fn("CLV", arpu[side], churn[side], margin, discount),  # no horizon: the whole life
+            upfront[side],
+            ctx.words("never"),
         )
-        for i in (0, 1)
-    ]
-    line("payback", payback[0], payback[1], f.one, key_row=True, diff=False, center=True)
-    line(
-        "roi",
-        None,
-        fn("ONBOARDING_ROI", clv_refs[1], clv_refs[0], n["onboarding_cost"]),
-        f.pct0,
-        key_row=True,
-        diff=False,
-    )
+
+    sides = (WITHOUT, WITH)
+    without_and_with = {
+        "licenses": (inputs["licenses_at_start"], inputs["licenses_at_start"] + inputs["extra_licenses"]),
+        "arpu": tuple(price * licenses[side] for side in sides),
+        "churn": (inputs["churn_without"], inputs["churn_with"]),
+        "months": tuple(stayed(churn[side]) for side in sides),
+        "revenue": tuple(arpu[side] * months[side] for side in sides),
+        "gross_profit": tuple(revenue[side] * margin for side in sides),
+        "clv": tuple(fn("CLV", arpu[side], churn[side], margin, discount, horizon) for side in sides),
+        "upfront": (inputs["acquisition_cost"], inputs["acquisition_cost"] + inputs["onboarding_cost"]),
+        "profit": tuple(clv[side] - upfront[side] for side in sides),
+        "ltv_cac": tuple(fn("LTV_CAC", clv[side], upfront[side]) for side in sides),
+        "rule": tuple(IF(ratio[side].ge(3), ctx.words("pass"), ctx.words("fail")) for side in sides),
+        "payback": tuple(payback(side) for side in sides),
+        "roi": (None, fn("ONBOARDING_ROI", clv[WITH], clv[WITHOUT], inputs["onboarding_cost"])),  # onboarding's own
+    }
+    for metric in SCENARIO_METRICS:
+        _scenario_row(ctx, page, metric, *without_and_with[metric.key])
     # Pass/fail in the traffic-light colours, and a never-paid-back payback in red.
-    rule_cells = f"B{rows['rule']}:C{rows['rule']}"
-    _text_fill(p, rule_cells, ctx.s("pass"), GREEN)
-    _text_fill(p, rule_cells, ctx.s("fail"), RED)
-    _text_fill(p, f"B{rows['payback']}:C{rows['payback']}", ctx.s("never"), RED)
-    p.ws.conditional_formatting.add(
-        f"B{rows['profit']}:D{rows['profit']}",
+    rule_cells = f"B{SCENARIO_ROW['rule']}:C{SCENARIO_ROW['rule']}"
+    _text_fill(page, rule_cells, ctx.words("pass"), GREEN)
+    _text_fill(page, rule_cells, ctx.words("fail"), RED)
+    _text_fill(page, f"B{SCENARIO_ROW['payback']}:C{SCENARIO_ROW['payback']}", ctx.words("never"), RED)
+    page.ws.conditional_formatting.add(
+        f"B{SCENARIO_ROW['profit']}:D{SCENARIO_ROW['profit']}",
         CellIsRule(operator="lessThan", formula=["0"], font=Font(color=RED[1], bold=True)),
     )
-    p.ws.freeze_panes = "B5"
-    ctx.setup(p, "4:4", tab=B.NAVY)
-    return {"page": p, "arpu": arpu, "churn": churn, "upfront": upfront, "clv": clv_refs, "rows": rows}
+    page.ws.freeze_panes = "B5"
+    ctx.setup(page, "4:4", tab=style.NAVY)
+    return {"page": page, "arpu": arpu, "churn": churn, "upfront": upfront, "clv": clv, "rows": SCENARIO_ROW}
+
+
+def _scenario_row(ctx: _Context, page: Page, metric: _Metric, without: Expr | None, with_: Expr) -> None:
+    """A metric's row: its label, without and with onboarding ("n/a" for None), the
+    difference, and how it is computed."""
+    row = SCENARIO_ROW[metric.key]
+    number_format = None if metric.number_format is None else getattr(ctx.formats, metric.number_format)
+    if metric.centered:
+        look = style.CALC_KEY_CENTER if metric.key_figure else style.CALC_CENTER
+    else:
+        look = style.CALC_KEY if metric.key_figure else style.CALC
+    page.put(f"A{row}", ctx.words(f"sc.{metric.key}"), style.LABEL_KEY if metric.key_figure else style.LABEL)
+    for col, expr in (("B", without), ("C", with_)):
+        if expr is None:
+            page.put(f"{col}{row}", ctx.words("na"), style.CALC_KEY_CENTER if metric.key_figure else style.CALC_CENTER)
+        else:
+            page.formula(f"{col}{row}", expr, look, number_format)
+    if metric.difference:
+        page.formula(f"D{row}", page.ref(f"C{row}") - page.ref(f"B{row}"), look, number_format)
+    else:
+        page.style(f"D{row}", look)
+    page.put(f"E{row}", ctx.words(f"sc.{metric.key}.how"), style.NOTE)
 
 
 def _never_if_no_payback(payback: Expr, lifetime: Expr, upfront: Expr, never: str) -> Expr:
@@ -323,8 +339,8 @@ def _never_if_no_payback(payback: Expr, lifetime: Expr, upfront: Expr, never: st
 
     No payback (PAYBACK's #NUM!) means the whole discounted lifetime value, with no
     horizon, stays at or below the upfront cost: that is the test, written with CLV, so it
-    holds in every edition and every engine (LibreOffice's native twin says Err:502 where
-    Excel says #NUM!, and the classic add-in returns the text "#NUM!"). IFERROR would
+    holds in every edition and every engine (the classic add-in returns the text "#NUM!"
+    where the others give the error). IFERROR would
     turn #NAME? (the add-in missing) into "never" too: a wrong answer that looks right.
     """
     return IF(
@@ -334,9 +350,9 @@ def _never_if_no_payback(payback: Expr, lifetime: Expr, upfront: Expr, never: st
     )
 
 
-def _text_fill(p: Page, cells: str, text: str, colours: tuple[str, str]) -> None:
+def _text_fill(page: Page, cells: str, text: str, colours: tuple[str, str]) -> None:
     fill, font = colours
-    p.ws.conditional_formatting.add(
+    page.ws.conditional_formatting.add(
         cells,
         CellIsRule(
             operator="equal",
@@ -367,7 +383,7 @@ def _cells_of(book: Book, ref: str) -> list:
     sheet, _, cells = ref.rpartition("!")
     sheet = sheet.strip("'").replace("''", "'")
     grid = book.page_of(sheet).range_values(sheet, cells.replace("$", ""))
-    return [v for row in grid for v in row]
+    return [value for row in grid for value in row]
 
 
 def _cache_chart(chart, book: Book) -> None:
@@ -382,69 +398,81 @@ def _cache_chart(chart, book: Book) -> None:
             (title,) = _cells_of(book, series.tx.strRef.f)
             series.tx.strRef.strCache = StrData(ptCount=1, pt=[StrVal(idx=0, v=str(title))])
         values = _cells_of(book, series.val.numRef.f)
-        points = [NumVal(idx=i, v=v) for i, v in enumerate(values) if isinstance(v, float)]
+        points = [NumVal(idx=index, v=value) for index, value in enumerate(values) if isinstance(value, float)]
         series.val.numRef.numCache = NumData(formatCode="General", ptCount=len(values), pt=points)
         cat = series.cat
         if cat is not None and cat.numRef is not None:
             labels = _cells_of(book, cat.numRef.f)
-            if all(isinstance(v, float) for v in labels):
+            if all(isinstance(value, float) for value in labels):
                 cat.numRef.numCache = NumData(
-                    formatCode="General", ptCount=len(labels), pt=[NumVal(idx=i, v=v) for i, v in enumerate(labels)]
+                    formatCode="General",
+                    ptCount=len(labels),
+                    pt=[NumVal(idx=index, v=value) for index, value in enumerate(labels)],
                 )
             else:  # text categories ("Without onboarding") are a string reference
                 series.cat = AxDataSource(
                     strRef=StrRef(
                         f=cat.numRef.f,
                         strCache=StrData(
-                            ptCount=len(labels), pt=[StrVal(idx=i, v=str(v)) for i, v in enumerate(labels)]
+                            ptCount=len(labels),
+                            pt=[StrVal(idx=index, v=str(value)) for index, value in enumerate(labels)],
                         ),
                     )
                 )
 
 
-def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
+def _charts(ctx: _Context, inputs: dict[str, Name], scenarios: dict) -> None:
     """The chart data sheet, and the two charts on the Scenarios sheet under the table."""
-    p = ctx.book.page(ctx.s("sheet.charts"))
-    f = ctx.f
-    p.widths(A=10, B=20, C=20, D=4, E=22, F=20, G=20)
-    p.put("A1", ctx.s("ch.title"), B.TITLE)
-    p.put("A2", ctx.s("ch.subtitle"), B.SUBTITLE)
+    page = ctx.book.page(ctx.words("sheet.charts"))
+    formats = ctx.formats
+    page.widths(A=10, B=20, C=20, D=4, E=22, F=20, G=20)
+    page.put("A1", ctx.words("ch.title"), style.TITLE)
+    page.put("A2", ctx.words("ch.subtitle"), style.SUBTITLE)
     head = 4
     for col, key in zip("ABC", ("month", "without", "with")):
-        p.put(f"{col}{head}", ctx.s(f"ch.{key}"), B.HEADER)
-    arpu, churn, upfront = sc_sheet["arpu"], sc_sheet["churn"], sc_sheet["upfront"]
+        page.put(f"{col}{head}", ctx.words(f"ch.{key}"), style.HEADER)
+    arpu, churn, upfront = scenarios["arpu"], scenarios["churn"], scenarios["upfront"]
     first = head + 1
     # Rows up to the scenario's horizon, the chart's range: a clean workbook has no error
     # value (`xlfuncs recalc --check` passes it). A shorter horizon typed into the Inputs
     # sheet turns the later months into #N/A, which charts leave out.
-    for month in range(int(ctx.sc["inputs.horizon_months"]) + 1):
-        r = first + month
-        m = p.put(f"A{r}", month, B.AXIS, f.int)
-        for i, col in enumerate("BC"):
+    for month in range(int(ctx.scenario["inputs.horizon_months"]) + 1):
+        row = first + month
+        month_cell = page.put(f"A{row}", month, style.AXIS, formats.int)
+        for side, col in enumerate("BC"):
             # CLV over the first t months is the retained, discounted margin to date, so
             # this curve crosses 0 exactly where PAYBACK says (CLV needs t >= 1).
-            to_date = IF(m.eq(0), 0, fn("CLV", arpu[i], churn[i], n["gross_margin"], n["discount_monthly"], m))
-            p.formula(f"{col}{r}", IF(m.gt(n["horizon_months"]), NA(), to_date - upfront[i]), B.CALC, f.money)
-    last = first + int(ctx.sc["inputs.horizon_months"])
-    p.put(f"A{last + 1}", ctx.s("ch.note"), B.NOTE_PLAIN)
+            to_date = IF(
+                month_cell.eq(0),
+                0,
+                fn("CLV", arpu[side], churn[side], inputs["gross_margin"], inputs["discount_monthly"], month_cell),
+            )
+            page.formula(
+                f"{col}{row}",
+                IF(month_cell.gt(inputs["horizon_months"]), NA(), to_date - upfront[side]),
+                style.CALC,
+                formats.money,
+            )
+    last = first + int(ctx.scenario["inputs.horizon_months"])
+    page.put(f"A{last + 1}", ctx.words("ch.note"), style.NOTE_PLAIN)
 
     # LTV vs upfront cost: the bars' data, beside the curve's data.
-    p.put(f"E{head}", "", B.HEADER)
+    page.put(f"E{head}", "", style.HEADER)
     for col, key in zip("FG", ("clv", "cac")):
-        p.put(f"{col}{head}", ctx.s(f"ch.{key}"), B.HEADER)
-    for i, key in enumerate(("without", "with")):
-        r = head + 1 + i
-        p.put(f"E{r}", ctx.s(f"ch.{key}"), B.LABEL)
-        p.formula(f"F{r}", sc_sheet["clv"][i], B.CALC, f.money)
-        p.formula(f"G{r}", upfront[i], B.CALC, f.money)
-    ctx.setup(p, f"{head}:{head}", tab="A6A6A6")
+        page.put(f"{col}{head}", ctx.words(f"ch.{key}"), style.HEADER)
+    for side, key in enumerate(("without", "with")):
+        row = head + 1 + side
+        page.put(f"E{row}", ctx.words(f"ch.{key}"), style.LABEL)
+        page.formula(f"F{row}", scenarios["clv"][side], style.CALC, formats.money)
+        page.formula(f"G{row}", upfront[side], style.CALC, formats.money)
+    ctx.setup(page, f"{head}:{head}", tab="A6A6A6")
 
     line = LineChart()
-    line.title = _rich(ctx.s("ch.profit.title"), 1200)
+    line.title = _rich(ctx.words("ch.profit.title"), 1200)
     line.style = 2
     line.height, line.width = 9, 14.5
-    line.y_axis.title = _rich(ctx.s("ch.profit.y", cur=ctx.cur), 900, bold=False)
-    line.x_axis.title = _rich(ctx.s("ch.profit.x"), 900, bold=False)
+    line.y_axis.title = _rich(ctx.words("ch.profit.y", cur=ctx.currency), 900, bold=False)
+    line.x_axis.title = _rich(ctx.words("ch.profit.x"), 900, bold=False)
     line.y_axis.number_format = "#,##0"
     line.y_axis.txPr = _axis_text()
     line.x_axis.txPr = _axis_text()
@@ -454,9 +482,9 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     line.x_axis.delete = False
     line.y_axis.delete = False
     line.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
-    end = first + int(ctx.sc["inputs.horizon_months"])
-    line.add_data(Reference(p.ws, min_col=2, max_col=3, min_row=head, max_row=end), titles_from_data=True)
-    line.set_categories(Reference(p.ws, min_col=1, min_row=first, max_row=end))
+    end = first + int(ctx.scenario["inputs.horizon_months"])
+    line.add_data(Reference(page.ws, min_col=2, max_col=3, min_row=head, max_row=end), titles_from_data=True)
+    line.set_categories(Reference(page.ws, min_col=1, min_row=first, max_row=end))
     for series, colour in zip(line.series, ("C00000", "2E75B6")):
         series.graphicalProperties.line.solidFill = colour
         series.graphicalProperties.line.width = 28575  # 2.25 pt
@@ -465,16 +493,16 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
 
     bars = BarChart()
     bars.type = "col"
-    bars.title = _rich(ctx.s("ch.ltv.title"), 1200)
+    bars.title = _rich(ctx.words("ch.ltv.title"), 1200)
     bars.height, bars.width = 9, 13
-    bars.y_axis.title = _rich(ctx.s("ch.ltv.y", cur=ctx.cur), 900, bold=False)
+    bars.y_axis.title = _rich(ctx.words("ch.ltv.y", cur=ctx.currency), 900, bold=False)
     bars.y_axis.number_format = "#,##0"
     bars.y_axis.txPr = _axis_text()
     bars.x_axis.txPr = _axis_text()
     bars.x_axis.delete = False
     bars.y_axis.delete = False
-    bars.add_data(Reference(p.ws, min_col=6, max_col=7, min_row=head, max_row=head + 2), titles_from_data=True)
-    bars.set_categories(Reference(p.ws, min_col=5, min_row=head + 1, max_row=head + 2))
+    bars.add_data(Reference(page.ws, min_col=6, max_col=7, min_row=head, max_row=head + 2), titles_from_data=True)
+    bars.set_categories(Reference(page.ws, min_col=5, min_row=head + 1, max_row=head + 2))
     for series, colour in zip(bars.series, ("2E75B6", "A6A6A6")):
         series.graphicalProperties.solidFill = colour
         series.graphicalProperties.line.solidFill = colour
@@ -490,100 +518,112 @@ def _charts(ctx: _Ctx, n: dict[str, Name], sc_sheet: dict) -> None:
     for chart in (line, bars):
         _cache_chart(chart, ctx.book)
 
-    sc_page: Page = sc_sheet["page"]
-    row = max(sc_sheet["rows"].values()) + 2
-    sc_page.put(f"A{row}", ctx.s("ch.section"), B.GROUP)
+    scenarios_page: Page = scenarios["page"]
+    row = max(scenarios["rows"].values()) + 2
+    scenarios_page.put(f"A{row}", ctx.words("ch.section"), style.GROUP)
     for col in "BCDE":
-        sc_page.style(f"{col}{row}", B.GROUP)
-    sc_page.ws.add_chart(line, f"A{row + 1}")
-    sc_page.ws.add_chart(bars, f"D{row + 1}")
+        scenarios_page.style(f"{col}{row}", style.GROUP)
+    scenarios_page.ws.add_chart(line, f"A{row + 1}")
+    scenarios_page.ws.add_chart(bars, f"D{row + 1}")
     # The charts' data stays off the printout (a page of #N/A past the horizon otherwise):
     # a hidden sheet, which Excel and LibreOffice still chart from.
-    p.ws.sheet_state = "hidden"
-    sc_page.put(f"A{row + 20}", ctx.s("ch.where", sheet=p.sheet), B.NOTE_PLAIN)
+    page.ws.sheet_state = "hidden"
+    scenarios_page.put(f"A{row + 20}", ctx.words("ch.where", sheet=page.sheet), style.NOTE_PLAIN)
 
 
 # ------------------------------------------------------------------------- Sensitivity
 
 
-def _sensitivity(ctx: _Ctx, n: dict[str, Name]) -> None:
-    p = ctx.book.page(ctx.s("sheet.sensitivity"))
-    f = ctx.f
-    churns = ctx.sc["sensitivity.churn"]
-    extras = ctx.sc["sensitivity.extra_licenses"]
-    p.widths(A=30, **{get_column_letter(2 + j): 13 for j in range(len(extras))})
-    p.put("A1", ctx.s("se.title"), B.TITLE)
-    p.put("A2", ctx.s("se.subtitle"), B.SUBTITLE)
+def _sensitivity(ctx: _Context, inputs: dict[str, Name]) -> None:
+    page = ctx.book.page(ctx.words("sheet.sensitivity"))
+    formats = ctx.formats
+    churns = ctx.scenario["sensitivity.churn"]
+    extras = ctx.scenario["sensitivity.extra_licenses"]
+    page.widths(A=30, **{get_column_letter(2 + extra_index): 13 for extra_index in range(len(extras))})
+    page.put("A1", ctx.words("se.title"), style.TITLE)
+    page.put("A2", ctx.words("se.subtitle"), style.SUBTITLE)
     last_col = get_column_letter(1 + len(extras))
 
     # Grid 1: CLV. Its axes are inputs; grid 2 repeats them by reference.
     top = 4
-    p.put(f"A{top}", ctx.s("se.clv"), B.GROUP)
-    for j in range(len(extras)):
-        p.style(f"{get_column_letter(2 + j)}{top}", B.GROUP)
+    page.put(f"A{top}", ctx.words("se.clv"), style.GROUP)
+    for extra_index in range(len(extras)):
+        page.style(f"{get_column_letter(2 + extra_index)}{top}", style.GROUP)
     head = top + 1
-    p.put(f"A{head}", ctx.s("se.corner"), B.HEADER_LEFT)
-    p.ws.row_dimensions[head].height = 30  # two lines: the header wraps in a narrow column
+    page.put(f"A{head}", ctx.words("se.corner"), style.HEADER_LEFT)
+    page.ws.row_dimensions[head].height = 30  # two lines: the header wraps in a narrow column
     cols = []
-    for j, x in enumerate(extras):
-        col = get_column_letter(2 + j)
-        cols.append(p.put(f"{col}{head}", x, B.AXIS_INPUT, f.int))
+    for extra_index, extra in enumerate(extras):
+        col = get_column_letter(2 + extra_index)
+        cols.append(page.put(f"{col}{head}", extra, style.AXIS_INPUT, formats.int))
     churn_refs = []
     clv_cells = {}
-    upfront_with = n["acquisition_cost"] + n["onboarding_cost"]
-    for i, c in enumerate(churns):
-        r = head + 1 + i
-        churn_refs.append(p.put(f"A{r}", c, B.AXIS_INPUT, f.pct))
-        for j in range(len(extras)):
-            col = get_column_letter(2 + j)
-            arpu = n["license_price"] * (n["licenses_at_start"] + cols[j])
-            clv_cells[(i, j)] = p.formula(
-                f"{col}{r}",
-                fn("CLV", arpu, churn_refs[i], n["gross_margin"], n["discount_monthly"], n["horizon_months"]),
-                B.CALC,
-                f.money,
+    upfront_with = inputs["acquisition_cost"] + inputs["onboarding_cost"]
+    for churn_index, churn in enumerate(churns):
+        row = head + 1 + churn_index
+        churn_refs.append(page.put(f"A{row}", churn, style.AXIS_INPUT, formats.pct))
+        for extra_index in range(len(extras)):
+            col = get_column_letter(2 + extra_index)
+            arpu = inputs["license_price"] * (inputs["licenses_at_start"] + cols[extra_index])
+            clv_cells[(churn_index, extra_index)] = page.formula(
+                f"{col}{row}",
+                fn(
+                    "CLV",
+                    arpu,
+                    churn_refs[churn_index],
+                    inputs["gross_margin"],
+                    inputs["discount_monthly"],
+                    inputs["horizon_months"],
+                ),
+                style.CALC,
+                formats.money,
             )
     clv_block = f"B{head + 1}:{last_col}{head + len(churns)}"
-    _frame_current(p, clv_block, head)
-    p.ws.conditional_formatting.add(
+    _frame_current(page, clv_block, head)
+    page.ws.conditional_formatting.add(
         clv_block,
         _red_to_green(),
     )
 
     # Grid 2: LTV:CAC with the strict upfront cost, coloured around Blank's 3.
     top2 = head + len(churns) + 2
-    p.put(f"A{top2}", ctx.s("se.ltv_cac"), B.GROUP)
-    for j in range(len(extras)):
-        p.style(f"{get_column_letter(2 + j)}{top2}", B.GROUP)
+    page.put(f"A{top2}", ctx.words("se.ltv_cac"), style.GROUP)
+    for extra_index in range(len(extras)):
+        page.style(f"{get_column_letter(2 + extra_index)}{top2}", style.GROUP)
     head2 = top2 + 1
-    p.put(f"A{head2}", ctx.s("se.corner"), B.HEADER_LEFT)
-    p.ws.row_dimensions[head2].height = 30
-    for j in range(len(extras)):
-        col = get_column_letter(2 + j)
-        p.formula(f"{col}{head2}", cols[j], B.AXIS, f.int)
-    for i in range(len(churns)):
-        r = head2 + 1 + i
-        p.formula(f"A{r}", churn_refs[i], B.AXIS, f.pct)
-        for j in range(len(extras)):
-            col = get_column_letter(2 + j)
-            p.formula(f"{col}{r}", fn("LTV_CAC", clv_cells[(i, j)], upfront_with), B.CALC, f.ratio)
+    page.put(f"A{head2}", ctx.words("se.corner"), style.HEADER_LEFT)
+    page.ws.row_dimensions[head2].height = 30
+    for extra_index in range(len(extras)):
+        col = get_column_letter(2 + extra_index)
+        page.formula(f"{col}{head2}", cols[extra_index], style.AXIS, formats.int)
+    for churn_index in range(len(churns)):
+        row = head2 + 1 + churn_index
+        page.formula(f"A{row}", churn_refs[churn_index], style.AXIS, formats.pct)
+        for extra_index in range(len(extras)):
+            col = get_column_letter(2 + extra_index)
+            page.formula(
+                f"{col}{row}",
+                fn("LTV_CAC", clv_cells[(churn_index, extra_index)], upfront_with),
+                style.CALC,
+                formats.ratio,
+            )
     ratio_block = f"B{head2 + 1}:{last_col}{head2 + len(churns)}"
-    _frame_current(p, ratio_block, head2)
-    p.put(f"A{head2 + len(churns) + 2}", ctx.s("se.note"), B.NOTE_PLAIN)
-    p.ws.conditional_formatting.add(
+    _frame_current(page, ratio_block, head2)
+    page.put(f"A{head2 + len(churns) + 2}", ctx.words("se.note"), style.NOTE_PLAIN)
+    page.ws.conditional_formatting.add(
         ratio_block,
         _red_to_green(low=1, mid=3, high=6),
     )
-    ctx.setup(p, None, tab=B.NAVY)
+    ctx.setup(page, None, tab=style.NAVY)
 
 
-def _frame_current(p: Page, block: str, axis_row: int) -> None:
+def _frame_current(page: Page, block: str, axis_row: int) -> None:
     """Frame the grid cell of the scenario on the Inputs sheet, wherever the inputs move it."""
     first = block.split(":")[0]
     row = first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     col = first[: -len(row)]
     thick = Side(style="medium", color="000000")
-    p.ws.conditional_formatting.add(
+    page.ws.conditional_formatting.add(
         block,
         FormulaRule(
             formula=[f"AND($A{row}=churn_with,{col}${axis_row}=extra_licenses)"],
@@ -596,73 +636,77 @@ def _frame_current(p: Page, block: str, axis_row: int) -> None:
 # --------------------------------------------------------------------------- Checklist
 
 
-def _checklist(ctx: _Ctx) -> None:
-    p = ctx.book.page(ctx.s("sheet.checklist"))
-    f = ctx.f
-    p.widths(A=5, B=40, C=50, D=24, E=11, F=13, G=12, H=14)
-    p.put("A1", ctx.s("ck.title"), B.TITLE)
-    p.put("A2", ctx.s("ck.subtitle"), B.SUBTITLE)
-    p.put("B4", ctx.s("ck.customer"), B.LABEL)
-    p.put("C4", ctx.sc["checklist.customer"], B.INPUT_TEXT)
-    p.put("B5", ctx.s("ck.start"), B.LABEL)
-    start_date: dt.date = ctx.sc["checklist.start_date"]
-    start = p.put("C5", start_date, B.INPUT_TEXT, f.date)
-    p.put("B6", ctx.s("ck.target"), B.LABEL)
-    target = p.put("C6", ctx.sc["checklist.ttfv_target_days"], B.INPUT_TEXT, f.days)
-    p.ws.add_data_validation(_date_rule(ctx, "C5", ctx.s("ck.start")))
+def _checklist(ctx: _Context) -> None:
+    page = ctx.book.page(ctx.words("sheet.checklist"))
+    formats = ctx.formats
+    page.widths(A=5, B=40, C=50, D=24, E=11, F=13, G=12, H=14)
+    page.put("A1", ctx.words("ck.title"), style.TITLE)
+    page.put("A2", ctx.words("ck.subtitle"), style.SUBTITLE)
+    page.put("B4", ctx.words("ck.customer"), style.LABEL)
+    page.put("C4", ctx.scenario["checklist.customer"], style.INPUT_TEXT)
+    page.put("B5", ctx.words("ck.start"), style.LABEL)
+    start_date: dt.date = ctx.scenario["checklist.start_date"]
+    start = page.put("C5", start_date, style.INPUT_TEXT, formats.date)
+    page.put("B6", ctx.words("ck.target"), style.LABEL)
+    target = page.put("C6", ctx.scenario["checklist.ttfv_target_days"], style.INPUT_TEXT, formats.days)
+    page.ws.add_data_validation(_date_rule(ctx, "C5", ctx.words("ck.start")))
     heads = ("n", "step", "done_means", "owner", "target", "done", "days", "status")
     for col, key in zip("ABCDEFGH", heads):
-        p.put(f"{col}8", ctx.s(f"ck.h.{key}"), B.HEADER)
-    p.ws.row_dimensions[8].height = 30  # room for the wrapped headers
-    targets = ctx.sc["checklist.target_days"]
-    done = ctx.sc["checklist.done_days"]
+        page.put(f"{col}8", ctx.words(f"ck.h.{key}"), style.HEADER)
+    page.ws.row_dimensions[8].height = 30  # room for the wrapped headers
+    targets = ctx.scenario["checklist.target_days"]
+    done = ctx.scenario["checklist.done_days"]
     first = 9
-    for i in range(6):
-        r = first + i
-        p.put(f"A{r}", i + 1, B.CALC_CENTER, f.int)
-        p.put(f"B{r}", ctx.s(f"ck.s{i + 1}"), B.LABEL)
-        p.put(f"C{r}", ctx.s(f"ck.s{i + 1}.means"), B.NOTE)
-        p.put(f"D{r}", ctx.s(f"ck.s{i + 1}.owner"), B.INPUT_TEXT)
-        p.put(f"E{r}", targets[i], B.INPUT, f.days)
-        when = start_date + dt.timedelta(days=done[i]) if i < len(done) else None
-        done_ref = p.put(f"F{r}", when, B.INPUT, f.date)
-        days = p.formula(f"G{r}", fn("TTFV", p.ref("C5", absolute=True), done_ref), B.CALC, f.days)
-        status = IF(ISNA(days), ctx.s("ck.open"), IF(days.le(p.ref(f"E{r}")), ctx.s("ck.on_time"), ctx.s("ck.late")))
-        p.formula(f"H{r}", status, B.CALC_CENTER)
+    for step in range(6):
+        row = first + step
+        page.put(f"A{row}", step + 1, style.CALC_CENTER, formats.int)
+        page.put(f"B{row}", ctx.words(f"ck.s{step + 1}"), style.LABEL)
+        page.put(f"C{row}", ctx.words(f"ck.s{step + 1}.means"), style.NOTE)
+        page.put(f"D{row}", ctx.words(f"ck.s{step + 1}.owner"), style.INPUT_TEXT)
+        page.put(f"E{row}", targets[step], style.INPUT, formats.days)
+        when = start_date + dt.timedelta(days=done[step]) if step < len(done) else None
+        done_ref = page.put(f"F{row}", when, style.INPUT, formats.date)
+        days = page.formula(f"G{row}", fn("TTFV", page.ref("C5", absolute=True), done_ref), style.CALC, formats.days)
+        status = IF(
+            ISNA(days),
+            ctx.words("ck.open"),
+            IF(days.le(page.ref(f"E{row}")), ctx.words("ck.on_time"), ctx.words("ck.late")),
+        )
+        page.formula(f"H{row}", status, style.CALC_CENTER)
     steps = f"{first}:{first + 5}"
     lo, hi = steps.split(":")
-    p.ws.add_data_validation(_date_rule(ctx, f"F{lo}:F{hi}", ctx.s("ck.h.done")))
+    page.ws.add_data_validation(_date_rule(ctx, f"F{lo}:F{hi}", ctx.words("ck.h.done")))
     status_cells = f"H{lo}:H{hi}"
-    _text_fill(p, status_cells, ctx.s("ck.on_time"), GREEN)
-    _text_fill(p, status_cells, ctx.s("ck.late"), RED)
-    _text_fill(p, status_cells, ctx.s("ck.open"), GREY)
+    _text_fill(page, status_cells, ctx.words("ck.on_time"), GREEN)
+    _text_fill(page, status_cells, ctx.words("ck.late"), RED)
+    _text_fill(page, status_cells, ctx.words("ck.open"), GREY)
     # A step not done yet has no duration: show its #N/A faintly, not as an alarm.
-    p.ws.conditional_formatting.add(f"G{lo}:G{hi}", FormulaRule(formula=[f"ISNA(G{lo})"], font=Font(color="BFBFBF")))
+    page.ws.conditional_formatting.add(f"G{lo}:G{hi}", FormulaRule(formula=[f"ISNA(G{lo})"], font=Font(color="BFBFBF")))
 
-    r = first + 7
-    p.put(f"B{r}", ctx.s("ck.ttfv"), B.LABEL_KEY)
-    ttfv = p.formula(f"C{r}", fn("TTFV", start, p.ref(f"F{first + 5}")), B.CALC_KEY_CENTER, f.days)
-    p.put(f"D{r}", ctx.s("ck.ttfv.how"), B.NOTE_PLAIN)
-    p.put(f"B{r + 1}", ctx.s("ck.target"), B.LABEL)
-    p.formula(f"C{r + 1}", target, B.CALC_CENTER, f.days)
-    p.put(f"B{r + 2}", ctx.s("ck.verdict"), B.LABEL_KEY)
-    verdict = IF(ISNA(ttfv), ctx.s("ck.not_yet"), IF(ttfv.le(target), ctx.s("ck.within"), ctx.s("ck.over")))
-    p.formula(f"C{r + 2}", verdict, B.CALC_KEY_CENTER)
-    _text_fill(p, f"C{r + 2}", ctx.s("ck.within"), GREEN)
-    _text_fill(p, f"C{r + 2}", ctx.s("ck.over"), RED)
-    _text_fill(p, f"C{r + 2}", ctx.s("ck.not_yet"), GREY)
-    p.ws.conditional_formatting.add(f"C{r}", FormulaRule(formula=[f"ISNA(C{r})"], font=Font(color="BFBFBF")))
-    ctx.setup(p, "8:8", tab=B.NAVY)
+    row = first + 7
+    page.put(f"B{row}", ctx.words("ck.ttfv"), style.LABEL_KEY)
+    ttfv = page.formula(f"C{row}", fn("TTFV", start, page.ref(f"F{first + 5}")), style.CALC_KEY_CENTER, formats.days)
+    page.put(f"D{row}", ctx.words("ck.ttfv.how"), style.NOTE_PLAIN)
+    page.put(f"B{row + 1}", ctx.words("ck.target"), style.LABEL)
+    page.formula(f"C{row + 1}", target, style.CALC_CENTER, formats.days)
+    page.put(f"B{row + 2}", ctx.words("ck.verdict"), style.LABEL_KEY)
+    verdict = IF(ISNA(ttfv), ctx.words("ck.not_yet"), IF(ttfv.le(target), ctx.words("ck.within"), ctx.words("ck.over")))
+    page.formula(f"C{row + 2}", verdict, style.CALC_KEY_CENTER)
+    _text_fill(page, f"C{row + 2}", ctx.words("ck.within"), GREEN)
+    _text_fill(page, f"C{row + 2}", ctx.words("ck.over"), RED)
+    _text_fill(page, f"C{row + 2}", ctx.words("ck.not_yet"), GREY)
+    page.ws.conditional_formatting.add(f"C{row}", FormulaRule(formula=[f"ISNA(C{row})"], font=Font(color="BFBFBF")))
+    ctx.setup(page, "8:8", tab=style.NAVY)
 
 
-def _date_rule(ctx: _Ctx, cells: str, title: str) -> DataValidation:
+def _date_rule(ctx: _Context, cells: str, title: str) -> DataValidation:
     rule = DataValidation(type="date", operator="greaterThan", formula1="36526")  # after 2000-01-01
     rule.allow_blank = True
     rule.showInputMessage = True
     rule.promptTitle = title[:32]
     rule.prompt = "yyyy-mm-dd"
     rule.showErrorMessage = True
-    rule.errorTitle = ctx.s("valid.title")[:32]
+    rule.errorTitle = ctx.words("valid.title")[:32]
     rule.error = f"{title}: yyyy-mm-dd"
     rule.add(cells)
     return rule
@@ -671,120 +715,122 @@ def _date_rule(ctx: _Ctx, cells: str, title: str) -> DataValidation:
 # ------------------------------------------------------------------------------ Health
 
 
-def _health(ctx: _Ctx) -> None:
-    p = ctx.book.page(ctx.s("sheet.health"))
-    f = ctx.f
-    p.widths(A=24, B=12, C=14, D=11, E=11, F=11, G=11, H=11, I=13, J=11, K=13)
-    p.put("A1", ctx.s("he.title"), B.TITLE)
-    p.put("A2", ctx.s("he.subtitle"), B.SUBTITLE)
+def _health(ctx: _Context) -> None:
+    page = ctx.book.page(ctx.words("sheet.health"))
+    formats = ctx.formats
+    page.widths(A=24, B=12, C=14, D=11, E=11, F=11, G=11, H=11, I=13, J=11, K=13)
+    page.put("A1", ctx.words("he.title"), style.TITLE)
+    page.put("A2", ctx.words("he.subtitle"), style.SUBTITLE)
     thresholds = (
-        ("he.red_below", "health.red_below", "health_red_below", f.int),
-        ("he.green_from", "health.green_from", "health_green_from", f.int),
-        ("he.vip", "health.vip_mrr", "vip_mrr", f.money),
-        ("he.core", "health.core_mrr", "core_mrr", f.money),
+        ("he.red_below", "health.red_below", "health_red_below", formats.int),
+        ("he.green_from", "health.green_from", "health_green_from", formats.int),
+        ("he.vip", "health.vip_mrr", "vip_mrr", formats.money),
+        ("he.core", "health.core_mrr", "core_mrr", formats.money),
     )
     names = {}
-    for i, (label, key, name, fmt) in enumerate(thresholds):
-        r = 4 + i
-        p.put(f"A{r}", ctx.s(label), B.LABEL)
-        p.put(f"B{r}", ctx.sc[key], B.INPUT, fmt)
-        names[name] = p.define(name, f"B{r}")
+    for index, (label, key, name, fmt) in enumerate(thresholds):
+        row = 4 + index
+        page.put(f"A{row}", ctx.words(label), style.LABEL)
+        page.put(f"B{row}", ctx.scenario[key], style.INPUT, fmt)
+        names[name] = page.define(name, f"B{row}")
         schema = BY_PATH[key]
-        p.ws.add_data_validation(_validation(ctx, schema, f"B{r}", ctx.s(label), ctx.s(label)))
+        page.ws.add_data_validation(_validation(ctx, schema, f"B{row}", ctx.words(label), ctx.words(label)))
     head = 9
-    sig_cols = [get_column_letter(4 + k) for k in range(SIGNALS)]
-    heads = [ctx.s("he.h.account"), ctx.s("he.h.mrr"), ctx.s("he.h.potential")]
-    heads += [ctx.s(f"he.sig{k + 1}") for k in range(SIGNALS)]
-    heads += [ctx.s("he.h.score"), ctx.s("he.h.status"), ctx.s("he.h.segment")]
-    for k, text in enumerate(heads):
-        p.put(f"{get_column_letter(1 + k)}{head}", text, B.HEADER)
-    wrow = head + 1
-    p.put(f"A{wrow}", ctx.s("he.weights"), B.LABEL_KEY)
-    p.style(f"B{wrow}", B.LABEL_KEY)
-    p.style(f"C{wrow}", B.LABEL_KEY)
-    for k, w in enumerate(ctx.sc["health.weights"]):
-        p.put(f"{sig_cols[k]}{wrow}", w, B.INPUT, f.int)
+    signal_columns = [get_column_letter(4 + signal) for signal in range(SIGNALS)]
+    heads = [ctx.words("he.h.account"), ctx.words("he.h.mrr"), ctx.words("he.h.potential")]
+    heads += [ctx.words(f"he.sig{signal + 1}") for signal in range(SIGNALS)]
+    heads += [ctx.words("he.h.score"), ctx.words("he.h.status"), ctx.words("he.h.segment")]
+    for signal, text in enumerate(heads):
+        page.put(f"{get_column_letter(1 + signal)}{head}", text, style.HEADER)
+    weights_row = head + 1
+    page.put(f"A{weights_row}", ctx.words("he.weights"), style.LABEL_KEY)
+    page.style(f"B{weights_row}", style.LABEL_KEY)
+    page.style(f"C{weights_row}", style.LABEL_KEY)
+    for signal, weight in enumerate(ctx.scenario["health.weights"]):
+        page.put(f"{signal_columns[signal]}{weights_row}", weight, style.INPUT, formats.int)
     for col in "IJK":
-        p.style(f"{col}{wrow}", B.LABEL_KEY)
-    weight_range = f"${sig_cols[0]}${wrow}:${sig_cols[-1]}${wrow}"
-    first = wrow + 1
-    accounts = ctx.sc["health.accounts"]
+        page.style(f"{col}{weights_row}", style.LABEL_KEY)
+    weight_range = f"${signal_columns[0]}${weights_row}:${signal_columns[-1]}${weights_row}"
+    first = weights_row + 1
+    accounts = ctx.scenario["health.accounts"]
 
-    for a, account in enumerate(accounts):
-        r = first + a
-        p.put(f"A{r}", account["name"], B.INPUT_TEXT)
-        mrr = p.put(f"B{r}", account["mrr"], B.INPUT, f.money)
-        pot = p.put(f"C{r}", account["potential_mrr"], B.INPUT, f.money)
-        for k, s in enumerate(account["scores"]):
-            p.put(f"{sig_cols[k]}{r}", s, B.INPUT, f.int)
-        scores = Range(p.sheet, f"{sig_cols[0]}{r}:{sig_cols[-1]}{r}")
-        score = p.formula(f"I{r}", fn("HEALTH_SCORE", scores, Range(p.sheet, weight_range)), B.CALC_KEY, f.one)
+    for number, account in enumerate(accounts):
+        row = first + number
+        page.put(f"A{row}", account["name"], style.INPUT_TEXT)
+        mrr = page.put(f"B{row}", account["mrr"], style.INPUT, formats.money)
+        potential = page.put(f"C{row}", account["potential_mrr"], style.INPUT, formats.money)
+        for signal, score in enumerate(account["scores"]):
+            page.put(f"{signal_columns[signal]}{row}", score, style.INPUT, formats.int)
+        scores = Range(page.sheet, f"{signal_columns[0]}{row}:{signal_columns[-1]}{row}")
+        score = page.formula(
+            f"I{row}", fn("HEALTH_SCORE", scores, Range(page.sheet, weight_range)), style.CALC_KEY, formats.one
+        )
         status = fn("HEALTH_STATUS", score, names["health_red_below"], names["health_green_from"])
-        p.formula(f"J{r}", _in_words(ctx, status, STATUS_LABELS), B.CALC_KEY_CENTER)
-        segment = fn("SEGMENT", mrr, pot, names["vip_mrr"], names["core_mrr"])
-        p.formula(f"K{r}", _in_words(ctx, segment, SEGMENT_LABELS), B.CALC_CENTER)
+        page.formula(f"J{row}", _in_words(ctx, status, STATUS_LABELS), style.CALC_KEY_CENTER)
+        segment = fn("SEGMENT", mrr, potential, names["vip_mrr"], names["core_mrr"])
+        page.formula(f"K{row}", _in_words(ctx, segment, SEGMENT_LABELS), style.CALC_CENTER)
     last = first + len(accounts) - 1
     status_cells = f"J{first}:J{last}"
-    _text_fill(p, status_cells, ctx.s("label.red"), RED)
-    _text_fill(p, status_cells, ctx.s("label.yellow"), YELLOW)
-    _text_fill(p, status_cells, ctx.s("label.green"), GREEN)
-    _text_fill(p, f"K{first}:K{last}", ctx.s("label.VIP"), ("DDEBF7", B.NAVY))
-    p.ws.conditional_formatting.add(
-        f"{sig_cols[0]}{first}:{sig_cols[-1]}{last}",
+    _text_fill(page, status_cells, ctx.words("label.red"), RED)
+    _text_fill(page, status_cells, ctx.words("label.yellow"), YELLOW)
+    _text_fill(page, status_cells, ctx.words("label.green"), GREEN)
+    _text_fill(page, f"K{first}:K{last}", ctx.words("label.VIP"), ("DDEBF7", style.NAVY))
+    page.ws.conditional_formatting.add(
+        f"{signal_columns[0]}{first}:{signal_columns[-1]}{last}",
         _red_to_green(low=0, mid=50, high=100),
     )
     score_rule = DataValidation(type="decimal", operator="between", formula1="0", formula2="100")
     score_rule.allow_blank = True
     score_rule.showInputMessage = True
-    score_rule.promptTitle = ctx.s("he.h.score")[:32]
-    score_rule.prompt = ctx.s("valid.range", range=ctx.s("range.between", low="0", high="100"))
+    score_rule.promptTitle = ctx.words("he.h.score")[:32]
+    score_rule.prompt = ctx.words("valid.range", range=ctx.words("range.between", low="0", high="100"))
     score_rule.showErrorMessage = True
-    score_rule.errorTitle = ctx.s("valid.title")[:32]
+    score_rule.errorTitle = ctx.words("valid.title")[:32]
     score_rule.error = score_rule.prompt
-    score_rule.add(f"{sig_cols[0]}{first}:{sig_cols[-1]}{last}")
-    p.ws.add_data_validation(score_rule)
-    p.ws.freeze_panes = f"B{first}"
-    ctx.setup(p, f"{head}:{wrow}", tab=B.NAVY)
+    score_rule.add(f"{signal_columns[0]}{first}:{signal_columns[-1]}{last}")
+    page.ws.add_data_validation(score_rule)
+    page.ws.freeze_panes = f"B{first}"
+    ctx.setup(page, f"{head}:{weights_row}", tab=style.NAVY)
 
 
 STATUS_LABELS = ("red", "yellow", "green")
 SEGMENT_LABELS = ("VIP", "potential", "core", "non-core")
 
 
-def _in_words(ctx: _Ctx, call: Expr, labels: tuple[str, ...]) -> Expr:
+def _in_words(ctx: _Context, call: Expr, labels: tuple[str, ...]) -> Expr:
     """A label-returning function's answer in the reader's language.
 
     The function keeps its contract (English labels); the template maps them. A label
     that reads the same in this language needs no mapping, an error passes through.
     """
-    mapped = [label for label in labels if ctx.s(f"label.{label}") != label]
+    mapped = [label for label in labels if ctx.words(f"label.{label}") != label]
     if not mapped:
         return call
     expr: Expr = call
     for label in reversed(mapped):
-        expr = IF(call.eq(label), ctx.s(f"label.{label}"), expr)
+        expr = IF(call.eq(label), ctx.words(f"label.{label}"), expr)
     return expr
 
 
 # ---------------------------------------------------------------------------- building
 
 
-def build(sc: Scenario, t: dict[str, str], lang: str, native: bool) -> Book:
+def build(scenario: Scenario, texts: dict[str, str], lang: str, native: bool) -> Book:
     """Build the workbook in memory (values recorded, nothing written yet)."""
     book = Book(native=native)
-    ctx = _Ctx(book, sc, t, lang)
-    names = _inputs(ctx)
-    scen = _scenarios(ctx, names)
-    _charts(ctx, names, scen)
-    _sensitivity(ctx, names)
-    _checklist(ctx)
-    _health(ctx)
+    ctx = _Context(book, scenario, texts, lang)
+    inputs = _inputs(ctx)  # every assumption, a defined name each
+    scenarios = _scenarios(ctx, inputs)  # without vs with onboarding
+    _charts(ctx, inputs, scenarios)  # profit curve and LTV vs CAC, under the scenarios
+    _sensitivity(ctx, inputs)  # CLV and LTV:CAC over churn x extra licenses
+    _checklist(ctx)  # the onboarding steps and the time to first value
+    _health(ctx)  # account health, status and segment
     props = book.wb.properties
-    props.title = t["doc.title"]
-    props.subject = t["doc.subject"]
+    props.title = texts["doc.title"]
+    props.subject = texts["doc.subject"]
     props.creator = "xlfuncs generate"
     # The chart data is supporting material: last, after the sheets people read.
-    data = book.wb[t["sheet.charts"]]
+    data = book.wb[texts["sheet.charts"]]
     book.wb.move_sheet(data, offset=len(book.wb.sheetnames) - 1 - book.wb.sheetnames.index(data.title))
     book.wb.active = 0
     return book

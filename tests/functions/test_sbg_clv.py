@@ -1,0 +1,95 @@
+"""SBG_CLV: the contract's rows, mpmath at 50 digits (series and 2F1), #NUM! cases."""
+
+from __future__ import annotations
+
+import itertools
+
+import mpmath as mp
+import numpy as np
+import pytest
+from contract_checks import contract_tests
+from sbg_exact import A, exact_expected, relative_errors
+
+from xlfuncs.errors import NUM
+from xlfuncs.sbg import sbg_clv
+
+test_contract_in_cells, test_contract_in_python = contract_tests("SBG_CLV")
+
+
+def test_contract_examples_in_the_pure_layer():
+    values, errors = sbg_clv(A(100.0), A(2.0), A(3.0), A([0.8, 0.8, 1.0]), A([0.0, 0.05, 0.05]), A([0.0, 0.0, 1.0]))
+    assert errors.tolist() == [0, 0, 0]
+    assert values == pytest.approx([320.0, 244.948066225, 360.823894868], rel=1e-11)
+
+
+def test_clv_renewals_and_derl_identity():
+    # E(n) = 1 + z (B/C) E(n+1): this period's payment, then the next with S(n+1)/S(n).
+    a, b, d = 0.7, 1.3, 0.1
+    e0, _ = sbg_clv(A(1.0), A(a), A(b), A(1.0), A(d), A(0.0))
+    e1, _ = sbg_clv(A(1.0), A(a), A(b), A(1.0), A(d), A(1.0))
+    assert float(e0) == pytest.approx(1 + b / (a + b) / (1 + d) * float(e1), rel=1e-14)
+
+
+CLV_GRID = [
+    (a, b, n, d)
+    for a, b, n, d in itertools.product(
+        [0.05, 0.5, 0.999999, 1.0, 1.0000001, 1.5, 2.0, 3.0, 4.7, 30.0],
+        [0.02, 1.0, 3.7, 400.0, 2e4],
+        [0.0, 36.0],
+        [0.0, 1e-300, 1e-9, 1e-4, 0.003, 0.05, 0.3, 1.0, 20.0, 1e5],
+    )
+    if not (d == 0 and a <= 1)
+]
+
+
+def test_clv_matches_mpmath_over_wide_sweep():
+    a, b, n, d = (A(c, dtype=float) for c in zip(*CLV_GRID))
+    values, errors = sbg_clv(np.ones_like(a), a, b, np.ones_like(a), d, n)
+    exact = [exact_expected(p[0], p[1] + p[2], p[3]) for p in CLV_GRID]
+    finite = [(v, e) for v, e, code in zip(values, exact, errors) if e < mp.mpf("1e300")]
+    assert all(code == 0 for code, e in zip(errors, exact) if e < mp.mpf("1e300"))
+    assert max(relative_errors(*zip(*finite))) <= 1e-12
+
+
+def test_clv_matches_mpmath_random_cells():
+    rng = np.random.default_rng(99)
+    size = 300
+    a = np.exp(rng.uniform(np.log(0.02), np.log(50), size))
+    a[::5] = np.round(a[::5]) + 1.0  # whole alpha
+    b = np.exp(rng.uniform(np.log(0.02), np.log(1e4), size))
+    n = np.floor(rng.uniform(0, 100, size))
+    d = np.exp(rng.uniform(np.log(1e-8), np.log(10), size))
+    values, errors = sbg_clv(np.ones(size), a, b, np.ones(size), d, n)
+    assert (errors == 0).all()
+    exact = [exact_expected(*p) for p in zip(a, b + n, d)]
+    assert max(relative_errors(values, exact)) <= 1e-12
+
+
+def test_clv_scales_with_arpu_and_margin():
+    args = A([0.5, 2.0, 9.0]), A([1.0, 3.0, 40.0]), A(0.02), A(5.0)
+    base, _ = sbg_clv(A(1.0), args[0], args[1], A(1.0), args[2], args[3])
+    scaled, _ = sbg_clv(A(250.0), args[0], args[1], A(0.4), args[2], args[3])
+    assert scaled == pytest.approx(100.0 * base, rel=1e-15)
+
+
+def test_clv_num_conditions():
+    cases = [
+        # arpu, alpha, beta, margin, discount, renewals
+        (-1.0, 2.0, 3.0, 1.0, 0.05, 0.0),
+        (100.0, 0.0, 3.0, 1.0, 0.05, 0.0),
+        (100.0, 2.0, -3.0, 1.0, 0.05, 0.0),
+        (100.0, 2.0, 3.0, 1.5, 0.05, 0.0),
+        (100.0, 2.0, 3.0, -0.1, 0.05, 0.0),
+        (100.0, 2.0, 3.0, 1.0, -0.05, 0.0),
+        (100.0, 2.0, 3.0, 1.0, 0.05, -1.0),
+        (100.0, 1.0, 3.0, 1.0, 0.0, 0.0),  # no discount needs alpha > 1
+        (100.0, 0.5, 3.0, 1.0, 0.0, 5.0),
+        (np.nan, 2.0, 3.0, 1.0, 0.05, 0.0),
+        (100.0, 2.0, 3.0, 1.0, np.inf, 0.0),
+        (1e308, 2.0, 3.0, 1.0, 0.0, 0.0),  # overflows
+    ]
+    columns = [A(c) for c in zip(*cases)]
+    values, errors = sbg_clv(*columns)
+    assert errors.tolist() == [NUM] * len(cases)
+    ok, ok_errors = sbg_clv(A(100.0), A(1.0), A(3.0), A(1.0), A(1e-9), A(0.0))
+    assert int(ok_errors) == 0 and np.isfinite(ok)
