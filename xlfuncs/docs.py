@@ -45,6 +45,8 @@ def _function_lines(fn: registry.Function) -> list[str]:
         out += [f"Native twin of `={fn.name}({', '.join(args)})`: `={fn.native(*args)}`", ""]
         if fn.native_differs:
             out += [f"The native twin differs from {fn.name}: {fn.native_differs}.", ""]
+    if fn.native_note:
+        out += [f"In a native edition: {fn.native_note}.", ""]
     out += ["| formula | result |", "|---|---|"]
     for formula, expected in fn.examples:
         shown = "<br>".join(str(row) for row in expected) if isinstance(expected, list) else _cell(expected)

@@ -988,7 +988,7 @@ _register(
         ),
         examples=(("=SBG_FIT({1000, 869, 743, 653, 593, 551, 517, 491})", [[0.668088, 3.806095]]),),
         columns=("alpha", "beta"),
-        native_note="no built-in formula fits the model: a native edition stores the fitted values, with a cell note",
+        native_note="no built-in formula fits the model, so the fitted values are stored, with a cell note saying so",
     )
 )
 
