@@ -17,7 +17,9 @@ from xlfuncs import adapter, registry
 from xlfuncs.errors import ExcelError
 from xlfuncs.recalc import addin, formula
 from xlfuncs.recalc.engine import shard, unknown_functions
-from xlfuncs.recalc.workbook import Workbook, format_number, same_value
+from xlfuncs.numtext import number_text as format_number
+from xlfuncs.recalc.workbook import Workbook
+from xlfuncs.xlsx import same_value
 
 
 def _same(a, b) -> bool:

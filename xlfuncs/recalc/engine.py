@@ -18,14 +18,13 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import ExcelError
+from ..xlsx import MAX_TEXT, SPILL, BadWorkbook, copy_unchanged, same_value, show
 from . import fidelity
 from . import formula as formulas
-from .office import CIRCULAR, DEFAULT_TIMEOUT, NO_NAME, Office, OfficeError, OfficeStartError, die_with_parent
-from .workbook import MAX_TEXT, SPILL, BadWorkbook, Workbook, copy_unchanged, same_value, show
+from .lonames import CIRCULAR, NO_NAME
+from .office import DEFAULT_TIMEOUT, Office, OfficeError, OfficeStartError, die_with_parent
+from .workbook import Workbook
 
-_CALLED = re.compile(
-    r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\("""
-)
 _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 # Excel-only spellings LibreOffice understands under another name.
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
@@ -81,21 +80,16 @@ def _qualified(sheet: str, ref: str) -> str:
 def unknown_functions(text: str, known: set[str]) -> list[str]:
     """Names called in ``text`` that neither LibreOffice nor xlfuncs implements."""
     out = []
-    for match in _CALLED.finditer(_STRINGS.sub('""', text)):
-        name = match.group(1).upper()
+    for match in formulas.CALL_SITE.finditer(_STRINGS.sub('""', text)):
+        name = match.group("ident").upper()
         qualified = match.group(0).split("(")[0]
         if formulas.our_name(None, name) is not None:
             continue
         if "!" in qualified:
             out.append(qualified)  # another workbook's or add-in's function
             continue
-        bare = name
-        for prefix in _PREFIXES:
-            if bare.startswith(prefix):
-                bare = bare[len(prefix) :]
-                break
-        if bare not in known and name not in known:
-            out.append(match.group(1))
+        if fidelity.bare(name) not in known and name not in known:
+            out.append(match.group("ident"))
     return out
 
 
