@@ -1,6 +1,6 @@
 """MRR_FROM_SUBS, CUSTOMER_COUNTS and COHORT_RETENTION (xlfuncs.billing) against independent oracles.
 
-* the contract's worked examples (FUNCTIONS.md), errors included;
+* the contract's worked examples (the README's function reference), errors included;
 * the dbt-labs MRR playbook's SQL run in DuckDB (tests/mrr_playbook.py), on the playbook's
   own seed and on random billing exports: MRR per customer and month, movements and
   customer counts per month;

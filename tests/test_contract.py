@@ -1,4 +1,4 @@
-"""Every worked example of FUNCTIONS.md, written here by hand from the contract.
+"""Every worked example of the contract (the README's function reference), written here by hand.
 
 These do not read the registry's copy of the examples: they check it (and the code)
 against the contract text. Both the Python API and the Excel adapter are exercised.

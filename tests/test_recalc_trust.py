@@ -20,11 +20,11 @@ from typer.testing import CliRunner
 from xlsx_builder import STYLES_TRUE_FORMAT, cell, rows, sheet_xml, xlsx
 
 from xlfuncs.cli import app
-from xlfuncs.xlsx import cells as wbmod
-from xlfuncs.xlsx import package as pkgmod
 from xlfuncs.recalc.engine import CHANGED, FAILED, UNCHANGED, recalc_file
 from xlfuncs.recalc.office import Office
 from xlfuncs.recalc.workbook import Workbook
+from xlfuncs.xlsx import cells as wbmod
+from xlfuncs.xlsx import package as pkgmod
 
 runner = CliRunner()
 

@@ -15,9 +15,9 @@ from recalc_support import decorated_workbook, mixed_workbook
 
 from xlfuncs import adapter, registry
 from xlfuncs.errors import ExcelError
+from xlfuncs.numtext import number_text as format_number
 from xlfuncs.recalc import addin, formula
 from xlfuncs.recalc.engine import shard, unknown_functions
-from xlfuncs.numtext import number_text as format_number
 from xlfuncs.recalc.workbook import Workbook
 from xlfuncs.xlsx import same_value
 

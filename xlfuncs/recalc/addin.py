@@ -260,7 +260,7 @@ def _is_logical(formats, cell) -> bool:
 
 
 def read_values(doc, wanted: dict, order: list | None = None) -> dict:
-    """Values of the wanted cells of a loaded document, JSON-ready.
+    """Values of the wanted cells of a loaded document, as plain values (sent back with marshal).
 
     ``wanted`` maps a sheet name to ``[row, col]`` pairs; the answer maps it to one entry
     per pair: a number, a string, true/false, ``(code,)`` for an error (LibreOffice's

@@ -30,6 +30,8 @@ _STRINGS = re.compile(r'"(?:[^"]|"")*"')
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
 
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
+#: An input that does not exist, or a folder without workbooks (no LibreOffice involved).
+MISSING = "missing"
 MAX_LISTED = 50  # cells listed per kind and file on the terminal; all are counted and kept
 #: Functions Excel has and LibreOffice lacks that Excel stores without an ``_xlfn.`` prefix.
 EXCEL_ONLY = frozenset(
@@ -62,7 +64,7 @@ class FileResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in (FAILED, CHECK_FAILED)
+        return self.status in (FAILED, CHECK_FAILED, MISSING)
 
     @property
     def stable_errors(self) -> list[str]:
