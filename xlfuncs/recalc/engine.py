@@ -25,10 +25,6 @@ from .lonames import CIRCULAR, NO_NAME
 from .office import DEFAULT_TIMEOUT, Office, OfficeError, OfficeStartError, die_with_parent
 from .workbook import Workbook
 
-_STRINGS = re.compile(r'"(?:[^"]|"")*"')
-# Excel-only spellings LibreOffice understands under another name.
-_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
-
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
 #: An input that does not exist, or a folder without workbooks (no LibreOffice involved).
 MISSING = "missing"
@@ -82,7 +78,7 @@ def _qualified(sheet: str, ref: str) -> str:
 def unknown_functions(text: str, known: set[str]) -> list[str]:
     """Names called in ``text`` that neither LibreOffice nor xlfuncs implements."""
     out = []
-    for match in formulas.CALL_SITE.finditer(_STRINGS.sub('""', text)):
+    for match in formulas.CALL_SITE.finditer(fidelity.STRINGS.sub('""', text)):
         name = match.group("ident").upper()
         qualified = match.group(0).split("(")[0]
         if formulas.our_name(None, name) is not None:
@@ -184,7 +180,7 @@ _CALLED_BYTES = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
 
 def _mentions(text: str, name: str) -> bool:
     return (
-        re.search(rf"(?<![A-Za-z0-9_.!$\]]){re.escape(name)}(?![A-Za-z0-9_.!])", _STRINGS.sub('""', text), re.I)
+        re.search(rf"(?<![A-Za-z0-9_.!$\]]){re.escape(name)}(?![A-Za-z0-9_.!])", fidelity.STRINGS.sub('""', text), re.I)
         is not None
     )
 
@@ -196,7 +192,7 @@ def _verdict(text, known, names, lacking, lo) -> str | None:
             if name in lacking:
                 return lacking[name]
             continue  # a LAMBDA name LibreOffice can compute: never, but not our call
-        if spelling.upper().startswith(_PREFIXES) or name in EXCEL_ONLY:
+        if spelling.upper().startswith(fidelity.PREFIXES) or name in EXCEL_ONLY:
             return f"{lo} lacks {name}"
         # Anything else (another add-in's function, a typo): LibreOffice's #NAME? decides,
         # and names the cell (see _recalc).
