@@ -1,4 +1,4 @@
-"""The contract (FUNCTIONS.md), written here by hand, for the tests of every layer.
+"""The contract (the README's function reference), written here by hand, for the tests of every layer.
 
 Nothing here is read from the registry: these tables check the registry and the code
 against the contract's text.
@@ -6,7 +6,7 @@ against the contract's text.
 
 from __future__ import annotations
 
-# Excel name -> [(argument, optional)], in contract order (FUNCTIONS.md headings).
+# Excel name -> [(argument, optional)], in contract order (the reference's headings).
 SIGNATURES = {
     "CLV": [
         ("arpu", False),

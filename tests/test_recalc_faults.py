@@ -26,10 +26,11 @@ from typer.testing import CliRunner
 import xlfuncs
 from xlfuncs.cli import app
 from xlfuncs.recalc import extension
-from xlfuncs.recalc import workbook as workbook_module
 from xlfuncs.recalc.addin import MAX_GAP, fetch_values, value_blocks
 from xlfuncs.recalc.office import Office, osl_pipe_files
-from xlfuncs.recalc.workbook import BadWorkbook, Workbook
+from xlfuncs.recalc.workbook import Workbook
+from xlfuncs.xlsx import BadWorkbook
+from xlfuncs.xlsx import package as workbook_module
 
 ROOT = str(Path(xlfuncs.__file__).resolve().parent.parent)
 runner = CliRunner()

@@ -20,10 +20,11 @@ from typer.testing import CliRunner
 from xlsx_builder import STYLES_TRUE_FORMAT, cell, rows, sheet_xml, xlsx
 
 from xlfuncs.cli import app
-from xlfuncs.recalc import workbook as wbmod
 from xlfuncs.recalc.engine import CHANGED, FAILED, UNCHANGED, recalc_file
 from xlfuncs.recalc.office import Office
 from xlfuncs.recalc.workbook import Workbook
+from xlfuncs.xlsx import cells as wbmod
+from xlfuncs.xlsx import package as pkgmod
 
 runner = CliRunner()
 
@@ -208,7 +209,7 @@ def test_safety_check_keeps_the_original(office, tmp_path, monkeypatch):
     source = xlsx(tmp_path / "s.xlsx", {"S": rows(cell("A1", "1+1", 3))})
     target = tmp_path / "t.xlsx"
     target.write_bytes(b"previous")
-    monkeypatch.setattr(wbmod, "format_number", lambda value: "<oops")
+    monkeypatch.setattr(wbmod, "number_text", lambda value: "<oops")
     result = recalc_file(office, source, target, check=False)
     assert result.status == FAILED and "safety check failed" in result.message
     assert target.read_bytes() == b"previous"
@@ -459,10 +460,10 @@ def test_cells_are_inserted_in_order():
     )
     new = {(1, 0): b'<c r="A2"/>', (1, 2): b'<c r="C2"/>', (1, 5): b'<c r="F2"/>', (2, 1): b'<c r="B3"/>'}
     new |= {(3, 0): b'<c r="A4"/>', (7, 0): b'<c r="A8"/>'}
-    out = wbmod._insert_cells(data, b"", new)
+    out = wbmod.insert_cells(data, b"", new)
     assert out == (
         b'<worksheet><sheetData><row r="2"><c r="A2"/><c r="B2"><v>1</v></c><c r="C2"/><c r="D2"><v>2</v></c>'
         b'<c r="F2"/></row><row r="3"><c r="B3"/></row><row r="4" spans="1:3"><c r="A4"/></row>'
         b'<row r="6"><c r="A6"/></row><row r="8"><c r="A8"/></row></sheetData></worksheet>'
     )
-    wbmod.well_formed("x", out)
+    pkgmod.well_formed("x", out)

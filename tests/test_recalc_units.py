@@ -15,9 +15,11 @@ from recalc_support import decorated_workbook, mixed_workbook
 
 from xlfuncs import adapter, registry
 from xlfuncs.errors import ExcelError
+from xlfuncs.numtext import number_text
 from xlfuncs.recalc import addin, formula
 from xlfuncs.recalc.engine import shard, unknown_functions
-from xlfuncs.recalc.workbook import Workbook, format_number, same_value
+from xlfuncs.recalc.workbook import Workbook
+from xlfuncs.xlsx import same_value
 
 
 def _same(a, b) -> bool:
@@ -113,7 +115,7 @@ def test_shard_is_a_deterministic_partition():
 
 
 def test_number_text_and_comparison():
-    assert format_number(700.0) == "700" and format_number(0.1 + 0.2) == "0.30000000000000004"
+    assert number_text(700.0) == "700" and number_text(0.1 + 0.2) == "0.30000000000000004"
     assert same_value(1683.3333333333333, 1683.33333333333) and not same_value(1.0, 1.0001)
     assert not same_value(None, 1.0) and not same_value(True, 1.0)
 

@@ -30,7 +30,7 @@ The payloads mirror the Office.js client (``custom-functions-code.js`` of xlwing
   "errorType": "Div0"}``, which Excel shows as a real ``#DIV/0!``; before 1.4 it is the
   text ``"#DIV/0!"``.
 
-The contract's examples are written here by hand from FUNCTIONS.md, not read from the
+The contract's examples are written here by hand from the contract, not read from the
 registry.
 """
 
@@ -51,7 +51,7 @@ OMIT = object()  # an argument left out of the formula: Office.js sends null
 # Every example of the contract, errors included, goes through the Office.js path.
 WORKED_EXAMPLES = CONTRACT
 
-# The functions FUNCTIONS.md gives no worked example for, computed by hand from their
+# The functions the contract gives no worked example for, computed by hand from their
 # definitions there, so that every function goes through the Office.js path.
 DEFINITION_EXAMPLES = [
     ("ARPU", (10500, [[0, 0]]), "#DIV/0!"),  # average 0

@@ -3,8 +3,9 @@
 Each :class:`Function` names its pure implementation in :mod:`xlfuncs.metrics` and carries
 everything the other layers derive from it: the Excel name and argument order of the
 contract, argument docs and defaults, how blanks behave, the one-line description, the
-notes with the formula, the contract's worked examples, and the *native twin*: the
-equivalent formula of Excel built-ins used by ``xlfuncs generate --native``.
+notes with the formula, the contract's worked examples, and the *native twin*: a
+formula of Excel built-ins used by ``xlfuncs generate --native``, giving the same values for
+valid inputs (error cases may differ from the contract's).
 
 The Python API (:mod:`xlfuncs.api`), the xlwings module (:mod:`xlfuncs.udfs`), the recalc
 engine's add-in, the README's function reference and ``xlfuncs functions`` are all built
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from . import billing, metrics, sbg
+from .numtext import number_text
 
 ELEMENTWISE = "elementwise"
 AGGREGATING = "aggregating"
@@ -111,7 +113,7 @@ class Function:
         return self.native_builder is not None
 
     def native(self, *arg_exprs: str | None) -> str:
-        """The equivalent formula of Excel built-ins (no leading ``=``).
+        """The native twin: a formula of Excel built-ins (no leading ``=``), same values for valid inputs.
 
         Parameters
         ----------
@@ -161,7 +163,7 @@ class Function:
 def _number(value: float | None) -> str:
     if value is None:
         return ""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return number_text(value)
 
 
 # ------------------------------------------------------------ native twins

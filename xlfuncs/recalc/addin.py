@@ -35,28 +35,16 @@ import time
 
 from .. import adapter, registry
 from ..errors import ExcelError
+from .lonames import (
+    CALC_PREFIX,  # noqa: F401 - re-exported
+    IMPLEMENTATION_NAME,
+    JOB_IMPLEMENTATION_NAME,
+    JOB_SERVICE_NAME,
+    LO_ERROR_CODES,
+    SERVICE_NAME,
+    SPILL_SUFFIX,
+)
 
-#: The UNO names, shared with :mod:`xlfuncs.recalc.extension` (IDL, components file).
-SERVICE_NAME = "org.xlfuncs.AddIn"
-IMPLEMENTATION_NAME = "org.xlfuncs.AddInImpl"
-#: The in-process reader: loads a workbook in soffice and returns its values as JSON.
-JOB_SERVICE_NAME = "org.xlfuncs.RecalcJob"
-JOB_IMPLEMENTATION_NAME = "org.xlfuncs.RecalcJobImpl"
-INTERFACE_NAME = "org.xlfuncs.XFunctions"
-#: How Calc spells an add-in function it knows only by its full programmatic name. The
-#: normalised copy that LibreOffice loads calls our functions by this name.
-CALC_PREFIX = SERVICE_NAME.upper() + "."
-
-# LibreOffice FormulaError codes (include/formula/errorcodes.hxx) for the Excel errors.
-LO_ERROR_CODES = {
-    ExcelError.NULL: 521,  # NoCode -> #NULL!
-    ExcelError.DIV0: 532,  # DivisionByZero
-    ExcelError.VALUE: 519,  # NoValue
-    ExcelError.REF: 524,  # NoRef
-    ExcelError.NAME: 525,  # NoName
-    ExcelError.NUM: 503,  # IllegalFPOperation
-    ExcelError.NA: 32767,  # NotAvailable
-}
 _ERROR_NAN = {
     error: struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000000 | code))[0]
     for error, code in LO_ERROR_CODES.items()
@@ -152,12 +140,6 @@ def call(name: str, keep_ranges: bool, args: tuple) -> object:
 def call_spill(name: str, keep_ranges: bool, args: tuple) -> tuple:
     """The array variant (an array formula's range): the whole spill as a matrix."""
     return to_matrix(evaluate(name, keep_ranges, args))
-
-
-#: Suffix of the array variant of each function (``CLV_SPILL``): Calc's array formulas
-#: need a ``sequence<sequence<any>>`` result, and building one for every ordinary cell
-#: costs time, so ordinary cells call the scalar variant, declared ``any``.
-SPILL_SUFFIX = "_SPILL"
 
 
 def _methods(fn: registry.Function):
@@ -278,7 +260,7 @@ def _is_logical(formats, cell) -> bool:
 
 
 def read_values(doc, wanted: dict, order: list | None = None) -> dict:
-    """Values of the wanted cells of a loaded document, JSON-ready.
+    """Values of the wanted cells of a loaded document, as plain values (sent back with marshal).
 
     ``wanted`` maps a sheet name to ``[row, col]`` pairs; the answer maps it to one entry
     per pair: a number, a string, true/false, ``(code,)`` for an error (LibreOffice's

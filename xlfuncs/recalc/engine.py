@@ -18,19 +18,16 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import ExcelError
+from ..xlsx import MAX_TEXT, SPILL, BadWorkbook, copy_unchanged, same_value, show
 from . import fidelity
 from . import formula as formulas
-from .office import CIRCULAR, DEFAULT_TIMEOUT, NO_NAME, Office, OfficeError, OfficeStartError, die_with_parent
-from .workbook import MAX_TEXT, SPILL, BadWorkbook, Workbook, copy_unchanged, same_value, show
-
-_CALLED = re.compile(
-    r"""(?:'(?:[^']|'')*'!|\[[^\]]*\][^!(),\s]*!|[A-Za-z0-9_.\\:~$-]+!)?([A-Za-z_][A-Za-z0-9_.]*)\s*\("""
-)
-_STRINGS = re.compile(r'"(?:[^"]|"")*"')
-# Excel-only spellings LibreOffice understands under another name.
-_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
+from .lonames import CIRCULAR, NO_NAME
+from .office import DEFAULT_TIMEOUT, Office, OfficeError, OfficeStartError, die_with_parent
+from .workbook import Workbook
 
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
+#: An input that does not exist, or a folder without workbooks (no LibreOffice involved).
+MISSING = "missing"
 MAX_LISTED = 50  # cells listed per kind and file on the terminal; all are counted and kept
 #: Functions Excel has and LibreOffice lacks that Excel stores without an ``_xlfn.`` prefix.
 EXCEL_ONLY = frozenset(
@@ -63,7 +60,7 @@ class FileResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in (FAILED, CHECK_FAILED)
+        return self.status in (FAILED, CHECK_FAILED, MISSING)
 
     @property
     def stable_errors(self) -> list[str]:
@@ -81,21 +78,16 @@ def _qualified(sheet: str, ref: str) -> str:
 def unknown_functions(text: str, known: set[str]) -> list[str]:
     """Names called in ``text`` that neither LibreOffice nor xlfuncs implements."""
     out = []
-    for match in _CALLED.finditer(_STRINGS.sub('""', text)):
-        name = match.group(1).upper()
+    for match in formulas.CALL_SITE.finditer(fidelity.STRINGS.sub('""', text)):
+        name = match.group("ident").upper()
         qualified = match.group(0).split("(")[0]
         if formulas.our_name(None, name) is not None:
             continue
         if "!" in qualified:
             out.append(qualified)  # another workbook's or add-in's function
             continue
-        bare = name
-        for prefix in _PREFIXES:
-            if bare.startswith(prefix):
-                bare = bare[len(prefix) :]
-                break
-        if bare not in known and name not in known:
-            out.append(match.group(1))
+        if fidelity.bare(name) not in known and name not in known:
+            out.append(match.group("ident"))
     return out
 
 
@@ -188,7 +180,7 @@ _CALLED_BYTES = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
 
 def _mentions(text: str, name: str) -> bool:
     return (
-        re.search(rf"(?<![A-Za-z0-9_.!$\]]){re.escape(name)}(?![A-Za-z0-9_.!])", _STRINGS.sub('""', text), re.I)
+        re.search(rf"(?<![A-Za-z0-9_.!$\]]){re.escape(name)}(?![A-Za-z0-9_.!])", fidelity.STRINGS.sub('""', text), re.I)
         is not None
     )
 
@@ -200,7 +192,7 @@ def _verdict(text, known, names, lacking, lo) -> str | None:
             if name in lacking:
                 return lacking[name]
             continue  # a LAMBDA name LibreOffice can compute: never, but not our call
-        if spelling.upper().startswith(_PREFIXES) or name in EXCEL_ONLY:
+        if spelling.upper().startswith(fidelity.PREFIXES) or name in EXCEL_ONLY:
             return f"{lo} lacks {name}"
         # Anything else (another add-in's function, a typo): LibreOffice's #NAME? decides,
         # and names the cell (see _recalc).

@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 
 from .. import registry
-from .addin import (
+from .lonames import (
     IMPLEMENTATION_NAME,
     INTERFACE_NAME,
     JOB_IMPLEMENTATION_NAME,

@@ -44,15 +44,17 @@ _DIFFERENCES = {d.function: d for d in KNOWN_DIFFERENCES}
 #: Any call of a volatile function in raw XML (a cheap test before looking cell by cell).
 VOLATILE_CALL = re.compile(rb"(?i)(?<![A-Za-z0-9_])(?:" + b"|".join(n.encode() for n in sorted(VOLATILE)) + rb")\s*\(")
 
-_STRINGS = re.compile(r'"(?:[^"]|"")*"')
+#: A string literal of a formula (its text is no call).
+STRINGS = re.compile(r'"(?:[^"]|"")*"')
 _CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
-_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
+#: Excel's storage prefixes of newer functions (``_xlfn.XLOOKUP``).
+PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.", "_XLETA.")
 
 
 def bare(name: str) -> str:
     """A function name without Excel's storage prefixes, upper case."""
     name = name.upper()
-    for prefix in _PREFIXES:
+    for prefix in PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
@@ -62,7 +64,7 @@ def called(text: str) -> set[str]:
     """The functions a formula calls, upper case, without ``_xlfn.`` prefixes."""
     if "(" not in text:
         return set()
-    return {bare(n) for n in _CALLED.findall(_STRINGS.sub('""', text))}
+    return {bare(n) for n in _CALLED.findall(STRINGS.sub('""', text))}
 
 
 def is_volatile(text: str) -> bool:
@@ -94,7 +96,7 @@ def _col(letters: str) -> int:
 def references(text: str, own_sheet: str) -> list[tuple[str, int, int, int, int]]:
     """Cell and range references of a formula: (sheet, row1, col1, row2, col2), 0-based."""
     out = []
-    for match in _REF.finditer(_STRINGS.sub('""', text)):
+    for match in _REF.finditer(STRINGS.sub('""', text)):
         sheet = match.group("sheet")
         if sheet is None:
             sheet = own_sheet

@@ -26,7 +26,7 @@ import html
 import re
 
 from .. import registry
-from .addin import CALC_PREFIX, SPILL_SUFFIX
+from .lonames import CALC_PREFIX, SPILL_SUFFIX
 
 NAMES = frozenset(registry.FUNCTIONS)
 _BY_LENGTH = sorted(NAMES, key=len, reverse=True)
@@ -34,7 +34,6 @@ _NAME_ALTERNATION = "|".join(re.escape(n) for n in _BY_LENGTH)
 
 #: Cheap pre-filter: could this formula call one of our functions at all?
 MAYBE_OURS = re.compile(rf"(?i)(?:{_NAME_ALTERNATION})\s*\(")
-MAYBE_OURS_BYTES = re.compile(MAYBE_OURS.pattern.encode())
 # Every identifier followed by "(": a scan with a literal anchor is much faster than
 # the case-insensitive alternation over megabytes of formulas.
 _IDENT_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
@@ -61,12 +60,13 @@ def spelling_filter(names: set[str]) -> re.Pattern:
     return re.compile(rf"(?:{alternation})\s*\(")
 
 
-# A call site: optional qualifier, then an identifier, then "(".
-_CALL = re.compile(
-    r"""(?P<qual>(?:'(?:[^']|'')*'|\[[^\]]*\][^!(),\s]*|[A-Za-z0-9_.\\:~$-]+)!)?"""
-    r"""(?P<ident>[A-Za-z_][A-Za-z0-9_.]*)\s*\(""",
-    re.X,
-)
+# A call site: optional qualifier (another workbook or add-in: ``'[1]'!``, ``[1]!``,
+# ``xlfuncs.xlam!``), then an identifier, then "(". The one pattern for a function call,
+# used here, by the column groups (:mod:`xlfuncs.recalc.vectorise`) and by the engine's
+# check for functions LibreOffice lacks.
+QUALIFIER = r"""(?:'(?:[^']|'')*'|\[[^\]]*\][^!(),\s]*|[A-Za-z0-9_.\\:~$-]+)!"""
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_.]*"
+CALL_SITE = re.compile(rf"(?P<qual>{QUALIFIER})?(?P<ident>{IDENTIFIER})\s*\(")
 _SINGLE_REF = re.compile(
     r"""^(?P<sheet>(?:'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<cell>\$?[A-Za-z]{1,3}\$?[0-9]{1,7})$"""
 )
@@ -187,7 +187,7 @@ def _args_end(text: str, open_paren: int) -> tuple[int, list[tuple[int, int]]]:
     return n, args
 
 
-def _needs_range(fn: registry.Function, position: int) -> bool:
+def needs_range(fn: registry.Function, position: int) -> bool:
     """Whether a single-cell reference given for this argument must reach us as a range.
 
     Calc hands an empty cell given as a plain reference over as 0, which is the
@@ -250,7 +250,7 @@ def normalise(text: str, array: bool = False) -> tuple[str, set[str]]:
         start = max(start, pos)
         if not is_code or start >= end:
             continue
-        for match in _CALL.finditer(text, start, end):
+        for match in CALL_SITE.finditer(text, start, end):
             if match.start() < pos:
                 continue
             name = our_name(match.group("qual"), match.group("ident"))
@@ -273,7 +273,7 @@ def normalise(text: str, array: bool = False) -> tuple[str, set[str]]:
                     found |= inner_found
                 if fn.kind == registry.ELEMENTWISE and (":" in arg_text or "{" in arg_text):
                     spill = True  # a range in: an array out, as Excel's dynamic arrays do
-                arg_text = _as_range(arg_text) if _needs_range(fn, position) else arg_text
+                arg_text = _as_range(arg_text) if needs_range(fn, position) else arg_text
                 if fn.cells == registry.COHORT_ROWS:
                     # Calc refuses to call an add-in on a range or matrix holding an error
                     # (the cell becomes #VALUE!): the #N/A corners of a cohort table that
@@ -296,120 +296,3 @@ def normalise_xml(escaped: str, array: bool = False) -> tuple[str, set[str]]:
     if not found:
         return escaped, found
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), found
-
-
-# ---------------------------------------------------------------------- column groups
-#
-# A column of cells that all call one element-wise function of ours on cells of their own
-# row (``M2 = CLV(F2, D2, $B$3)``, ``M3 = CLV(F3, D3, $B$3)``, ...) is handed to Calc as ONE
-# array formula over the column, ``CLV_SPILL(F2:F10001, D2:D10001, $B$3)``: one add-in call
-# that evaluates the whole column with numpy, instead of one Python call per cell. It is
-# the same computation (element-wise means exactly "cell by cell") in the same dependency
-# graph: the array depends on the argument columns, and every formula that reads a cell
-# of the column depends on the array.
-#
-# Calc refuses to call an add-in at all when a range argument holds an error cell (the
-# whole call becomes Err:504), and ERROR.TYPE does not work element by element on the
-# cells of an array formula. So the error cells of each argument column go in as empty
-# text and the array formula puts the argument's own error back in those rows
-# (``IF(ISERROR(F2:F10001), F2:F10001, ...)``): cell by cell, that row's result would
-# be that error too.
-
-MIN_GROUP = 16  # shorter runs stay ordinary formulas
-
-_VEC_FORMULA = re.compile(
-    r"""^\s*(?P<qual>(?:'(?:[^']|'')*'|\[[^\]]*\][^!(),\s]*|[A-Za-z0-9_.\\:~$-]+)!)?"""
-    r"""(?P<ident>[A-Za-z_][A-Za-z0-9_.]*)\((?P<args>[^()"{}']*)\)\s*$"""
-)
-_VEC_REF = re.compile(
-    r"^(?:(?P<sheet>[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>[0-9]{1,7})$"
-)
-_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
-
-
-def vector_key(text: str, row: int) -> tuple | None:
-    """What makes formulas of one column vectorisable together, or None.
-
-    ``row`` is the cell's 1-based row. The key holds the function and, per argument, a
-    number, an omission, or a reference with its row made relative to the cell's own row
-    (unless the row is absolute): two cells with equal keys compute the same thing on
-    their own rows.
-
-    Examples
-    --------
-    >>> vector_key("CLV(F2,D2,Assumptions!$B$3)", 2) == vector_key("CLV(F3,D3,Assumptions!$B$3)", 3)
-    True
-    >>> vector_key("CLV(F2,D2)+1", 2) is None, vector_key("ARPU(A2,B2)", 2) is None
-    (True, True)
-    """
-    match = _VEC_FORMULA.match(text)
-    if not match:
-        return None
-    name = our_name(match.group("qual"), match.group("ident"))
-    if name is None or registry.FUNCTIONS[name].kind != registry.ELEMENTWISE:
-        return None
-    parts = [a.strip() for a in match.group("args").split(",")]
-    if len(parts) > len(registry.FUNCTIONS[name].args):
-        return None
-    args = []
-    relative = False
-    for part in parts:
-        if part == "":
-            args.append(("omitted",))
-        elif _NUMBER.match(part):
-            args.append(("number", part))
-        else:
-            ref = _VEC_REF.match(part)
-            if not ref:
-                return None
-            sheet, col = ref.group("sheet"), ref.group("cabs") + ref.group("col").upper()
-            if ref.group("rabs"):
-                args.append(("fixed", sheet, col, "$" + ref.group("row")))
-            else:
-                args.append(("row", sheet, col, int(ref.group("row")) - row))
-                relative = True
-    return (name, tuple(args)) if relative else None
-
-
-def vector_formula(key: tuple, first: int, last: int) -> str:
-    """The array formula of a column group spanning 1-based rows ``first``..``last``."""
-    name, args = key
-    fn = registry.FUNCTIONS[name]
-    texts = []
-    for position, arg in enumerate(args):
-        if arg[0] == "omitted":
-            texts.append("")
-        elif arg[0] == "number":
-            texts.append(arg[1])
-        else:
-            sheet = f"{arg[1]}!" if arg[1] else ""
-            col = arg[2]
-            if arg[0] == "row":
-                ref = f"{sheet}{col}{first + arg[3]}:{col}{last + arg[3]}"
-            else:
-                ref = f"{sheet}{col}{arg[3]}"
-                if _needs_range(fn, position):
-                    ref = f"{ref}:{col}{arg[3]}"
-            texts.append(ref)
-    ranges = [t for t in texts if ":" in t]
-    call = ",".join(f'IF(ISERROR({t}),"",{t})' if ":" in t else t for t in texts)
-    formula = f"{CALC_PREFIX}{name}{SPILL_SUFFIX}({call})"
-    # An error cell in an argument column is that row's result, as cell by cell; the
-    # leftmost argument's error wins (the adapter's rule).
-    for ref in reversed(ranges):
-        formula = f"IF(ISERROR({ref}),{ref},{formula})"
-    return formula
-
-
-def overlaps(key: tuple, sheet: str, col: str, first: int, last: int) -> bool:
-    """Whether a group's own cells are among its arguments (a circular reference)."""
-    for arg in key[1]:
-        if arg[0] not in ("row", "fixed") or (arg[1] and arg[1] != sheet):
-            continue
-        if arg[2].lstrip("$").upper() != col:
-            continue
-        if arg[0] == "row" and first + arg[3] <= last and last + arg[3] >= first:
-            return True
-        if arg[0] == "fixed" and first <= int(arg[3].lstrip("$")) <= last:
-            return True
-    return False

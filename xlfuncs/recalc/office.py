@@ -23,35 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
-from ..errors import ExcelError
 from . import extension
-from .addin import JOB_SERVICE_NAME
-
-# LibreOffice FormulaError -> the Excel error its xlsx export writes (XclTools::GetXclErrorCode).
-_LO_TO_EXCEL = {
-    501: ExcelError.VALUE,  # IllegalChar
-    502: ExcelError.NUM,  # IllegalArgument
-    503: ExcelError.NUM,  # IllegalFPOperation
-    504: ExcelError.VALUE,  # IllegalParameter
-    507: ExcelError.VALUE,  # PairExpected
-    508: ExcelError.VALUE,  # OperatorExpected
-    509: ExcelError.VALUE,  # VariableExpected
-    510: ExcelError.VALUE,  # ParameterExpected
-    511: ExcelError.VALUE,  # MissingVariable
-    512: ExcelError.VALUE,  # StringOverflow
-    513: ExcelError.VALUE,  # StringOverflow
-    519: ExcelError.VALUE,  # NoValue
-    521: ExcelError.NULL,  # NoCode
-    522: ExcelError.VALUE,  # CircularReference
-    523: ExcelError.NUM,  # NoConvergence
-    524: ExcelError.REF,  # NoRef
-    525: ExcelError.NAME,  # NoName
-    532: ExcelError.DIV0,  # DivisionByZero
-    32767: ExcelError.NA,  # NotAvailable
-}
-CIRCULAR = 522
-NO_CONVERGENCE = 523
-NO_NAME = 525
+from .lonames import JOB_SERVICE_NAME, excel_error
 
 
 class OfficeError(RuntimeError):
@@ -134,10 +107,6 @@ def _start_janitor(pgid: int, folder: Path, sockets: list[str]) -> subprocess.Po
         return None
 
 
-def excel_error(code: int) -> ExcelError:
-    return _LO_TO_EXCEL.get(int(code), ExcelError.VALUE)
-
-
 def _import_uno():
     """Import pyuno from Debian's python3-uno into this interpreter (same minor version)."""
     try:
@@ -204,13 +173,6 @@ def _terminate(desktop) -> None:
         pass
 
 
-def _property(uno, name: str, value):
-    prop = uno.createUnoStruct("com.sun.star.beans.PropertyValue")
-    prop.Name = name
-    prop.Value = value
-    return prop
-
-
 class Office:
     """A headless LibreOffice for one batch of workbooks.
 
@@ -243,7 +205,6 @@ class Office:
         self._lock = threading.Lock()
         self._warm_error: str | None = None
         self._killed = False
-        self.last_timings: dict[str, float] = {}
 
     def __enter__(self) -> Office:
         self.start()
@@ -532,7 +493,6 @@ class Office:
             (0 unless the cell is an error).
         """
         reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted, "order": order or []})
-        self.last_timings = {k: v for k, v in reply.items() if k.endswith("_s")}
         answer = reply["values"]
         out = {}
         for name, cells in wanted.items():

@@ -425,11 +425,6 @@ class Page:
         """Style a cell without giving it a value (a banded empty cell)."""
         self.book.apply(self.ws[coord], look, fmt)
 
-    def merge_text(self, cells: str, text: str, look: Look) -> None:
-        first = cells.split(":")[0]
-        self.put(first, text, look)
-        self.ws.merge_cells(cells)
-
     def widths(self, **columns: float) -> None:
         for col, width in columns.items():
             self.ws.column_dimensions[col].width = width

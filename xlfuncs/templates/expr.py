@@ -26,6 +26,7 @@ from typing import Protocol
 
 from .. import adapter, registry
 from ..errors import ExcelError
+from ..numtext import number_text
 
 Value = float | str | bool | None | ExcelError
 Grid = list  # a 2-D list of Value
@@ -139,7 +140,7 @@ class Num(Expr):
 
     def render(self, ctx):
         v = float(self.value)
-        text = str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+        text = number_text(v)
         return text if v >= 0 else f"({text})"
 
     def evaluate(self, ctx):
@@ -318,7 +319,7 @@ def _text(v: Value) -> str:
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
+        return number_text(v)
     return str(v)
 
 

@@ -277,15 +277,15 @@ def _macro_enabled(path: Path) -> None:
 def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str], object]) -> int:
     """Copy ``source`` to ``target`` with the cached value of every formula cell set.
 
-    Uses the recalc engine's byte-level patcher, so every part other than the sheets'
-    cell values is copied unchanged. Returns the number of cells given a value.
+    Uses the byte-level patcher of :mod:`xlfuncs.xlsx`, so every part other than the
+    sheets' cell values is copied unchanged. Returns the number of cells given a value.
 
     Raises
     ------
     LookupError
         A formula cell of the file has no value in ``values`` (a builder bug).
     """
-    from ..recalc.workbook import Workbook as XlsxFile
+    from ..xlsx import XlsxFile  # noqa: PLC0415 - the zip machinery only when writing
 
     xlsx = XlsxFile(source)
     updates = {}
@@ -310,14 +310,8 @@ def write_cached_values(source: Path, target: Path, values: dict[tuple[str, str]
 
 def recalc_with_libreoffice(source: Path, target: Path) -> None:
     """Fill the cached values by recalculating in LibreOffice (``xlfuncs recalc``)."""
-    from ..recalc.engine import recalc_file
-    from ..recalc.office import Office
+    from ..recalc import run  # noqa: PLC0415 - LibreOffice only when asked for
 
-    with Office() as office:
-        result = recalc_file(office, source, target, check=False)
+    [result] = run([source], output=target)
     if result.failed:
         raise GenerateError(f"recalculation failed: {result.message}")
-    if result.output is None:
-        import shutil
-
-        shutil.copyfile(source, target)

@@ -32,6 +32,7 @@ from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..numtext import number_text
 from . import book as style
 from .book import Book, Page
 from .expr import IF, ISNA, ISNUMBER, NA, Expr, Name, Range, fn, lift
@@ -132,13 +133,9 @@ def _red_to_green(low: float | None = None, mid: float | None = None, high: floa
     )  # fmt: skip
 
 
-def _num_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 def _range_words(ctx: _Context, key: Key) -> str:
-    low = None if key.low is None else _num_text(key.low)
-    high = None if key.high is None else _num_text(key.high)
+    low = None if key.low is None else number_text(key.low)
+    high = None if key.high is None else number_text(key.high)
     if low is not None and high is not None:
         return ctx.words("range.above_upto" if key.low_open else "range.between", low=low, high=high)
     if low is not None:
@@ -153,14 +150,15 @@ def _validation(ctx: _Context, key: Key, coord: str, title: str, help_text: str)
     if key.low_open and key.high is not None:
         # "Above 0 and at most 1" has no operator of its own: a custom rule says it exactly.
         rule = DataValidation(
-            type="custom", formula1=f"AND(ISNUMBER({coord}),{coord}>{_num_text(low)},{coord}<={_num_text(key.high)})"
+            type="custom",
+            formula1=f"AND(ISNUMBER({coord}),{coord}>{number_text(low)},{coord}<={number_text(key.high)})",
         )
     elif key.high is not None:
-        rule = DataValidation(type=kind, operator="between", formula1=_num_text(low), formula2=_num_text(key.high))
+        rule = DataValidation(type=kind, operator="between", formula1=number_text(low), formula2=number_text(key.high))
     elif key.low_open:
-        rule = DataValidation(type=kind, operator="greaterThan", formula1=_num_text(low))
+        rule = DataValidation(type=kind, operator="greaterThan", formula1=number_text(low))
     else:
-        rule = DataValidation(type=kind, operator="greaterThanOrEqual", formula1=_num_text(low))
+        rule = DataValidation(type=kind, operator="greaterThanOrEqual", formula1=number_text(low))
     words = ctx.words("valid.range", range=_range_words(ctx, key))
     rule.allow_blank = False
     rule.showInputMessage = True

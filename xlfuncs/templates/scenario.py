@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..numtext import number_text
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser, under its PyPI name
@@ -90,8 +92,8 @@ class Key:
 
 
 def _fmt(x) -> str:
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return number_text(x)
     return str(x)
 
 

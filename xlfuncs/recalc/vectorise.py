@@ -1,0 +1,197 @@
+"""Column groups: runs of element-wise calls handed to Calc as one array formula.
+
+A column of cells that all call one element-wise function of ours on cells of their own
+row (``M2 = CLV(F2, D2, $B$3)``, ``M3 = CLV(F3, D3, $B$3)``, ...) is handed to Calc as ONE
+array formula over the column, ``CLV_SPILL(F2:F10001, D2:D10001, $B$3)``: one add-in call
+that evaluates the whole column with numpy, instead of one Python call per cell. It is
+the same computation (element-wise means exactly "cell by cell") in the same dependency
+graph: the array depends on the argument columns, and every formula that reads a cell
+of the column depends on the array.
+
+Calc refuses to call an add-in at all when a range argument holds an error cell (the
+whole call becomes Err:504), and ERROR.TYPE does not work element by element on the
+cells of an array formula. So the error cells of each argument column go in as empty
+text and the array formula puts the argument's own error back in those rows
+(``IF(ISERROR(F2:F10001), F2:F10001, ...)``): cell by cell, that row's result would
+be that error too.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import registry
+from ..xlsx.cells import Cell, Sheet, col_name, escape_xml
+from .formula import IDENTIFIER, QUALIFIER, needs_range, our_name
+from .lonames import CALC_PREFIX, SPILL_SUFFIX
+
+MIN_GROUP = 16  # shorter runs stay ordinary formulas
+
+_VEC_FORMULA = re.compile(rf"""^\s*(?P<qual>{QUALIFIER})?(?P<ident>{IDENTIFIER})\((?P<args>[^()"{{}}']*)\)\s*$""")
+_VEC_REF = re.compile(
+    r"^(?:(?P<sheet>[A-Za-z_][A-Za-z0-9_.]*)!)?(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>[0-9]{1,7})$"
+)
+_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+
+
+def vector_key(text: str, row: int) -> tuple | None:
+    """What makes formulas of one column vectorisable together, or None.
+
+    ``row`` is the cell's 1-based row. The key holds the function and, per argument, a
+    number, an omission, or a reference with its row made relative to the cell's own row
+    (unless the row is absolute): two cells with equal keys compute the same thing on
+    their own rows.
+
+    Examples
+    --------
+    >>> vector_key("CLV(F2,D2,Assumptions!$B$3)", 2) == vector_key("CLV(F3,D3,Assumptions!$B$3)", 3)
+    True
+    >>> vector_key("CLV(F2,D2)+1", 2) is None, vector_key("ARPU(A2,B2)", 2) is None
+    (True, True)
+    """
+    match = _VEC_FORMULA.match(text)
+    if not match:
+        return None
+    name = our_name(match.group("qual"), match.group("ident"))
+    if name is None or registry.FUNCTIONS[name].kind != registry.ELEMENTWISE:
+        return None
+    parts = [a.strip() for a in match.group("args").split(",")]
+    if len(parts) > len(registry.FUNCTIONS[name].args):
+        return None
+    args = []
+    relative = False
+    for part in parts:
+        if part == "":
+            args.append(("omitted",))
+        elif _NUMBER.match(part):
+            args.append(("number", part))
+        else:
+            ref = _VEC_REF.match(part)
+            if not ref:
+                return None
+            sheet, col = ref.group("sheet"), ref.group("cabs") + ref.group("col").upper()
+            if ref.group("rabs"):
+                args.append(("fixed", sheet, col, "$" + ref.group("row")))
+            else:
+                args.append(("row", sheet, col, int(ref.group("row")) - row))
+                relative = True
+    return (name, tuple(args)) if relative else None
+
+
+def vector_formula(key: tuple, first: int, last: int) -> str:
+    """The array formula of a column group spanning 1-based rows ``first``..``last``."""
+    name, args = key
+    fn = registry.FUNCTIONS[name]
+    texts = []
+    for position, arg in enumerate(args):
+        if arg[0] == "omitted":
+            texts.append("")
+        elif arg[0] == "number":
+            texts.append(arg[1])
+        else:
+            sheet = f"{arg[1]}!" if arg[1] else ""
+            col = arg[2]
+            if arg[0] == "row":
+                ref = f"{sheet}{col}{first + arg[3]}:{col}{last + arg[3]}"
+            else:
+                ref = f"{sheet}{col}{arg[3]}"
+                if needs_range(fn, position):
+                    ref = f"{ref}:{col}{arg[3]}"
+            texts.append(ref)
+    ranges = [t for t in texts if ":" in t]
+    call = ",".join(f'IF(ISERROR({t}),"",{t})' if ":" in t else t for t in texts)
+    formula = f"{CALC_PREFIX}{name}{SPILL_SUFFIX}({call})"
+    # An error cell in an argument column is that row's result, as cell by cell; the
+    # leftmost argument's error wins (the adapter's rule).
+    for ref in reversed(ranges):
+        formula = f"IF(ISERROR({ref}),{ref},{formula})"
+    return formula
+
+
+def overlaps(key: tuple, sheet: str, col: str, first: int, last: int) -> bool:
+    """Whether a group's own cells are among its arguments (a circular reference)."""
+    for arg in key[1]:
+        if arg[0] not in ("row", "fixed") or (arg[1] and arg[1] != sheet):
+            continue
+        if arg[2].lstrip("$").upper() != col:
+            continue
+        if arg[0] == "row" and first + arg[3] <= last and last + arg[3] >= first:
+            return True
+        if arg[0] == "fixed" and first <= int(arg[3].lstrip("$")) <= last:
+            return True
+    return False
+
+
+def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]]]:
+    """Runs of cells down a column that one vectorised array formula can compute.
+
+    See :func:`vector_key`. A shared formula joins a run only
+    with every cell that shares it; array formulas never do.
+    """
+    by_shared: dict[str, int] = {}
+    for cell in sheet.cells:
+        if cell.shared_index is not None:
+            by_shared[cell.shared_index] = by_shared.get(cell.shared_index, 0) + 1
+    candidates = []
+    for cell in sheet.cells:
+        if b"array" in cell.f_xml or not cell.f_xml:
+            continue
+        if cell.shared_index is None:
+            text, row = cell.formula, cell.row
+        else:
+            origin = sheet.shared_origins.get(cell.shared_index)
+            if origin is None or origin[1] != cell.col:
+                continue
+            text, row = sheet.shared_masters[cell.shared_index], origin[0]
+        if not text or not hit.search(text):
+            continue
+        key = vector_key(text, row + 1)
+        if key is not None:
+            candidates.append((cell.col, cell.row, key, cell))
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    groups = []
+    run: list = []
+
+    def close(run):
+        if len(run) < MIN_GROUP:
+            return
+        key, cells = run[0][2], [c[3] for c in run]
+        first, last = cells[0].row + 1, cells[-1].row + 1
+        if overlaps(key, sheet.name, col_name(cells[0].col), first, last):
+            return
+        shared: dict[str, int] = {}
+        for cell in cells:
+            if cell.shared_index is not None:
+                shared[cell.shared_index] = shared.get(cell.shared_index, 0) + 1
+        if any(by_shared[si] != count for si, count in shared.items()):
+            return
+        groups.append((key, cells))
+
+    for candidate in candidates:
+        if run and (candidate[0] != run[-1][0] or candidate[1] != run[-1][1] + 1 or candidate[2] != run[-1][2]):
+            close(run)
+            run = []
+        run.append(candidate)
+    close(run)
+    return groups
+
+
+def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[tuple[Cell, bytes]]:
+    """Every column group of the sheet as one array formula: (cell, new XML) pairs.
+
+    Groups holding a cell of ``constants`` ((part, row, col) kept as constants) are left out.
+    """
+    groups = vector_groups(sheet, hit)
+    p = sheet.prefix
+    replacements = []
+    for key, cells in groups:
+        if any((sheet.part, c.row, c.col) in constants for c in cells):
+            continue
+        first, last = cells[0], cells[-1]
+        ref = f"{first.ref}:{last.ref}".encode()
+        text = escape_xml(vector_formula(key, first.row + 1, last.row + 1))
+        anchor = b"<" + p + b'c r="' + first.ref.encode() + b'"><' + p + b'f t="array" ref="' + ref + b'">'
+        replacements.append((first, anchor + text + b"</" + p + b"f></" + p + b"c>"))
+        for cell in cells[1:]:
+            replacements.append((cell, b"<" + p + b'c r="' + cell.ref.encode() + b'"/>'))
+    return replacements

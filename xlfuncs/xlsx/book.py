@@ -1,0 +1,422 @@
+"""An xlsx/xlsm file opened to read and patch its formula cells' cached values.
+
+A workbook is a zip of XML parts (:mod:`xlfuncs.xlsx.package` reads it safely). This
+module finds the formula cells of every worksheet (:meth:`XlsxFile.sheets`) and writes a
+copy with new cached values: only the ``<v>`` and ``t`` of the cells given change, every
+other zip entry keeps its content, name, time stamp and attributes, and every output is
+read back before it replaces anything (:meth:`XlsxFile.write`, :meth:`XlsxFile.verify`):
+same zip entries, every part but the patched sheets byte-identical, the patched sheets
+well-formed, every cached value the one meant.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from ..errors import ExcelError
+from .cells import (
+    FAST_CELL,
+    NO_SPAN,
+    T_ATTR,
+    X_ESCAPE,
+    Cell,
+    OtherError,
+    Sheet,
+    Value,
+    attr_map,
+    cell_xml,
+    col_name,
+    decode_text,
+    empty_cell_xml,
+    ext_list,
+    identical,
+    insert_cells,
+    parse_range,
+    parse_ref,
+    show,
+    splice,
+    unescape_xml,
+)
+from .package import (
+    NS_MAIN,
+    NS_REL,
+    REL_OFFICE_DOC,
+    REL_SHARED_STRINGS,
+    REL_WORKSHEET,
+    BadWorkbook,
+    parse_xml,
+    read_back,
+    read_package,
+    refuse,
+    rels,
+    write_package,
+)
+
+
+class XlsxFile:
+    """An xlsx/xlsm file: its checked parts and the formula cells of its worksheets.
+
+    Parameters
+    ----------
+    path : Path
+        The workbook. It is read once, fully, and never written by this class except
+        through :meth:`write` to a path of the caller's choice.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.parts: dict[str, bytes] = {}
+        self.infos: list[zipfile.ZipInfo] = []
+        self.sheets: list[Sheet] = []
+        self.workbook_part = ""
+        #: Every sheet name (chart sheets included) in the workbook's order.
+        self.sheet_order: list[str] = []
+        self._shared_strings: list[str] | None = None
+        self._shared_part: str | None = None
+        self.parts, self.infos = read_package(self.path, self)
+        self._read_structure()
+
+    # ------------------------------------------------------------------ reading
+
+    def _read_structure(self) -> None:
+        root_rels = rels(self.parts, "")
+        office = [target for kind, target in root_rels.values() if kind.endswith(REL_OFFICE_DOC)]
+        if not office or office[0] not in self.parts:
+            raise BadWorkbook("not an xlsx/xlsm file (no workbook part)")
+        self.workbook_part = office[0]
+        workbook = parse_xml(self.workbook_part, self.parts[self.workbook_part])
+        book_rels = rels(self.parts, self.workbook_part)
+        for kind, target in book_rels.values():
+            if kind.endswith(REL_SHARED_STRINGS):
+                self._shared_part = target
+        sheets = workbook.find(f"{{{NS_MAIN}}}sheets")
+        if sheets is None:
+            raise BadWorkbook("corrupt workbook: no sheets")
+        seen: dict[str, str] = {}
+        self.sheet_order = [sheet.get("name", "") for sheet in sheets]
+        for sheet in sheets:
+            name = sheet.get("name", "")
+            if name.casefold() in seen:
+                raise BadWorkbook(f"two sheets are named {name!r} (Excel cannot open such a file; rename one)")
+            seen[name.casefold()] = name
+        for sheet in sheets:
+            rid = sheet.get(f"{{{NS_REL}}}id")
+            kind, target = book_rels.get(rid or "", ("", ""))
+            if not kind.endswith(REL_WORKSHEET):
+                continue  # chart sheets and dialog sheets hold no cells
+            if target not in self.parts:
+                raise BadWorkbook(f"corrupt workbook: sheet {sheet.get('name')!r} has no part {target}")
+            self.sheets.append(self._scan(sheet.get("name", ""), target))
+
+    def shared_string(self, index: int) -> str:
+        if self._shared_strings is None:
+            self._shared_strings = []
+            if self._shared_part and self._shared_part in self.parts:
+                root = parse_xml(self._shared_part, self.parts[self._shared_part])
+                t_tag, r_tag = f"{{{NS_MAIN}}}t", f"{{{NS_MAIN}}}r"
+                for si in root:
+                    # <t> directly, or in rich-text runs <r>; never the phonetic <rPh> runs.
+                    texts = [t.text or "" for t in si if t.tag == t_tag]
+                    texts += [t.text or "" for r in si if r.tag == r_tag for t in r if t.tag == t_tag]
+                    text = "".join(texts)
+                    if "_x" in text:
+                        text = X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+                    self._shared_strings.append(text)
+        try:
+            return self._shared_strings[index]
+        except IndexError:
+            return ""
+
+    def _scan(self, name: str, part: str, data: bytes | None = None) -> Sheet:
+        data = self.parts[part] if data is None else data
+        root = re.search(rb"<(\w+:)?worksheet\b", data[:65536])
+        if not root:
+            raise BadWorkbook(f"corrupt worksheet {part}: no <worksheet> element")
+        prefix = root.group(1) or b""
+        sheet = Sheet(name=name, part=part, data=data, prefix=prefix)
+        try:
+            # The common case in one C-level regex pass over formula cells only; anything
+            # unusual (namespace prefixes, array formulas, cells without a reference)
+            # takes the general scanner, which visits every row and cell.
+            if prefix or b't="array"' in data or b"t='array'" in data or not self._scan_fast(sheet):
+                sheet.cells.clear()
+                sheet.shared_masters.clear()
+                sheet.shared_origins.clear()
+                self._scan_general(sheet)
+        except (ValueError, UnicodeDecodeError, IndexError) as exc:
+            raise BadWorkbook(f"corrupt worksheet {part}: {exc}") from None
+        return sheet
+
+    def _scan_fast(self, sheet: Sheet) -> bool:
+        """Formula cells of an unprefixed sheet without array formulas; False to give up.
+
+        The loop body runs once per formula cell (80,000 in a 10,000-row model), so it
+        does the common case (``r`` as the first attribute, a number cached in ``<v>``)
+        inline; a cell laid out otherwise is missed by the pattern, which the count of
+        ``<f>`` elements at the end detects.
+        """
+        columns: dict[bytes, int] = {}
+        cells = sheet.cells
+        append = cells.append
+        cached = self._cached
+        for match in FAST_CELL.finditer(sheet.data):
+            attrs, letters, digits, f_xml, f_attrs, f_text, rest = match.groups()
+            col = columns.get(letters)
+            if col is None:
+                col = columns[letters] = parse_ref(letters + b"1")[1]
+            if b"t=" in attrs:
+                t_match = T_ATTR.search(attrs)
+                t = t_match.group(1).decode() if t_match else "n"
+            else:
+                t = "n"
+            old = None
+            if t == "n" and rest[:3] == b"<v>" and (end := rest.find(b"</v>")) > 0:
+                text = rest[3:end].strip()
+                old = float(text) if text else None
+            elif rest:
+                old = cached(t, rest, b"")
+            cell = Cell(
+                (letters + digits).decode(),
+                int(digits) - 1,
+                col,
+                match.start(),
+                match.end(),
+                attrs,
+                f_xml,
+                ext_list(rest, b"") if b"extLst" in rest else b"",
+                t,
+                old,
+            )
+            if f_text:
+                cell.formula = unescape_xml(f_text) if b"&" in f_text else f_text.decode("utf-8")
+            if f_attrs and b"shared" in f_attrs:
+                f_attr_map = attr_map(f_attrs)
+                if f_attr_map.get(b"t") == b"shared":
+                    si = f_attr_map.get(b"si", b"").decode()
+                    cell.shared_index = si
+                    if cell.formula:
+                        sheet.shared_masters[si] = cell.formula
+                        sheet.shared_origins[si] = (cell.row, cell.col)
+            append(cell)
+        # Every <f> must have been seen: a cell the fast pattern cannot read (white space
+        # before its <f>, as pretty-printed XML has, or ``r`` not first) would otherwise be
+        # silently skipped.
+        data = sheet.data
+        return len(cells) == data.count(b"<f>") + data.count(b"<f ") + data.count(b"<f/>")
+
+    def _scan_general(self, sheet: Sheet) -> None:
+        """Every row and cell: handles prefixes, array ranges and cells without ``r``."""
+        data, prefix = sheet.data, sheet.prefix
+        p = re.escape(prefix)
+        scanner = re.compile(rb"<" + p + rb"row\b([^>]*)>|<" + p + rb"c\b([^>]*?)(/>|>(.*?)</" + p + rb"c>)", re.S)
+        f_re = re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>(.*?)</" + p + rb"f>)", re.S)
+        f_open = b"<" + prefix + b"f"
+        arrays: list[tuple[int, int, int, int]] = []
+        dynamic = b" cm=" in data
+        row = -1
+        col = -1
+        for match in scanner.finditer(data):
+            row_attrs = match.group(1)
+            if row_attrs is not None:
+                r = attr_map(row_attrs).get(b"r")
+                row = int(r) - 1 if r else row + 1
+                col = -1
+                continue
+            attrs_text = match.group(2)
+            children = match.group(4)
+            is_formula = children is not None and f_open in children
+            r_match = re.search(rb'\br\s*=\s*["\']([A-Za-z$]+[0-9$]+)["\']', attrs_text)
+            if r_match:
+                row, col = parse_ref(r_match.group(1))
+            else:
+                col += 1
+            if dynamic and children:
+                sheet.occupied.add((row, col))
+            if not is_formula:
+                if not arrays or not any(a <= row <= c and b <= col <= d for a, b, c, d in arrays):
+                    continue
+            attrs = attr_map(attrs_text)
+            t = attrs.get(b"t", b"n").decode()
+            f_match = f_re.search(children) if is_formula else None
+            children = children or b""
+            cell = Cell(
+                ref=f"{col_name(col)}{row + 1}",
+                row=row,
+                col=col,
+                start=match.start(),
+                end=match.end(),
+                attrs=attrs_text,
+                f_xml=f_match.group(0) if f_match else b"",
+                ext_xml=ext_list(children, prefix),
+                t=t,
+                old=self._cached(t, children, prefix),
+            )
+            if f_match:
+                f_attrs = attr_map(f_match.group(1))
+                text = unescape_xml(f_match.group(2)) if f_match.group(2) else ""
+                cell.formula = text or None
+                kind = f_attrs.get(b"t")
+                if kind == b"shared":
+                    si = f_attrs.get(b"si", b"").decode()
+                    cell.shared_index = si
+                    if text:
+                        sheet.shared_masters[si] = text
+                        sheet.shared_origins[si] = (row, col)
+                elif kind == b"array" and f_attrs.get(b"ref"):
+                    area = parse_range(f_attrs[b"ref"])
+                    area = (row, col, max(area[2], row), max(area[3], col))  # anchored at the cell
+                    arrays.append(area)
+                    sheet.arrays[(row, col)] = area
+                    if dynamic and attrs.get(b"cm") and self._dynamic_arrays():
+                        sheet.dynamic.add((row, col))
+            sheet.cells.append(cell)
+        self._add_missing_members(sheet)
+
+    def _dynamic_arrays(self) -> bool:
+        """Whether the workbook's cell metadata marks dynamic arrays (Excel 365)."""
+        return any(b"XLDAPR" in self.parts[name] for name in list(self.parts) if name.lower().endswith("metadata.xml"))
+
+    @staticmethod
+    def _add_missing_members(sheet: Sheet) -> None:
+        """Cells of array ranges that the XML leaves out (openpyxl writes the anchor only)."""
+        if not sheet.arrays:
+            return
+        present = {(c.row, c.col) for c in sheet.cells}
+        for r1, c1, r2, c2 in sheet.arrays.values():
+            if (r2 - r1 + 1) * (c2 - c1 + 1) > 1_000_000:
+                raise BadWorkbook(f"array formula range of {(r2 - r1 + 1) * (c2 - c1 + 1)} cells in {sheet.part}")
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    if (r, c) not in present:
+                        present.add((r, c))
+                        ref = f"{col_name(c)}{r + 1}"
+                        sheet.cells.append(
+                            Cell(ref, r, c, NO_SPAN, NO_SPAN, b' r="' + ref.encode() + b'"', b"", b"", "n", None,
+                                 virtual=True)
+                        )  # fmt: skip
+
+    def _cached(self, t: str, children: bytes, prefix: bytes) -> Value | None:
+        """The cached value in a cell's children (after its <f>), or None."""
+        if not children:
+            return None
+        if children in (b"<v/>", b"<v />", b"<v></v>"):
+            # Excel stores a formula's empty-text result so; openpyxl a value not computed.
+            return "" if t == "str" else None
+        if not prefix and t == "n" and children.startswith(b"<v>"):
+            end = children.find(b"</v>")
+            if end > 0:  # the common case, without a regex
+                text = children[3:end].strip()
+                return float(text) if text else None
+        if t == "inlineStr":
+            p = re.escape(prefix)
+            texts = re.findall(rb"<" + p + rb"t\b[^>]*>(.*?)</" + p + rb"t>", children, re.S)
+            return decode_text(b"".join(texts)) if texts else None
+        v_match = re.search(
+            rb"<" + re.escape(prefix) + rb"v\b[^>]*?(?:/>|>(.*?)</" + re.escape(prefix) + rb"v>)", children, re.S
+        )
+        if not v_match:
+            return None
+        raw = v_match.group(1)
+        if raw is None:
+            return "" if t == "str" else None
+        if t == "n":
+            text = raw.strip()
+            return float(text) if text else None
+        if t == "str":
+            return decode_text(raw)
+        if t == "d":
+            return unescape_xml(raw)
+        if t == "s":
+            return self.shared_string(int(raw))
+        if t == "b":
+            return raw.strip() in (b"1", b"true")
+        if t == "e":
+            text = unescape_xml(raw).strip()
+            return ExcelError.parse(text) or OtherError(text.upper())
+        return None
+
+    # ------------------------------------------------------------------ LibreOffice's copy
+
+    def defined_names(self) -> list[tuple[str, str]]:
+        """(name, formula text) of every defined name of the workbook."""
+        wb = self.parts[self.workbook_part]
+        if b"definedName" not in wb:
+            return []
+        out = []
+        for attrs, text in re.findall(rb"<(?:\w+:)?definedName\b([^>]*)>(.*?)</(?:\w+:)?definedName>", wb, re.S):
+            name = attr_map(attrs).get(b"name", b"")
+            out.append((unescape_xml(name), unescape_xml(text)))
+        return out
+
+    def _styles_part(self) -> str | None:
+        for kind, target in rels(self.parts, self.workbook_part).values():
+            if kind.endswith("/styles") and target in self.parts:
+                return target
+        return None
+
+    # ------------------------------------------------------------------ writing
+
+    def patched(self, updates: dict[str, list[tuple[Cell, Value]]]) -> dict[str, bytes]:
+        """New bytes of every worksheet part with changed formula values.
+
+        Parameters
+        ----------
+        updates : dict
+            Sheet part (or sheet name) -> [(cell, new value)]. Cells of an array range
+            missing from the XML are created, in row and column order.
+        """
+        out: dict[str, bytes] = {}
+        for sheet in self.sheets:
+            sheet_updates = updates.get(sheet.part, updates.get(sheet.name))
+            if not sheet_updates and not sheet.cleared:
+                continue
+            sheet_updates = sheet_updates or []
+            real = [(cell, cell_xml(sheet.prefix, cell, new)) for cell, new in sheet_updates if not cell.virtual]
+            real += [(cell, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
+            data = splice(sheet.data, real) if real else sheet.data
+            virtual = {(c.row, c.col): cell_xml(sheet.prefix, c, v) for c, v in sheet_updates if c.virtual}
+            if virtual:
+                data = insert_cells(data, sheet.prefix, virtual)
+            out[sheet.part] = data
+        return out
+
+    def write(self, target: Path, changed: dict[str, bytes], updates: dict | None = None) -> None:
+        """Write this workbook with ``changed`` parts to ``target``, atomically and checked.
+
+        Every entry keeps its name, order, time stamp, attributes and compression; the
+        content of every entry not in ``changed`` is byte-identical. Before the file
+        appears under ``target`` it is read back (black's "equivalent and stable" check):
+        the zip and every part other than the patched sheets must be identical, the
+        patched sheets well-formed, and their cached values the ones intended (``updates``,
+        sheet part -> [(cell, value)]); otherwise :class:`BadWorkbook` and ``target`` is
+        not touched. The file appears only when complete (temporary file, fsync, rename).
+        """
+        write_package(
+            target, self.infos, self.parts, changed, lambda tmp: self.verify(tmp, changed, updates), mode_of=self.path
+        )
+
+    def verify(self, path: Path, changed: dict[str, bytes], updates: dict | None) -> None:
+        """Read a written workbook back; :class:`BadWorkbook` unless it is what was meant.
+
+        ``updates`` (sheet part or name -> [(cell, value)]) are the values meant; without
+        them only the zip, the unchanged parts and well-formedness are checked.
+        """
+        written = read_back(path, self.infos, self.parts, changed)
+        if updates is None:
+            return
+        by_part = {sheet.part: sheet for sheet in self.sheets}
+        for name in changed:
+            sheet = by_part.get(name)
+            if sheet is None:
+                continue
+            again = self._scan(sheet.name, name, written[name])
+            got = {(c.row, c.col): c.old for c in again.cells}
+            intended = {(c.row, c.col): c.old for c in sheet.cells if not c.virtual}
+            meant = updates.get(name, updates.get(sheet.name, ()))
+            intended.update({(c.row, c.col): v for c, v in meant})
+            for (row, col), value in intended.items():
+                if (row, col) not in got or not identical(got[(row, col)], value):
+                    where = f"{sheet.name}!{col_name(col)}{row + 1}"
+                    refuse(f"{where} reads back as {show(got.get((row, col)))}, not {show(value)}")

@@ -1,0 +1,350 @@
+"""Cells of a worksheet part: references, values, texts, and the XML of one ``<c>``.
+
+A worksheet is never re-serialised: a cell's ``<c>`` element is found by its byte offsets
+(:class:`Cell` ``start``/``end``) and a new element is spliced in its place
+(:func:`splice`, :func:`insert_cells`). Texts are read and written as Excel does
+(:func:`decode_text`, :func:`encode_text`); numbers as :func:`xlfuncs.numtext.number_text`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from ..errors import ExcelError
+from ..numtext import number_text
+from .package import BadWorkbook
+
+Value = float | str | bool | ExcelError  # or OtherError, a str
+
+
+@dataclass(slots=True)
+class Cell:
+    """One formula cell (or one cell of an array formula's range) of a worksheet."""
+
+    ref: str
+    row: int  # 0-based
+    col: int  # 0-based
+    start: int  # byte span of the whole <c> element in the sheet part
+    end: int
+    attrs: bytes  # the start tag's attribute text
+    f_xml: bytes  # the <f> element, verbatim (empty for array members)
+    ext_xml: bytes  # an <extLst> child, verbatim (usually empty)
+    t: str
+    old: Value | None  # the cached value, None when there is none
+    formula: str | None = None  # the formula text (unescaped); None for followers/members
+    shared_index: str | None = None
+    virtual: bool = False  # a cell of an array formula's range missing from the XML
+
+
+NO_SPAN = -1
+
+
+@dataclass
+class Sheet:
+    name: str
+    part: str
+    data: bytes
+    prefix: bytes
+    cells: list[Cell] = field(default_factory=list)
+    shared_masters: dict[str, str] = field(default_factory=dict)
+    shared_origins: dict[str, tuple[int, int]] = field(default_factory=dict)  # si -> (row, col)
+    #: Array formulas: anchor (row, col) -> (row1, col1, row2, col2) of their range.
+    arrays: dict[tuple[int, int], tuple[int, int, int, int]] = field(default_factory=dict)
+    #: Anchors of Excel 365 dynamic arrays (``cm`` pointing at XLDAPR metadata).
+    dynamic: set[tuple[int, int]] = field(default_factory=set)
+    #: Cells holding something (a value or a formula), when the sheet has dynamic arrays.
+    occupied: set[tuple[int, int]] = field(default_factory=set)
+    #: Resized dynamic arrays: anchor -> (old <f> XML, new <f> XML).
+    resized: dict[tuple[int, int], tuple[bytes, bytes]] = field(default_factory=dict)
+    #: Cells a resized dynamic array no longer covers (their values go).
+    cleared: list[Cell] = field(default_factory=list)
+    #: Anchors of dynamic arrays blocked by a cell in their way (``#SPILL!``).
+    blocked: set[tuple[int, int]] = field(default_factory=set)
+
+    def formula_of(self, cell: Cell) -> str:
+        """The formula text of a cell (a shared formula's master text for its followers)."""
+        if cell.formula:
+            return cell.formula
+        if cell.shared_index is not None:
+            return self.shared_masters.get(cell.shared_index, "")
+        return ""
+
+
+def col_name(col: int) -> str:
+    """0-based column index -> letters (0 -> "A", 26 -> "AA")."""
+    name = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+_REF = re.compile(rb"([A-Za-z]{1,3})([0-9]+)")
+
+
+def parse_ref(ref: bytes) -> tuple[int, int]:
+    match = _REF.fullmatch(ref.replace(b"$", b""))
+    if not match:
+        raise ValueError(ref)
+    letters, digits = match.groups()
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ch - 64)
+    return int(digits) - 1, col - 1
+
+
+def parse_range(ref: bytes) -> tuple[int, int, int, int]:
+    first, _, last = ref.partition(b":")
+    r1, c1 = parse_ref(first)
+    r2, c2 = parse_ref(last) if last else (r1, c1)
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+_ATTR = re.compile(rb"""([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def attr_map(text: bytes) -> dict[bytes, bytes]:
+    return {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(text)}
+
+
+FAST_CELL = re.compile(rb'<c( r="([A-Z]{1,3})([0-9]{1,7})"[^>]*)>(<f\b([^>]*?)(?:/>|>([^<]*)</f>))(.*?)</c>', re.S)
+T_ATTR_WITH_SPACE = re.compile(rb"""\s+t\s*=\s*(?:"[^"]*"|'[^']*')""")
+T_ATTR = re.compile(rb"""\bt\s*=\s*["']([A-Za-z]+)["']""")
+
+
+def ext_list(children: bytes, prefix: bytes) -> bytes:
+    if b"extLst" not in children:
+        return b""
+    p = re.escape(prefix)
+    match = re.search(rb"<" + p + rb"extLst\b.*?</" + p + rb"extLst>", children, re.S)
+    return match.group(0) if match else b""
+
+
+def unescape_xml(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8"))
+
+
+def escape_xml(text: str) -> bytes:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
+
+
+# Excel's escapes for characters XML cannot hold (ST_Xstring): ``_x0001_`` is U+0001, and a
+# literal "_x0041_" in a text is stored as "_x005F_x0041_" (the underscore escaped).
+X_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_X_NEEDS = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+#: The longest text a cell can hold in Excel.
+MAX_TEXT = 32_767
+
+
+def decode_text(raw: bytes) -> str:
+    """A string value as stored in sheet or shared-strings XML, as Excel reads it."""
+    text = unescape_xml(raw)
+    if "_x" in text:
+        text = X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
+def encode_text(text: str) -> bytes:
+    """A string value as Excel writes it: XML-escaped, control characters as ``_xHHHH_``."""
+    text = _X_NEEDS.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+    return escape_xml(text)
+
+
+class OtherError(str):
+    """An error value outside :class:`ExcelError` (``#SPILL!``, ``#CALC!``...), as its text."""
+
+    __slots__ = ()
+
+
+SPILL = OtherError("#SPILL!")
+
+
+#: Two engines summing in another order disagree in the last digits Excel keeps (15
+#: significant ones); a difference below this relative size is such noise, not a change.
+NOISE = 5e-14
+
+
+def same_value(old: Value | None, new: Value) -> bool:
+    """Whether a cached value already holds the recalculated one, as Excel would see it.
+
+    Numbers are equal when they agree to Excel's precision (15 significant digits, with
+    the noise of another summation order, :data:`NOISE`, forgiven); texts are equal when
+    they differ only in CR LF against LF line ends.
+    """
+    if old is None:
+        return False
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool) and old == new
+    if isinstance(old, (ExcelError, OtherError)) or isinstance(new, (ExcelError, OtherError)):
+        return isinstance(old, (ExcelError, OtherError)) and isinstance(new, (ExcelError, OtherError)) and old == new
+    if isinstance(old, float) and isinstance(new, float):
+        if old == new or f"{old:.15g}" == f"{new:.15g}":
+            return True
+        return abs(old - new) <= NOISE * max(abs(old), abs(new))
+    if isinstance(old, str) and isinstance(new, str):
+        return old == new or old.replace("\r\n", "\n") == new.replace("\r\n", "\n")
+    return False
+
+
+def show(value: Value | None) -> str:
+    """A value as the --check report prints it."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, ExcelError):
+        return value.value
+    if isinstance(value, OtherError):
+        return str.__str__(value)
+    if isinstance(value, float):
+        return f"{value:.15g}"
+    if len(value) > 80:
+        return repr(value[:77]) + "..."
+    return repr(value)
+
+
+def empty_cell_xml(prefix: bytes, cell: Cell) -> bytes:
+    """A cell without value or formula, keeping its reference and style."""
+    attrs = attr_map(cell.attrs)
+    keep = b"".join(b" " + k + b'="' + attrs[k] + b'"' for k in (b"r", b"s") if k in attrs)
+    return b"<" + prefix + b"c" + keep + b"/>"
+
+
+def splice(data: bytes, replacements: list[tuple[Cell, bytes]]) -> bytes:
+    """``data`` with the span of each cell replaced by its new XML."""
+    replacements = sorted(replacements, key=lambda item: item[0].start)
+    pieces, pos = [], 0
+    for cell, xml in replacements:
+        pieces.append(data[pos : cell.start])
+        pieces.append(xml)
+        pos = cell.end
+    pieces.append(data[pos:])
+    return b"".join(pieces)
+
+
+def identical(read: Value | None, meant: Value | None) -> bool:
+    """A value read back from what was written is the one meant (numbers as written)."""
+    if isinstance(meant, (int, float)) and not isinstance(meant, bool) and isinstance(read, float):
+        return number_text(float(meant)) == number_text(read)
+    if type(meant) is not type(read) and not (isinstance(meant, str) and isinstance(read, str)):
+        return False
+    return read == meant
+
+
+_ROW_TAG = re.compile(rb"<(\w+:)?row\b([^>]*?)(/?)>")
+_SHEET_DATA_END = re.compile(rb"</(\w+:)?sheetData>|<(\w+:)?sheetData\s*/>")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,3})[0-9]+[\"']")
+
+
+def insert_cells(data: bytes, prefix: bytes, cells: dict[tuple[int, int], bytes]) -> bytes:
+    """``data`` (a sheet part) with new ``<c>`` elements inserted at their row and column.
+
+    Rows that do not exist are created in order; existing cells are not touched.
+    """
+    by_row: dict[int, list[tuple[int, bytes]]] = {}
+    for (row, col), xml in cells.items():
+        by_row.setdefault(row, []).append((col, xml))
+    pending = sorted(by_row)
+    pieces: list[bytes] = []
+    pos = 0
+
+    def new_row(row: int) -> bytes:
+        inner = b"".join(xml for _, xml in sorted(by_row[row]))
+        return b"<" + prefix + b'row r="' + str(row + 1).encode() + b'">' + inner + b"</" + prefix + b"row>"
+
+    row = -1
+    for match in _ROW_TAG.finditer(data):
+        r = attr_map(match.group(2)).get(b"r")
+        row = int(r) - 1 if r else row + 1
+        while pending and pending[0] < row:
+            pieces += [data[pos : match.start()], new_row(pending.pop(0))]
+            pos = match.start()
+        if not pending or pending[0] != row:
+            continue
+        pending.pop(0)
+        new = sorted(by_row[row])
+        if match.group(3):  # <row .../>: becomes <row ...>cells</row>
+            open_tag = data[match.start() : match.end()][:-2].rstrip() + b">"
+            inner = b"".join(xml for _, xml in new)
+            pieces += [data[pos : match.start()], open_tag, inner, b"</" + prefix + b"row>"]
+            pos = match.end()
+            continue
+        end = data.find(b"</" + prefix + b"row>", match.end())
+        body = data[match.end() : end]
+        out, last = [], 0
+        for cell in re.finditer(rb"<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)", body, re.S):
+            ref = _CELL_REF.match(cell.group(0))
+            col = parse_ref(ref.group(1) + b"1")[1] if ref else -1
+            while new and new[0][0] < col:
+                out += [body[last : cell.start()], new.pop(0)[1]]
+                last = cell.start()
+        out.append(body[last:])
+        out += [xml for _, xml in new]
+        pieces += [data[pos : match.end()], b"".join(out)]
+        pos = end
+    if pending:
+        tail = _SHEET_DATA_END.search(data, pos)
+        if tail is None:
+            raise BadWorkbook("corrupt worksheet: no sheetData")
+        rows = b"".join(new_row(r) for r in pending)
+        if tail.group(0).endswith(b"/>"):
+            sd = b"<" + prefix + b"sheetData>" + rows + b"</" + prefix + b"sheetData>"
+            pieces += [data[pos : tail.start()], sd]
+            pos = tail.end()
+        else:
+            pieces += [data[pos : tail.start()], rows]
+            pos = tail.start()
+    pieces.append(data[pos:])
+    return b"".join(pieces)
+
+
+def cell_xml(prefix: bytes, cell: Cell, value: Value) -> bytes:
+    """A formula cell's new XML holding ``value``: its ``<f>`` and ``<extLst>`` as they were."""
+    v_open = b"v>"
+    if isinstance(value, bool):
+        t, text = b"b", (b"1" if value else b"0")
+    elif isinstance(value, ExcelError):
+        t, text = b"e", value.value.encode()
+    elif isinstance(value, OtherError):
+        t, text = b"e", escape_xml(str.__str__(value))
+    elif isinstance(value, str):
+        t, text = b"str", encode_text(value)
+        if value[:1].isspace() or value[-1:].isspace():
+            v_open = b'v xml:space="preserve">'
+    else:
+        t, text = None, number_text(value).encode()
+    attrs = cell.attrs
+    if b"t=" in attrs:
+        attrs = T_ATTR_WITH_SPACE.sub(b"", attrs)
+    attrs = attrs.rstrip()
+    if attrs.endswith(b"/"):
+        attrs = attrs[:-1].rstrip()
+    if t is not None:
+        attrs += b' t="' + t + b'"'
+    # Keep <f> and <extLst> as they are; the old <v> or inline <is> goes.
+    return b"".join(
+        (b"<", prefix, b"c", attrs, b">", cell.f_xml, b"<", prefix, v_open, text, b"</", prefix, b"v>",
+         cell.ext_xml, b"</", prefix, b"c>")
+    )  # fmt: skip
+
+
+def constant_xml(prefix: bytes, cell: Cell) -> bytes:
+    """A formula cell as a constant holding its cached value (no ``<f>``)."""
+    attrs = attr_map(cell.attrs)
+    keep = b"".join(b" " + k + b'="' + attrs[k] + b'"' for k in (b"r", b"s") if k in attrs)
+    value = cell.old
+    if value is None:
+        return b"<" + prefix + b"c" + keep + b"/>"
+    if isinstance(value, bool):
+        t, body = b' t="b"', b"<" + prefix + b"v>" + (b"1" if value else b"0") + b"</" + prefix + b"v>"
+    elif isinstance(value, (ExcelError, OtherError)):
+        t, body = b' t="e"', b"<" + prefix + b"v>" + escape_xml(str.__str__(value)) + b"</" + prefix + b"v>"
+    elif isinstance(value, str):
+        text = b"<" + prefix + b't xml:space="preserve">' + encode_text(value) + b"</" + prefix + b"t>"
+        t, body = b' t="inlineStr"', b"<" + prefix + b"is>" + text + b"</" + prefix + b"is>"
+    else:
+        t, body = b"", b"<" + prefix + b"v>" + number_text(value).encode() + b"</" + prefix + b"v>"
+    return b"<" + prefix + b"c" + keep + t + b">" + body + b"</" + prefix + b"c>"

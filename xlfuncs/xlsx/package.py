@@ -1,0 +1,440 @@
+"""The xlsx package as a zip of XML parts: read it safely, write it atomically and checked.
+
+Safety, before anything reaches LibreOffice or an XML parser:
+
+* not a zip, or an OLE compound file (what Office writes for a password-protected
+  workbook) -> :class:`BadWorkbook` with a one-line reason;
+* a zip bomb: too many entries, too much declared data, an implausible compression ratio
+  (per entry, and over the whole archive), or an entry that inflates past (or short of)
+  its declared size. Entries are inflated in chunks; only the parts that are parsed are
+  kept in memory, the others are read again on demand (:class:`Parts`);
+* an XML bomb: every entry, whatever its name, padding or encoding, is fed whole to
+  defusedxml's parser, which refuses a document type declaration (the carrier of entity
+  expansion and external entities) wherever it appears; parts named ``.xml``/``.rels``
+  must be well-formed (:class:`XmlCheck`).
+
+And after: :func:`write_package` writes every entry with its original name, order, time
+stamp and attributes, and lets the caller read the result back before it replaces
+anything (temporary file, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import weakref
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+# Zip bomb limits: generous for real models (a 1M-row sheet is ~100 MB of XML).
+MAX_ENTRIES = 20_000
+MAX_TOTAL_BYTES = 2 * 1024**3
+MAX_RATIO = 200  # uncompressed / compressed, for entries above RATIO_FLOOR
+RATIO_FLOOR = 4 * 1024**2
+TOTAL_RATIO_FLOOR = 64 * 1024**2  # the same ratio over all entries, above this total
+MAX_PART_BYTES = 1024**3
+KEEP_BYTES = 1024**2  # other XML parts up to this size stay in memory once read
+_CHUNK = 1024**2
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REL_OFFICE_DOC = "/officeDocument"
+REL_WORKSHEET = "/worksheet"
+REL_SHARED_STRINGS = "/sharedStrings"
+
+
+class BadWorkbook(Exception):
+    """A workbook recalc refuses; ``str()`` is the one-line reason (without the file name)."""
+
+
+class _NoTree:
+    """A parser target without callbacks: expat checks the document and builds nothing."""
+
+    def close(self) -> None:
+        return None
+
+
+def _xml_parser(target=None) -> SafeET.DefusedXMLParser:
+    # forbid_dtd: any document type declaration (internal subset or external reference) is
+    # refused, so neither entity expansion nor external entities can happen.
+    parser = SafeET.DefusedXMLParser(target=target if target is not None else _NoTree(), forbid_dtd=True)
+    if target is None:
+        # ElementTree's Python default handler sees every piece of text (8 million calls
+        # for a 100,000-row sheet); without it expat runs at C speed. defusedxml's own
+        # handlers (DOCTYPE, entity declarations, external entities) stay in place.
+        parser.parser.DefaultHandlerExpand = None
+    return parser
+
+
+def _must_be_xml(part: str) -> bool:
+    """Parts whose name says XML: they must parse, start to end."""
+    return part.lower().endswith((".xml", ".rels"))
+
+
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sink=None, keep: bool = True) -> bytes:
+    """An entry's content, inflated in chunks, never past its declared size.
+
+    ``sink`` sees every chunk (the XML check); with ``keep`` False nothing is held.
+    """
+    chunks: list[bytes] = []
+    seen = 0
+    try:
+        with zf.open(info) as member:
+            while True:
+                chunk = member.read(_CHUNK)
+                if not chunk:
+                    break
+                seen += len(chunk)
+                if seen > info.file_size:
+                    raise BadWorkbook(f"zip bomb refused: {info.filename} inflates past its declared size")
+                if sink is not None:
+                    sink(chunk)
+                if keep:
+                    chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise BadWorkbook(f"corrupt zip archive: {info.filename}: {exc}") from None
+    if seen != info.file_size:
+        raise BadWorkbook(f"corrupt zip archive: {info.filename} holds {seen} bytes, not the {info.file_size} declared")
+    return b"".join(chunks)
+
+
+class XmlCheck:
+    """Feeds one part, chunk by chunk, to a DTD-refusing parser (defusedxml over expat).
+
+    Every part goes through it, whatever its name or encoding: expat reads UTF-8 and
+    UTF-16 (with or without a byte-order mark) and skips any amount of white space before
+    a DOCTYPE, so a declaration is found wherever a parser would find it. A part that is
+    not XML (an image, a VBA project) fails on its first bytes and costs nothing more. A
+    part whose name says XML must be well-formed; a malformed other part (Excel's legacy
+    VML is not always well-formed) is left to whatever reads it.
+    """
+
+    __slots__ = ("name", "parser", "error", "must")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.parser = _xml_parser()
+        self.error: Exception | None = None
+        self.must = _must_be_xml(name)
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.feed(chunk)
+        except DefusedXmlException as exc:
+            raise BadWorkbook(f"XML bomb refused: {self.name} declares a DTD/entities ({type(exc).__name__})") from None
+        except SafeET.ParseError as exc:
+            self.parser = None
+            if self.must:
+                raise BadWorkbook(f"corrupt XML in {self.name}: {exc}") from None
+            self.error = exc
+
+    def close(self) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.close()
+        except DefusedXmlException as exc:
+            raise BadWorkbook(f"XML bomb refused: {self.name} declares a DTD/entities ({type(exc).__name__})") from None
+        except SafeET.ParseError as exc:
+            if self.must:
+                raise BadWorkbook(f"corrupt XML in {self.name}: {exc}") from None
+        finally:
+            self.parser = None
+
+
+def parse_xml(part: str, data: bytes):
+    try:
+        return SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise BadWorkbook(f"XML bomb refused: {part} declares a DTD/entities ({type(exc).__name__})") from None
+    except SafeET.ParseError as exc:
+        raise BadWorkbook(f"corrupt XML in {part}: {exc}") from None
+
+
+def structure_parts(parts) -> set[str]:
+    """The parts recalc reads (workbook, worksheets, shared strings), found before the
+    checking pass so that it keeps them in memory; empty when the structure is broken
+    (reported by the structure pass)."""
+    try:
+        office = [t for kind, t in rels(parts, "").values() if kind.endswith(REL_OFFICE_DOC)]
+        if not office or office[0] not in parts:
+            return set()
+        out = {office[0]}
+        for kind, target in rels(parts, office[0]).values():
+            if kind.endswith((REL_WORKSHEET, REL_SHARED_STRINGS)):
+                out.add(target)
+        return out
+    except BadWorkbook:
+        return set()
+
+
+class Parts(dict):
+    """The zip's entries by name: small and XML parts held, the others read on demand.
+
+    Only what recalc parses (XML parts up to :data:`KEEP_BYTES`) stays in memory; any
+    other entry (images, embedded objects, VBA projects, large XML) is inflated again from
+    the still-open archive when asked for, so memory follows the largest part, not the
+    sum of all of them.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile, names: list[str]):
+        super().__init__()
+        self._zf = zf
+        self._lazy: dict[str, zipfile.ZipInfo] = {}
+        self._names = names
+
+    def defer(self, info: zipfile.ZipInfo) -> None:
+        self._lazy[info.filename] = info
+
+    def __missing__(self, name: str) -> bytes:
+        info = self._lazy.get(name)
+        if info is None:
+            raise KeyError(name)
+        return read_member(self._zf, info)
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name) or name in self._lazy
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def keys(self):
+        return list(self._names)
+
+    def items(self):
+        return [(name, self[name]) for name in self._names]
+
+    def values(self):
+        return [self[name] for name in self._names]
+
+
+def rels(zf_parts: dict[str, bytes], part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target part path) of a part."""
+    path = PurePosixPath(part)
+    rels_part = str(path.parent / "_rels" / (path.name + ".rels")).lstrip("/")
+    if rels_part.startswith("./"):
+        rels_part = rels_part[2:]
+    data = zf_parts.get(rels_part)
+    if data is None:
+        return {}
+    out = {}
+    for rel in parse_xml(rels_part, data):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External":
+            continue
+        if target.startswith("/"):
+            resolved = target.lstrip("/")
+        else:
+            resolved = os.path.normpath(str(path.parent / target)).replace(os.sep, "/")
+            resolved = resolved.lstrip("./") if resolved.startswith("./") else resolved
+        out[rel.get("Id", "")] = (rel.get("Type", ""), resolved)
+    return out
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip bomb from the central directory, before inflating anything."""
+    if len(infos) > MAX_ENTRIES:
+        raise BadWorkbook(f"zip bomb refused: {len(infos)} entries")
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > MAX_TOTAL_BYTES:
+        raise BadWorkbook(f"zip bomb refused: {total} bytes uncompressed")
+    for info in infos:
+        if info.file_size > MAX_PART_BYTES:
+            raise BadWorkbook(f"zip bomb refused: {info.filename} declares {info.file_size} bytes")
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise BadWorkbook(
+                f"zip bomb refused: {info.filename} inflates {info.compress_size} -> {info.file_size} bytes"
+            )
+    # Many parts each below the floor add up: the same ratio over the whole archive.
+    if total > TOTAL_RATIO_FLOOR and total > MAX_RATIO * max(packed, 1):
+        raise BadWorkbook(f"zip bomb refused: {len(infos)} entries inflate {packed} -> {total} bytes")
+
+
+def read_package(path: Path, owner: object) -> tuple[Parts, list[zipfile.ZipInfo]]:
+    """The checked parts and zip entries of an xlsx/xlsm file; :class:`BadWorkbook` if unsafe.
+
+    The file stays open for the parts read on demand (:class:`Parts`) and closes when
+    ``owner`` (the object holding the parts) is garbage-collected.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - kept open: parts are read on demand
+    except IsADirectoryError:
+        raise BadWorkbook("a folder, not a workbook file") from None
+    except OSError as exc:
+        raise BadWorkbook(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        magic = handle.read(8)
+        if magic == _OLE_MAGIC:
+            raise BadWorkbook(
+                "encrypted or legacy workbook: an OLE compound file, not xlsx/xlsm "
+                "(password-protected workbooks cannot be recalculated; remove the password)"
+            )
+        if not zipfile.is_zipfile(handle):
+            raise BadWorkbook("not an xlsx/xlsm file (not a zip archive)")
+        handle.seek(0)
+        zf = zipfile.ZipFile(handle)
+        infos = zf.infolist()
+        _check_sizes(infos)
+        parts = Parts(zf, [i.filename for i in infos if not i.is_dir()])
+        for info in infos:
+            if not info.is_dir():
+                parts.defer(info)
+        needed = structure_parts(parts)
+        for info in infos:
+            if info.is_dir():
+                continue
+            keep = info.filename in needed or (_must_be_xml(info.filename) and info.file_size <= KEEP_BYTES)
+            check = XmlCheck(info.filename)
+            data = read_member(zf, info, check, keep)
+            check.close()
+            if keep:
+                dict.__setitem__(parts, info.filename, data)
+        # Parts are read on demand from this handle; it closes with its owner.
+        weakref.finalize(owner, handle.close)
+    except BadWorkbook:
+        handle.close()
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+        handle.close()
+        raise BadWorkbook(f"corrupt zip archive: {exc}") from None
+    if "[Content_Types].xml" not in parts:
+        raise BadWorkbook("not an xlsx/xlsm file (no [Content_Types].xml)")
+    return parts, infos
+
+
+def write_package(
+    target: Path,
+    infos: list[zipfile.ZipInfo],
+    parts: dict[str, bytes],
+    changed: dict[str, bytes],
+    check: Callable[[Path], None],
+    mode_of: Path,
+) -> None:
+    """Write a package with ``changed`` parts to ``target``, atomically and checked.
+
+    Every entry keeps its name, order, time stamp, attributes and compression; the
+    content of every entry not in ``changed`` is the one of ``parts``. ``check`` reads the
+    written temporary file back (raising :class:`BadWorkbook` leaves ``target`` untouched);
+    the file appears under ``target`` only when complete (temporary file, fsync, rename),
+    with the mode of ``target`` if it exists, else of ``mode_of``.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            with zipfile.ZipFile(handle, "w") as out:
+                for info in infos:
+                    clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                    clone.compress_type = info.compress_type
+                    clone.external_attr = info.external_attr
+                    clone.create_system = info.create_system
+                    clone.comment = info.comment
+                    clone.extra = info.extra
+                    if info.is_dir():
+                        out.writestr(clone, b"")
+                        continue
+                    data = changed.get(info.filename)
+                    if data is None:
+                        out.writestr(clone, parts[info.filename])
+                    else:
+                        # A rewritten sheet can be megabytes: deflate level 1 is three
+                        # times faster than the default and any zip reader inflates it.
+                        level = 1 if len(data) > 1024**2 and clone.compress_type == zipfile.ZIP_DEFLATED else None
+                        out.writestr(clone, data, compresslevel=level)
+            handle.flush()
+            os.fsync(handle.fileno())
+        check(tmp)
+        try:
+            mode = stat.S_IMODE(os.stat(target if target.exists() else mode_of).st_mode)
+            os.chmod(tmp, mode)
+        except OSError:
+            pass
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def refuse(why: str) -> None:
+    """The read-back check failed: :class:`BadWorkbook`, nothing written."""
+    raise BadWorkbook(f"safety check failed, nothing written: {why}")
+
+
+def read_back(
+    path: Path, infos: list[zipfile.ZipInfo], parts: dict[str, bytes], changed: dict[str, bytes]
+) -> dict[str, bytes]:
+    """The ``changed`` parts as written to ``path``, after checking the rest of the zip.
+
+    :class:`BadWorkbook` unless the zip holds the same entries as ``infos``, every part
+    not in ``changed`` is byte-identical to ``parts``, every changed part is the bytes
+    meant and is well-formed XML.
+    """
+    written: dict[str, bytes] = {}  # the patched parts; the others compared one by one
+    try:
+        with zipfile.ZipFile(path) as zf:
+            got = zf.infolist()
+            if [i.filename for i in got] != [i.filename for i in infos]:
+                refuse("the zip entries differ")
+            for info in got:
+                if info.is_dir():
+                    continue
+                data = zf.read(info)
+                if info.filename in changed:
+                    written[info.filename] = data
+                if data != changed.get(info.filename, parts.get(info.filename)):
+                    refuse(f"{info.filename} is not what was meant to be written")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        refuse(f"the output is not a readable zip ({exc})")
+    for name, data in written.items():
+        well_formed(name, data)
+    return written
+
+
+def well_formed(name: str, data: bytes) -> None:
+    """:class:`BadWorkbook` unless ``data`` is well-formed XML without a DTD (expat, fast)."""
+    from xml.parsers import expat  # noqa: PLC0415
+
+    parser = expat.ParserCreate()
+
+    def no_dtd(*_args):
+        raise BadWorkbook(f"safety check failed, nothing written: {name} declares a DTD")
+
+    parser.StartDoctypeDeclHandler = no_dtd
+    parser.EntityDeclHandler = no_dtd
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise BadWorkbook(f"safety check failed, nothing written: {name} is not well-formed XML ({exc})") from None
+
+
+def copy_unchanged(source: Path, target: Path) -> None:
+    """Write an unchanged workbook to ``target`` atomically (byte-identical copy)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp_name)
+        shutil.copymode(source, tmp_name)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
