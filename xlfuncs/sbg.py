@@ -28,8 +28,12 @@ __all__ = ["sbg_survival", "sbg_clv", "sbg_fit"]
 
 def _invalid(x, low=-np.inf, high=np.inf, *, open_low=False):
     """Where x is NaN, inf or outside [low, high] (or (low, high] with ``open_low``)."""
-    above = (x > low) if open_low else (x >= low)
-    return ~(np.isfinite(x) & above & (x <= high))
+    inside = np.isfinite(x)
+    if low > -np.inf:
+        inside &= (x > low) if open_low else (x >= low)
+    if high < np.inf:
+        inside &= x <= high
+    return ~inside
 
 
 # ---------------------------------------------------------------- log-gamma slopes
@@ -59,9 +63,18 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
         low = np.flatnonzero(x < shift)
         if low.size:
             xl, hl = x[low], h[low]
-            lifted = np.zeros(low.size)
-            for i in range(shift):
-                lifted += np.log1p(hl / (xl + i))
+            # sum_i ln(1 + h/(x+i)) as ln(1 + x0 h) + ln(1 + D), with the product
+            # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
+            # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
+            lifted = np.log1p(hl / xl)
+            rest = np.zeros(low.size)
+            r = np.empty(low.size)
+            for i in range(1, shift):
+                np.add(xl, i, out=r)
+                np.divide(hl, r, out=r)
+                rest += rest * r
+                rest += r
+            lifted += np.log1p(rest)
             out[low] = -lifted / hl
             big = x + np.where(x < shift, float(shift), 0.0)
     # [(X + h - 1/2) ln(X + h) - (X - 1/2) ln X - h] / h, without the large terms
@@ -109,9 +122,15 @@ def _lgamma_one_minus_over(eps):
     ln Gamma(1 - e) = ln Gamma(3 - e) - ln(1 - e) - ln(2 - e), and ln Gamma(3 - e) - ln 2 is
     a power series of radius 3 (a Horner pass of 34 terms) instead of a log-gamma slope.
     """
-    poly = np.full_like(eps, _LGAMMA3[-1])
-    for coefficient in _LGAMMA3[-2::-1]:
-        poly = poly * eps + coefficient
+    # Only the terms that the largest |eps| needs: the tail sum_(k>n) |a_k| r^k < 1e-18.
+    r = float(np.abs(eps).max(initial=0.0))
+    n = len(_LGAMMA3)
+    while n > 1 and sum(abs(c) * r ** (k + 1) for k, c in enumerate(_LGAMMA3[n - 1 :], n - 1)) < 1e-18:
+        n -= 1
+    poly = np.full_like(eps, _LGAMMA3[n - 1])
+    for coefficient in _LGAMMA3[n - 2 :: -1]:
+        poly *= eps
+        poly += coefficient
     eps_safe = np.where(eps == 0, 2.0**-60, eps)
     return poly - (np.log1p(-eps_safe) + np.log1p(-0.5 * eps_safe)) / eps_safe
 
@@ -207,6 +226,7 @@ def sbg_survival(alpha, beta, t):
 _NEAR_CX = 2.0
 _NEAR_X = 0.25
 _NEAR_TERMS = 64
+_NEAR_GROUPS = (0.3, 0.9)  # C x bounds of the groups of the near branch
 _CHUNK = 1 << 15
 
 
@@ -236,19 +256,28 @@ def _expected_near(a, bb, d):
     zero = eps == 0
     eps_safe = np.where(zero, 1.0, eps)
 
-    # Terms i < j of (C-1)/m 2F1(1, B; 1-m; x).
+    # Terms i < j of (C-1)/m 2F1(1, B; 1-m; x), and x^j (B)_j / (1+eps)_j: masked in place.
     total = np.zeros_like(a)
+    pre = np.ones_like(a)
     steps = int(min(j.max(initial=0.0), _NEAR_TERMS))
     if steps:
         term = cm1 / np.where(j > 0, m, 1.0)
+        one_minus_m = 1.0 - m
+        one_plus_eps = 1.0 + eps
+        mask = np.empty(a.shape, dtype=bool)
+        ratio, scratch = np.empty_like(a), np.empty_like(a)
         for i in range(steps):
-            total += np.where(i < j, term, 0.0)
-            term = term * ((bb + i) * x / (1.0 - m + i))
-
-    # x^j (B)_j / (1+eps)_j
-    pre = np.ones_like(a)
-    for i in range(steps):
-        pre = np.where(i < j, pre * ((bb + i) * x / (1.0 + eps + i)), pre)
+            np.greater(j, i, out=mask)
+            np.add(total, term, out=total, where=mask)
+            np.add(bb, i, out=ratio)
+            ratio *= x  # (B + i) x
+            np.add(one_plus_eps, i, out=scratch)
+            np.divide(ratio, scratch, out=scratch)
+            np.multiply(pre, scratch, out=pre, where=mask)
+            if i + 1 < steps:
+                np.add(one_minus_m, i, out=scratch)
+                ratio /= scratch
+                term *= ratio
 
     bj = bb + j
     log_d = np.log(d)
@@ -262,26 +291,29 @@ def _expected_near(a, bb, d):
         log_ct = (1.0 - al) * _lgamma_slope(np.ones_like(al), 1.0 - al) + al * _lgamma_slope(bl, al)
         v[low] = (np.exp(log_ct + el * log_d[low]) - cl) / el
 
-    # sum_k w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps): positive terms, no cancellation.
-    # In place: these loops run over every cell of the near branch.
+    # sum_k u_k, u_k = w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps), so that
+    # u_k = ((B + j + k - 1) x u_(k-1) + w_k) / (k - eps): positive terms, no cancellation.
+    # As many terms as the largest (B + j) x and x need for w_k < 1e-18 (a bound, so no
+    # test in the loop), in place: this loop runs over every cell of the near branch.
+    top_bx, top_x = float((bj * x).max(initial=0.0)), float(x.max(initial=0.0))
+    bound, terms = 1.0, 1
+    while terms < _NEAR_TERMS and bound >= 1e-18:
+        bound *= (top_bx + (terms - 1) * top_x) / terms
+        terms += 1
     w = np.ones_like(a)
-    harmonic = np.zeros_like(a)
+    u = np.zeros_like(a)
     series = np.zeros_like(a)
     factor = bj * x - x  # (B + j + k - 1) x, for k = 0
     gap = -eps  # k - eps, for k = 0
-    scratch = np.empty_like(a)
-    for k in range(1, _NEAR_TERMS):
+    for k in range(1, terms):
         factor += x
         w *= factor
         w *= 1.0 / k
+        u *= factor
+        u += w
         gap += 1.0
-        harmonic *= k
-        harmonic += 1.0
-        harmonic /= gap
-        np.multiply(w, harmonic, out=scratch)
-        series += scratch
-        if k % 4 == 0 and not (w > 1e-18 * (1.0 + series)).any():
-            break
+        u /= gap
+        series += u
 
     sign = np.where(j % 2 == 0, -1.0, 1.0)
     pole_part = sign * pre * (np.exp(bj * np.log1p(d)) * v - cm1 * series)
@@ -419,7 +451,12 @@ def _expected_payments(a, bb, d):
     idx = np.flatnonzero(undiscounted)
     if idx.size:
         e[idx] = (a[idx] + bb[idx] - 1.0) / (a[idx] - 1.0)
-    _in_chunks(_expected_near, e, np.flatnonzero(near), a, bb, d)
+    idx = np.flatnonzero(near)
+    if idx.size:
+        # By C x, which bounds (B + j) x: the number of series terms each group needs.
+        group = np.searchsorted(_NEAR_GROUPS, cx[idx])
+        for g in range(len(_NEAR_GROUPS) + 1):
+            _in_chunks(_expected_near, e, idx[group == g], a, bb, d)
     rest = np.flatnonzero(~undiscounted & ~near)
     if rest.size:
         depth = _cf_depth(cx[rest], x[rest])
@@ -506,6 +543,14 @@ def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
             | _invalid(renewals, 0)
             | ((discount == 0) & ~(alpha > 1))
         )
+        if not bad.any():  # the usual case: no gather and scatter of every argument
+            a = alpha.ravel().astype(float, copy=False)
+            bb = beta.ravel() + np.floor(renewals.ravel())
+            expected = _expected_payments(a, bb, discount.ravel().astype(float, copy=False))
+            values = arpu.ravel() * margin.ravel()
+            values *= expected
+            values = values.reshape(shape)
+            return values, np.where(np.isfinite(values), OK, NUM).astype(np.int8)
         errors = np.where(bad, NUM, OK).astype(np.int8)
         ok = ~bad
         values = np.full(shape, np.nan)
