@@ -227,6 +227,7 @@ _NEAR_CX = 2.0
 _NEAR_X = 0.25
 _NEAR_TERMS = 64
 _NEAR_GROUPS = (0.3, 0.9)  # C x bounds of the groups of the near branch
+_NEAR_J = 16  # cells with j = round(alpha - 1) >= _NEAR_J share one group (per C x group)
 _CHUNK = 1 << 15
 
 
@@ -264,10 +265,13 @@ def _expected_near(a, bb, d):
         term = cm1 / np.where(j > 0, m, 1.0)
         one_minus_m = 1.0 - m
         one_plus_eps = 1.0 + eps
-        mask = np.empty(a.shape, dtype=bool)
+        # The payments route groups the cells by j: usually one j, and no mask is needed.
+        uniform = j.min() == j.max()
+        mask = True if uniform else np.empty(a.shape, dtype=bool)
         ratio, scratch = np.empty_like(a), np.empty_like(a)
         for i in range(steps):
-            np.greater(j, i, out=mask)
+            if not uniform:
+                np.greater(j, i, out=mask)
             np.add(total, term, out=total, where=mask)
             np.add(bb, i, out=ratio)
             ratio *= x  # (B + i) x
@@ -453,10 +457,16 @@ def _expected_payments(a, bb, d):
         e[idx] = (a[idx] + bb[idx] - 1.0) / (a[idx] - 1.0)
     idx = np.flatnonzero(near)
     if idx.size:
-        # By C x, which bounds (B + j) x: the number of series terms each group needs.
-        group = np.searchsorted(_NEAR_GROUPS, cx[idx])
-        for g in range(len(_NEAR_GROUPS) + 1):
-            _in_chunks(_expected_near, e, idx[group == g], a, bb, d)
+        # Grouped by C x, which bounds (B + j) x and so the number of series terms, and by
+        # j = round(alpha - 1) (up to _NEAR_J): its loops then need no masks. A stable
+        # argsort of uint8 keys is a radix sort, linear in the cells.
+        j = np.minimum(np.maximum(np.rint(a[idx] - 1.0), 0.0), _NEAR_J).astype(np.uint8)
+        key = np.searchsorted(_NEAR_GROUPS, cx[idx]).astype(np.uint8) * np.uint8(_NEAR_J + 1) + j
+        order = np.argsort(key, kind="stable")
+        ends = np.cumsum(np.bincount(key))
+        for start, end in zip(np.concatenate([[0], ends[:-1]]), ends):
+            if end > start:
+                _in_chunks(_expected_near, e, idx[order[start:end]], a, bb, d)
     rest = np.flatnonzero(~undiscounted & ~near)
     if rest.size:
         depth = _cf_depth(cx[rest], x[rest])
