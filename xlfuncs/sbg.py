@@ -63,7 +63,7 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
         low = np.flatnonzero(x < shift)
         if low.size:
             xl, hl = x[low], h[low]
-            # sum_i ln(1 + h/(x+i)) as ln(1 + x0 h) + ln(1 + D), with the product
+            # sum_i ln(1 + h/(x+i)) as ln(1 + h/x) + ln(1 + D), with the product
             # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
             # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
             lifted = np.log1p(hl / xl)
@@ -460,13 +460,23 @@ def _expected_payments(a, bb, d):
         # Grouped by C x, which bounds (B + j) x and so the number of series terms, and by
         # j = round(alpha - 1) (up to _NEAR_J): its loops then need no masks. A stable
         # argsort of uint8 keys is a radix sort, linear in the cells.
-        j = np.minimum(np.maximum(np.rint(a[idx] - 1.0), 0.0), _NEAR_J).astype(np.uint8)
-        key = np.searchsorted(_NEAR_GROUPS, cx[idx]).astype(np.uint8) * np.uint8(_NEAR_J + 1) + j
-        order = np.argsort(key, kind="stable")
+        # (The key's j, truncated from alpha - 1/2, may differ from round(alpha - 1) at a
+        # tie: _expected_near checks that its cells share one j before it drops the masks.)
+        cxn = cx[idx]
+        key = (cxn > _NEAR_GROUPS[0]).astype(np.uint8)
+        for bound in _NEAR_GROUPS[1:]:
+            key += cxn > bound
+        key *= np.uint8(_NEAR_J + 1)
+        j = a[idx]
+        j -= 0.5
+        np.maximum(j, 0.0, out=j)
+        np.minimum(j, _NEAR_J, out=j)
+        key += j.astype(np.uint8)
+        order = idx[np.argsort(key, kind="stable")]
         ends = np.cumsum(np.bincount(key))
         for start, end in zip(np.concatenate([[0], ends[:-1]]), ends):
             if end > start:
-                _in_chunks(_expected_near, e, idx[order[start:end]], a, bb, d)
+                _in_chunks(_expected_near, e, order[start:end], a, bb, d)
     rest = np.flatnonzero(~undiscounted & ~near)
     if rest.size:
         depth = _cf_depth(cx[rest], x[rest])
