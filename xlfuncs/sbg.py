@@ -17,6 +17,7 @@ Only numpy and the standard library are used, so the module loads in Pyodide.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -483,7 +484,7 @@ def _expected_payments(a, bb, d):
         for level in [_CF_DEEPEST] + [levels for _, levels in _CF_DEPTHS]:
             idx = rest[depth == level]
             if idx.size:
-                _in_chunks(lambda ap, bp, dp: _expected_cf(ap, bp, dp, level), e, idx, a, bb, d)
+                _in_chunks(functools.partial(_expected_cf, depth=level), e, idx, a, bb, d)
     return e
 
 
@@ -522,12 +523,15 @@ def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
     residual lifetime, and :math:`(C - 1) / (\\alpha - 1)` with no discount. The series
     converges like :math:`z^t t^{-\\alpha}`, far too slowly for small discounts, so:
 
-    * for :math:`C x \\le 1.5` and :math:`x \\le 1/4` (x = d / (1 + d), small discounts)
+    * for :math:`C x \\le 2` and :math:`x \\le 1/4` (x = d / (1 + d), small discounts)
       the 1 - z transformation (DLMF 15.8.4): a series in x plus a closed-form term in
       :math:`x^{\\alpha - 1}`, their poles at whole alpha cancelled analytically, so
-      alpha = 1, 2, 3 ... are as accurate as any other;
-    * elsewhere Gauss's continued fraction, a Stieltjes fraction whose depth (8 to ~100
-      levels) is set per cell from C x and z, cells grouped by depth.
+      alpha = 1, 2, 3 ... are as accurate as any other; cells grouped by C x (the
+      series' length) and by round(alpha - 1);
+    * elsewhere Gauss's continued fraction, a Stieltjes fraction evaluated backward from a
+      modified-approximant tail (the fixed point of the last period of coefficients,
+      corrected for their drift), its depth (8 to 160 levels) set per cell from C x and
+      z, cells grouped by depth.
 
     Both hold 1e-12 relative against mpmath over discounts from 1e-300 to 1e6, alpha from
     0.01 to 100 (whole or not) and beta + renewals up to 1e6.
