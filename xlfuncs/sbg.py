@@ -441,50 +441,73 @@ def _in_chunks(function, out, idx, *args):
         out[part] = function(*(arg[part] for arg in args))
 
 
-def _expected_payments(a, bb, d):
-    """E for flat arrays of valid a > 0, B = beta + renewals > 0 and d >= 0 (a > 1 where d = 0).
+_SCAN = 1 << 16  # cells a pass of the routing takes at a time (small temporaries)
+_CF_LEVELS = (_CF_DEEPEST,) + tuple(levels for _, levels in _CF_DEPTHS)
+_NEAR_KEYS = (len(_NEAR_GROUPS) + 1) * (_NEAR_J + 1)
 
-    The cells are grouped by route (and the continued fraction's cells by depth) over the
-    whole array, then computed _CHUNK at a time: groups stay large, so numpy's per-call
-    cost does not weigh on the deep loops.
+
+def _route_keys(a, bb, d):
+    """One uint8 per cell: 0 without discount, 1 + (C x group) (_NEAR_J + 1) + j on the near
+    branch, 1 + _NEAR_KEYS + k for the continued fraction of depth _CF_LEVELS[k].
+
+    Formed _SCAN cells at a time, so that no full-size float temporaries are allocated.
+    (The key's j, truncated from alpha - 1/2, may differ from round(alpha - 1) at a tie:
+    _expected_near checks that its cells share one j before it drops the masks.)
     """
-    e = np.empty_like(a)
-    undiscounted = d == 0
-    x = d / (1.0 + d)
-    cx = (a + bb) * x
-    near = ~undiscounted & (cx <= _NEAR_CX) & (x <= _NEAR_X)
-    idx = np.flatnonzero(undiscounted)
-    if idx.size:
-        e[idx] = (a[idx] + bb[idx] - 1.0) / (a[idx] - 1.0)
-    idx = np.flatnonzero(near)
-    if idx.size:
-        # Grouped by C x, which bounds (B + j) x and so the number of series terms, and by
-        # j = round(alpha - 1) (up to _NEAR_J): its loops then need no masks. A stable
-        # argsort of uint8 keys is a radix sort, linear in the cells.
-        # (The key's j, truncated from alpha - 1/2, may differ from round(alpha - 1) at a
-        # tie: _expected_near checks that its cells share one j before it drops the masks.)
-        cxn = cx[idx]
-        key = (cxn > _NEAR_GROUPS[0]).astype(np.uint8)
+    code_of_depth = np.zeros(_CF_DEEPEST + 1, dtype=np.uint8)
+    code_of_depth[list(_CF_LEVELS)] = 1 + _NEAR_KEYS + np.arange(len(_CF_LEVELS))
+    keys = np.empty(a.size, dtype=np.uint8)
+    for start in range(0, a.size, _SCAN):
+        part = slice(start, start + _SCAN)
+        ap, dp = a[part], d[part]
+        x = dp + 1.0
+        np.divide(dp, x, out=x)
+        cx = ap + bb[part]
+        cx *= x
+        key = (cx > _NEAR_GROUPS[0]).astype(np.uint8)
         for bound in _NEAR_GROUPS[1:]:
-            key += cxn > bound
+            key += cx > bound
         key *= np.uint8(_NEAR_J + 1)
-        j = a[idx]
-        j -= 0.5
+        j = ap - 0.5
         np.maximum(j, 0.0, out=j)
         np.minimum(j, _NEAR_J, out=j)
         key += j.astype(np.uint8)
-        order = idx[np.argsort(key, kind="stable")]
-        ends = np.cumsum(np.bincount(key))
-        for start, end in zip(np.concatenate([[0], ends[:-1]]), ends):
-            if end > start:
-                _in_chunks(_expected_near, e, order[start:end], a, bb, d)
-    rest = np.flatnonzero(~undiscounted & ~near)
-    if rest.size:
-        depth = _cf_depth(cx[rest], x[rest])
-        for level in [_CF_DEEPEST] + [levels for _, levels in _CF_DEPTHS]:
-            idx = rest[depth == level]
-            if idx.size:
-                _in_chunks(functools.partial(_expected_cf, depth=level), e, idx, a, bb, d)
+        key += np.uint8(1)
+        far = (cx > _NEAR_CX) | (x > _NEAR_X)
+        if far.any():
+            key[far] = code_of_depth[_cf_depth(cx[far], x[far])]
+        key[dp == 0] = 0
+        keys[part] = key
+    return keys
+
+
+def _undiscounted(a, bb, d):
+    return (a + bb - 1.0) / (a - 1.0)
+
+
+def _expected_payments(a, bb, d):
+    """E for flat arrays of valid a > 0, B = beta + renewals > 0 and d >= 0 (a > 1 where d = 0).
+
+    The cells are grouped over the whole array by route: the near branch's by C x (which
+    bounds (B + j) x and so the number of series terms) and by j = round(alpha - 1) (its
+    loops then need no masks), the continued fraction's by depth; each group is then
+    computed _CHUNK cells at a time, so groups stay large and numpy's per-call cost does
+    not weigh on the deep loops. A stable argsort of uint8 keys is a radix sort.
+    """
+    e = np.empty_like(a)
+    keys = _route_keys(a, bb, d)
+    order = np.argsort(keys, kind="stable")
+    ends = np.cumsum(np.bincount(keys))
+    for code, (start, end) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
+        if end == start:
+            continue
+        if code == 0:
+            function = _undiscounted
+        elif code <= _NEAR_KEYS:
+            function = _expected_near
+        else:
+            function = functools.partial(_expected_cf, depth=_CF_LEVELS[code - 1 - _NEAR_KEYS])
+        _in_chunks(function, e, order[start:end], a, bb, d)
     return e
 
 
@@ -569,12 +592,13 @@ def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
         )
         if not bad.any():  # the usual case: no gather and scatter of every argument
             a = alpha.ravel().astype(float, copy=False)
-            bb = beta.ravel() + np.floor(renewals.ravel())
+            bb = np.floor(renewals.ravel())
+            bb += beta.ravel()
             expected = _expected_payments(a, bb, discount.ravel().astype(float, copy=False))
             values = arpu.ravel() * margin.ravel()
             values *= expected
             values = values.reshape(shape)
-            return values, np.where(np.isfinite(values), OK, NUM).astype(np.int8)
+            return values, np.where(np.isfinite(values), np.int8(OK), np.int8(NUM))
         errors = np.where(bad, NUM, OK).astype(np.int8)
         ok = ~bad
         values = np.full(shape, np.nan)
