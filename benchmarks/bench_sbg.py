@@ -10,6 +10,12 @@ run on one machine:
   over the same number of cells with varying parameters, and their ratio;
 * the largest relative error of ``sbg_clv`` and ``sbg_survival`` against mpmath (50 digits)
   on a random sample of those cells (plus, for survival, t up to 1e6).
+
+``python benchmarks/bench_sbg.py --check N [--workers W] [--cache FILE]`` instead checks
+``sbg_clv`` against mpmath on N random cells over the whole domain of tests/test_sbg.py
+(alpha 0.01-100, whole or nearly whole for a cell in five, beta 0.01-1e5, renewals 0-100,
+discount 1e-300-1e5), in W processes, the exact values cached in FILE (an .npz) so that a
+change of the code is re-checked at once. About 10 ms of mpmath per cell.
 """
 
 from __future__ import annotations
@@ -83,12 +89,97 @@ def max_errors(arpu, alpha, beta, margin, discount, renewals, sample: int, seed:
     return clv_worst, survival_worst
 
 
+def check_cells(cells: int, seed: int = 150):
+    """Random (alpha, B, d) over the domain the tests sweep."""
+    rng = np.random.default_rng(seed)
+    alpha = np.exp(rng.uniform(np.log(0.01), np.log(100.0), cells))
+    whole = rng.random(cells)
+    alpha = np.where(whole < 0.15, np.round(alpha) + 1.0, alpha)  # whole alpha
+    nudge = rng.choice([-1e-7, -1e-10, 1e-10, 1e-7], cells)
+    alpha = np.where((whole >= 0.15) & (whole < 0.2), np.round(alpha) + 1.0 + nudge, alpha)  # nearly whole
+    beta = np.exp(rng.uniform(np.log(0.01), np.log(1e5), cells))
+    renewals = np.floor(rng.uniform(0, 101, cells))
+    discount = np.exp(rng.uniform(np.log(1e-10), np.log(1e5), cells))
+    tiny = rng.random(cells) < 0.05
+    discount[tiny] = 10.0 ** rng.uniform(-300, -10, tiny.sum())
+    return alpha, beta, renewals, discount
+
+
+def _exact_expected(args):
+    """E = 2F1(1, B; a + B; 1/(1+d)) at 50 digits (as tests/test_sbg.py), None if mpmath fails."""
+    import math
+
+    import mpmath as mp
+
+    a, b, d = args
+    digits = 50 + max(0, int(-math.log10(d)))
+    with mp.workdps(digits):
+        a, b, d = mp.mpf(a), mp.mpf(b), mp.mpf(d)
+        z = 1 / (1 + d)
+        if z < mp.mpf("0.99"):
+            total, term, t = mp.mpf(0), mp.mpf(1), 0
+            while term > total * mp.mpf(10) ** -45:
+                total += term
+                term *= (b + t) / (a + b + t) * z
+                t += 1
+            return float(total)
+        try:
+            return float(mp.hyp2f1(1, b, a + b, z))
+        except (ValueError, mp.libmp.NoConvergence):
+            return math.nan
+
+
+def mpmath_check(cells: int, workers: int, cache: str | None, check_done: bool = False) -> None:
+    import multiprocessing
+    import os
+
+    alpha, beta, renewals, discount = check_cells(cells)
+    b = beta + renewals
+    # The exact values are computed 10,000 cells at a time and cached after each block, so
+    # that an interrupted run resumes (and --check-done checks the cells done so far).
+    exact = np.full(cells, np.nan)
+    done = 0
+    if cache and os.path.exists(cache):
+        stored = np.load(cache)
+        assert stored["exact"].size == cells, "the cache holds another number of cells"
+        exact, done = stored["exact"], int(stored["done"])
+    if done < cells and not check_done:
+        start = time.perf_counter()
+        with multiprocessing.Pool(workers) as pool:
+            for block in range(done, cells, 10_000):
+                part = slice(block, min(block + 10_000, cells))
+                exact[part] = pool.map(_exact_expected, zip(alpha[part], b[part], discount[part]), chunksize=64)
+                done = part.stop
+                if cache:
+                    np.savez(cache, exact=exact, done=done)
+        print(f"mpmath: {time.perf_counter() - start:.0f} s")
+    alpha, beta, renewals, discount, b, exact = (v[:done] for v in (alpha, beta, renewals, discount, b, exact))
+    cells = done
+    values, errors = sbg.sbg_clv(np.ones(cells), alpha, beta, np.ones(cells), discount, renewals)
+    usable = np.isfinite(exact) & (exact < 1e300)  # NaN: mpmath did not converge
+    error = np.abs(values[usable] / exact[usable] - 1.0)
+    worst = np.argmax(error)
+    k = np.flatnonzero(usable)[worst]
+    print(
+        f"{usable.sum():,} of {cells:,} cells checked ({(~np.isfinite(exact)).sum()} without an mpmath value), "
+        f"#NUM! on {int((errors[usable] != 0).sum())}: max relative error {error.max():.2e} "
+        f"(alpha {alpha[k]!r}, B {b[k]!r}, d {discount[k]!r}), 99.9% under {np.quantile(error, 0.999):.1e}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--check", type=int, default=0, help="check SBG_CLV against mpmath on this many cells")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cache", default=None, help=".npz file for the exact values of --check")
+    parser.add_argument("--check-done", action="store_true", help="check only the cells already in --cache")
     options = parser.parse_args()
+    if options.check:
+        mpmath_check(options.check, options.workers, options.cache, options.check_done)
+        return
 
     table = cohort_table()
     fit_time = _time(lambda: sbg.sbg_fit(table), max(options.repeat, 21))

@@ -17,6 +17,7 @@ Only numpy and the standard library are used, so the module loads in Pyodide.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -28,8 +29,12 @@ __all__ = ["sbg_survival", "sbg_clv", "sbg_fit"]
 
 def _invalid(x, low=-np.inf, high=np.inf, *, open_low=False):
     """Where x is NaN, inf or outside [low, high] (or (low, high] with ``open_low``)."""
-    above = (x > low) if open_low else (x >= low)
-    return ~(np.isfinite(x) & above & (x <= high))
+    inside = np.isfinite(x)
+    if low > -np.inf:
+        inside &= (x > low) if open_low else (x >= low)
+    if high < np.inf:
+        inside &= x <= high
+    return ~inside
 
 
 # ---------------------------------------------------------------- log-gamma slopes
@@ -59,9 +64,18 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
         low = np.flatnonzero(x < shift)
         if low.size:
             xl, hl = x[low], h[low]
-            lifted = np.zeros(low.size)
-            for i in range(shift):
-                lifted += np.log1p(hl / (xl + i))
+            # sum_i ln(1 + h/(x+i)) as ln(1 + h/x) + ln(1 + D), with the product
+            # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
+            # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
+            lifted = np.log1p(hl / xl)
+            rest = np.zeros(low.size)
+            r = np.empty(low.size)
+            for i in range(1, shift):
+                np.add(xl, i, out=r)
+                np.divide(hl, r, out=r)
+                rest += rest * r
+                rest += r
+            lifted += np.log1p(rest)
             out[low] = -lifted / hl
             big = x + np.where(x < shift, float(shift), 0.0)
     # [(X + h - 1/2) ln(X + h) - (X - 1/2) ln X - h] / h, without the large terms
@@ -109,9 +123,15 @@ def _lgamma_one_minus_over(eps):
     ln Gamma(1 - e) = ln Gamma(3 - e) - ln(1 - e) - ln(2 - e), and ln Gamma(3 - e) - ln 2 is
     a power series of radius 3 (a Horner pass of 34 terms) instead of a log-gamma slope.
     """
-    poly = np.full_like(eps, _LGAMMA3[-1])
-    for coefficient in _LGAMMA3[-2::-1]:
-        poly = poly * eps + coefficient
+    # Only the terms that the largest |eps| needs: the tail sum_(k>n) |a_k| r^k < 1e-18.
+    r = float(np.abs(eps).max(initial=0.0))
+    n = len(_LGAMMA3)
+    while n > 1 and sum(abs(c) * r ** (k + 1) for k, c in enumerate(_LGAMMA3[n - 1 :], n - 1)) < 1e-18:
+        n -= 1
+    poly = np.full_like(eps, _LGAMMA3[n - 1])
+    for coefficient in _LGAMMA3[n - 2 :: -1]:
+        poly *= eps
+        poly += coefficient
     eps_safe = np.where(eps == 0, 2.0**-60, eps)
     return poly - (np.log1p(-eps_safe) + np.log1p(-0.5 * eps_safe)) / eps_safe
 
@@ -207,6 +227,8 @@ def sbg_survival(alpha, beta, t):
 _NEAR_CX = 2.0
 _NEAR_X = 0.25
 _NEAR_TERMS = 64
+_NEAR_GROUPS = (0.3, 0.9)  # C x bounds of the groups of the near branch
+_NEAR_J = 16  # cells with j = round(alpha - 1) >= _NEAR_J share one group (per C x group)
 _CHUNK = 1 << 15
 
 
@@ -236,19 +258,31 @@ def _expected_near(a, bb, d):
     zero = eps == 0
     eps_safe = np.where(zero, 1.0, eps)
 
-    # Terms i < j of (C-1)/m 2F1(1, B; 1-m; x).
+    # Terms i < j of (C-1)/m 2F1(1, B; 1-m; x), and x^j (B)_j / (1+eps)_j: masked in place.
     total = np.zeros_like(a)
+    pre = np.ones_like(a)
     steps = int(min(j.max(initial=0.0), _NEAR_TERMS))
     if steps:
         term = cm1 / np.where(j > 0, m, 1.0)
+        one_minus_m = 1.0 - m
+        one_plus_eps = 1.0 + eps
+        # The payments route groups the cells by j: usually one j, and no mask is needed.
+        uniform = j.min() == j.max()
+        mask = True if uniform else np.empty(a.shape, dtype=bool)
+        ratio, scratch = np.empty_like(a), np.empty_like(a)
         for i in range(steps):
-            total += np.where(i < j, term, 0.0)
-            term = term * ((bb + i) * x / (1.0 - m + i))
-
-    # x^j (B)_j / (1+eps)_j
-    pre = np.ones_like(a)
-    for i in range(steps):
-        pre = np.where(i < j, pre * ((bb + i) * x / (1.0 + eps + i)), pre)
+            if not uniform:
+                np.greater(j, i, out=mask)
+            np.add(total, term, out=total, where=mask)
+            np.add(bb, i, out=ratio)
+            ratio *= x  # (B + i) x
+            np.add(one_plus_eps, i, out=scratch)
+            np.divide(ratio, scratch, out=scratch)
+            np.multiply(pre, scratch, out=pre, where=mask)
+            if i + 1 < steps:
+                np.add(one_minus_m, i, out=scratch)
+                ratio /= scratch
+                term *= ratio
 
     bj = bb + j
     log_d = np.log(d)
@@ -262,26 +296,29 @@ def _expected_near(a, bb, d):
         log_ct = (1.0 - al) * _lgamma_slope(np.ones_like(al), 1.0 - al) + al * _lgamma_slope(bl, al)
         v[low] = (np.exp(log_ct + el * log_d[low]) - cl) / el
 
-    # sum_k w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps): positive terms, no cancellation.
-    # In place: these loops run over every cell of the near branch.
+    # sum_k u_k, u_k = w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps), so that
+    # u_k = ((B + j + k - 1) x u_(k-1) + w_k) / (k - eps): positive terms, no cancellation.
+    # As many terms as the largest (B + j) x and x need for w_k < 1e-18 (a bound, so no
+    # test in the loop), in place: this loop runs over every cell of the near branch.
+    top_bx, top_x = float((bj * x).max(initial=0.0)), float(x.max(initial=0.0))
+    bound, terms = 1.0, 1
+    while terms < _NEAR_TERMS and bound >= 1e-18:
+        bound *= (top_bx + (terms - 1) * top_x) / terms
+        terms += 1
     w = np.ones_like(a)
-    harmonic = np.zeros_like(a)
+    u = np.zeros_like(a)
     series = np.zeros_like(a)
     factor = bj * x - x  # (B + j + k - 1) x, for k = 0
     gap = -eps  # k - eps, for k = 0
-    scratch = np.empty_like(a)
-    for k in range(1, _NEAR_TERMS):
+    for k in range(1, terms):
         factor += x
         w *= factor
         w *= 1.0 / k
+        u *= factor
+        u += w
         gap += 1.0
-        harmonic *= k
-        harmonic += 1.0
-        harmonic /= gap
-        np.multiply(w, harmonic, out=scratch)
-        series += scratch
-        if k % 4 == 0 and not (w > 1e-18 * (1.0 + series)).any():
-            break
+        u /= gap
+        series += u
 
     sign = np.where(j % 2 == 0, -1.0, 1.0)
     pole_part = sign * pre * (np.exp(bj * np.log1p(d)) * v - cm1 * series)
@@ -289,18 +326,47 @@ def _expected_near(a, bb, d):
 
 
 # Continued-fraction depth by C x: the depth that brought the truncation error under 3e-15
-# over 150,000 random cells (alpha 0.02-100, beta + renewals 0.01-1e5), for C x above 1.2
-# times the largest C x that still needed more. With x > 1/4, 32 levels always did.
-_CF_DEPTHS = ((70.0, 16), (22.0, 24), (12.0, 32), (6.0, 48), (4.0, 64), (3.0, 80), (2.35, 96), (1.67, 128))
+# over 245,000 random cells with C x > 1 or x > 1/4 (alpha 0.02-100, whole for one cell in
+# five, beta + renewals 0.01-1e5, d 1e-7-20), against 2,500 levels, for C x above 1.2 times
+# the largest C x that still needed more. With x > 1/4, 24 levels always did.
+_CF_DEPTHS = (
+    (94.0, 8),
+    (38.0, 12),
+    (22.0, 16),
+    (14.5, 20),
+    (10.5, 24),
+    (7.0, 32),
+    (5.2, 40),
+    (4.1, 48),
+    (3.45, 56),
+    (3.0, 64),
+    (2.62, 72),
+    (2.33, 80),
+    (1.95, 96),
+    (1.68, 112),
+    (1.5, 128),
+)
+_CF_DEEPEST = 160
+_CF_FAR_X = 24  # the depth that suffices wherever x > 1/4
 
 
 def _cf_depth(cx, x):
     """Levels of the continued fraction that bring its truncation error under 3e-15."""
-    depth = np.full(cx.shape, 192)
-    for low, levels in reversed(_CF_DEPTHS):
-        depth[cx > low] = levels
-    depth[(x > _NEAR_X) & (depth > 32)] = 32
-    return depth
+    bounds = np.array([low for low, _ in reversed(_CF_DEPTHS)])
+    levels = np.array([_CF_DEEPEST] + [depth for _, depth in reversed(_CF_DEPTHS)])
+    depth = levels[np.searchsorted(bounds, cx, side="left")]
+    return np.where((x > _NEAR_X) & (depth > _CF_FAR_X), _CF_FAR_X, depth)
+
+
+def _cf_period_fixed_point(a, bb, c, cm1, r0, y, z, i):
+    """The tail f(2i+1) if the coefficients stayed at c(2i+1), c(2i+2): the fixed point t of
+    f = 1 - p / (1 - q / f), and the slope h = p q / (t - q)^2 of that map at t."""
+    one_minus_p = ((cm1 + i) * (r0 + i * y) + i * (c + 2 * i)) / ((cm1 + 2 * i) * (c + 2 * i))
+    p = z * (cm1 + i) * (bb + i) / ((cm1 + 2 * i) * (c + 2 * i))
+    q = z * (a + i) * (i + 1) / ((c + 2 * i) * (c + 2 * i + 1))
+    s = one_minus_p + q
+    t = 0.5 * (s + np.sqrt(np.maximum(s * s - 4.0 * q, 0.0)))
+    return t, p * q / ((t - q) * (t - q))
 
 
 def _expected_cf(a, bb, d, depth):
@@ -308,8 +374,14 @@ def _expected_cf(a, bb, d, depth):
 
     E = 1 / f1 with f(n) = 1 - c(n) / f(n+1), c(1) = z B / C,
     c(2i+1) = z (C-1+i)(B+i) / ((C-1+2i)(C+2i)) and c(2i) = z (a-1+i) i / ((C+2i-2)(C+2i-1)):
-    a Stieltjes fraction with positive coefficients that tend to z/4, so the tail beyond
-    ``depth`` is taken as the fixed point (1 + sqrt(1-z)) / 2.
+    a Stieltjes fraction with positive coefficients that tend to z/4 (slowly, like 1/n,
+    and after n ~ C).
+
+    The tail f(depth+1) is a modified approximant: with t(i) the fixed point of one period
+    f = 1 - c(2i+1) / (1 - c(2i+2) / f) (the tail if the coefficients froze at level
+    2i+1) and h its slope there, f(2i+1) = t(i) + delta with delta = h (t(i+1) - t(i)) /
+    (1 - h): the first-order correction for the drift of the coefficients. Against the
+    limit (1 + sqrt(1-z)) / 2 it saves a quarter to a half of the levels.
 
     When z is near 1 and B is large, c(2i+1) is near 1 and f(2i+1) small: 1 - c / f would
     cancel. So the even levels carry e(2i) = c(2i) / f(2i+1), the odd ones are formed as
@@ -318,12 +390,16 @@ def _expected_cf(a, bb, d, depth):
     x = 1 - z.
     """
     z = 1.0 / (1.0 + d)
-    x = d / (1.0 + d)
+    x = d * z
     c = a + bb
     cm1 = (a - 1.0) + bb
     r0 = a + x * bb
     y = 1.0 + x
-    f = 0.5 * (1.0 + np.sqrt(x))
+    top = depth // 2
+    t, h = _cf_period_fixed_point(a, bb, c, cm1, r0, y, z, top)
+    t_next, _ = _cf_period_fixed_point(a, bb, c, cm1, r0, y, z, top + 1)
+    h = np.minimum(h, 0.9)  # near the parabolic case the correction is only a hint
+    f = t + h * (t_next - t) / (1.0 - h)
     e = np.zeros_like(a)
     num, den, tmp = np.empty_like(a), np.empty_like(a), np.empty_like(a)
     for level in range(depth, 1, -1):  # in place: the hot loop of the far branch
@@ -358,31 +434,81 @@ def _expected_cf(a, bb, d, depth):
     return 1.0 / f
 
 
+def _in_chunks(function, out, idx, *args):
+    """out[idx] = function(*(arg[idx] for arg in args)), _CHUNK cells at a time."""
+    for start in range(0, idx.size, _CHUNK):
+        part = idx[start : start + _CHUNK]
+        out[part] = function(*(arg[part] for arg in args))
+
+
+_SCAN = 1 << 16  # cells a pass of the routing takes at a time (small temporaries)
+_CF_LEVELS = (_CF_DEEPEST,) + tuple(levels for _, levels in _CF_DEPTHS)
+_NEAR_KEYS = (len(_NEAR_GROUPS) + 1) * (_NEAR_J + 1)
+
+
+def _route_keys(a, bb, d):
+    """One uint8 per cell: 0 without discount, 1 + (C x group) (_NEAR_J + 1) + j on the near
+    branch, 1 + _NEAR_KEYS + k for the continued fraction of depth _CF_LEVELS[k].
+
+    Formed _SCAN cells at a time, so that no full-size float temporaries are allocated.
+    (The key's j, truncated from alpha - 1/2, may differ from round(alpha - 1) at a tie:
+    _expected_near checks that its cells share one j before it drops the masks.)
+    """
+    code_of_depth = np.zeros(_CF_DEEPEST + 1, dtype=np.uint8)
+    code_of_depth[list(_CF_LEVELS)] = 1 + _NEAR_KEYS + np.arange(len(_CF_LEVELS))
+    keys = np.empty(a.size, dtype=np.uint8)
+    for start in range(0, a.size, _SCAN):
+        part = slice(start, start + _SCAN)
+        ap, dp = a[part], d[part]
+        x = dp + 1.0
+        np.divide(dp, x, out=x)
+        cx = ap + bb[part]
+        cx *= x
+        key = (cx > _NEAR_GROUPS[0]).astype(np.uint8)
+        for bound in _NEAR_GROUPS[1:]:
+            key += cx > bound
+        key *= np.uint8(_NEAR_J + 1)
+        j = ap - 0.5
+        np.maximum(j, 0.0, out=j)
+        np.minimum(j, _NEAR_J, out=j)
+        key += j.astype(np.uint8)
+        key += np.uint8(1)
+        far = (cx > _NEAR_CX) | (x > _NEAR_X)
+        if far.any():
+            key[far] = code_of_depth[_cf_depth(cx[far], x[far])]
+        key[dp == 0] = 0
+        keys[part] = key
+    return keys
+
+
+def _undiscounted(a, bb, d):
+    return (a + bb - 1.0) / (a - 1.0)
+
+
 def _expected_payments(a, bb, d):
-    """E for flat arrays of valid a > 0, B = beta + renewals > 0 and d >= 0 (a > 1 where d = 0)."""
-    out = np.empty_like(a)
-    for start in range(0, a.size, _CHUNK):
-        part = slice(start, start + _CHUNK)
-        ap, bp, dp = a[part], bb[part], d[part]
-        e = np.empty_like(ap)
-        undiscounted = dp == 0
-        x = dp / (1.0 + dp)
-        cx = (ap + bp) * x
-        near = ~undiscounted & (cx <= _NEAR_CX) & (x <= _NEAR_X)
-        idx = np.flatnonzero(undiscounted)
-        if idx.size:
-            e[idx] = (ap[idx] + bp[idx] - 1.0) / (ap[idx] - 1.0)
-        idx = np.flatnonzero(near)
-        if idx.size:
-            e[idx] = _expected_near(ap[idx], bp[idx], dp[idx])
-        rest = np.flatnonzero(~undiscounted & ~near)
-        if rest.size:
-            depth = _cf_depth(cx[rest], x[rest])
-            for level in np.unique(depth):
-                idx = rest[depth == level]
-                e[idx] = _expected_cf(ap[idx], bp[idx], dp[idx], int(level))
-        out[part] = e
-    return out
+    """E for flat arrays of valid a > 0, B = beta + renewals > 0 and d >= 0 (a > 1 where d = 0).
+
+    The cells are grouped over the whole array by route: the near branch's by C x (which
+    bounds (B + j) x and so the number of series terms) and by j = round(alpha - 1) (its
+    loops then need no masks), the continued fraction's by depth; each group is then
+    computed _CHUNK cells at a time, so groups stay large and numpy's per-call cost does
+    not weigh on the deep loops. A stable argsort of uint8 keys is a radix sort.
+    """
+    e = np.empty_like(a)
+    keys = _route_keys(a, bb, d)
+    order = np.argsort(keys, kind="stable")
+    ends = np.cumsum(np.bincount(keys))
+    for code, (start, end) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
+        if end == start:
+            continue
+        if code == 0:
+            function = _undiscounted
+        elif code <= _NEAR_KEYS:
+            function = _expected_near
+        else:
+            function = functools.partial(_expected_cf, depth=_CF_LEVELS[code - 1 - _NEAR_KEYS])
+        _in_chunks(function, e, order[start:end], a, bb, d)
+    return e
 
 
 def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
@@ -420,12 +546,15 @@ def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
     residual lifetime, and :math:`(C - 1) / (\\alpha - 1)` with no discount. The series
     converges like :math:`z^t t^{-\\alpha}`, far too slowly for small discounts, so:
 
-    * for :math:`C x \\le 1.5` and :math:`x \\le 1/4` (x = d / (1 + d), small discounts)
+    * for :math:`C x \\le 2` and :math:`x \\le 1/4` (x = d / (1 + d), small discounts)
       the 1 - z transformation (DLMF 15.8.4): a series in x plus a closed-form term in
       :math:`x^{\\alpha - 1}`, their poles at whole alpha cancelled analytically, so
-      alpha = 1, 2, 3 ... are as accurate as any other;
-    * elsewhere Gauss's continued fraction, a Stieltjes fraction whose depth (8 to ~100
-      levels) is set per cell from C x and z, cells grouped by depth.
+      alpha = 1, 2, 3 ... are as accurate as any other; cells grouped by C x (the
+      series' length) and by round(alpha - 1);
+    * elsewhere Gauss's continued fraction, a Stieltjes fraction evaluated backward from a
+      modified-approximant tail (the fixed point of the last period of coefficients,
+      corrected for their drift), its depth (8 to 160 levels) set per cell from C x and
+      z, cells grouped by depth.
 
     Both hold 1e-12 relative against mpmath over discounts from 1e-300 to 1e6, alpha from
     0.01 to 100 (whole or not) and beta + renewals up to 1e6.
@@ -461,6 +590,15 @@ def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
             | _invalid(renewals, 0)
             | ((discount == 0) & ~(alpha > 1))
         )
+        if not bad.any():  # the usual case: no gather and scatter of every argument
+            a = alpha.ravel().astype(float, copy=False)
+            bb = np.floor(renewals.ravel())
+            bb += beta.ravel()
+            expected = _expected_payments(a, bb, discount.ravel().astype(float, copy=False))
+            values = arpu.ravel() * margin.ravel()
+            values *= expected
+            values = values.reshape(shape)
+            return values, np.where(np.isfinite(values), np.int8(OK), np.int8(NUM))
         errors = np.where(bad, NUM, OK).astype(np.int8)
         ok = ~bad
         values = np.full(shape, np.nan)

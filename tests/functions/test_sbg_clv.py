@@ -93,3 +93,22 @@ def test_clv_num_conditions():
     assert errors.tolist() == [NUM] * len(cases)
     ok, ok_errors = sbg_clv(A(100.0), A(1.0), A(3.0), A(1.0), A(1e-9), A(0.0))
     assert int(ok_errors) == 0 and np.isfinite(ok)
+
+
+def test_clv_does_not_depend_on_the_other_cells():
+    # The cells are grouped by route, depth, C x and j = round(alpha - 1), and groups of
+    # one j drop the masks of their loops: a cell computed alone, or among others, is the
+    # same to the last bits.
+    rng = np.random.default_rng(17)
+    size = 400
+    a = np.exp(rng.uniform(np.log(0.02), np.log(40), size))
+    a[::4] = np.round(a[::4]) + 0.5  # ties of alpha - 1/2 between two j
+    a[1::4] = np.round(a[1::4]) + 1.0  # whole alpha
+    b = np.exp(rng.uniform(np.log(0.02), np.log(1e4), size))
+    d = np.exp(rng.uniform(np.log(1e-6), np.log(10), size))
+    together, errors = sbg_clv(np.ones(size), a, b, np.ones(size), d, np.zeros(size))
+    assert (errors == 0).all()
+    alone = [float(sbg_clv(A(1.0), A(p), A(q), A(1.0), A(r), A(0.0))[0]) for p, q, r in zip(a, b, d)]
+    assert together == pytest.approx(alone, rel=1e-15)
+    exact = [exact_expected(*p) for p in zip(a[:60], b[:60], d[:60])]
+    assert max(relative_errors(together[:60], exact)) <= 1e-12

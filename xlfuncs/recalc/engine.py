@@ -532,6 +532,9 @@ def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT
         results.put((-1, str(exc)))
     except KeyboardInterrupt:
         pass
+    except Exception as exc:  # noqa: BLE001 - a worker reports one line, never a traceback
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        results.put((-1, f"internal error in a worker: {detail}"))
     finally:
         # Done (LibreOffice stopped): a SIGTERM from now on just ends the process.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

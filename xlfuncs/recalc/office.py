@@ -56,6 +56,21 @@ def osl_pipe_files(profile_url: str, pipe: str) -> list[str]:
     return [f"{folder}/OSL_PIPE_{uid}_{name}" for folder in ("/tmp", "/var/tmp") for name in (pipe, ipc)]
 
 
+def _remove_tree(path) -> None:
+    """Delete a folder of ours, whatever is left of it.
+
+    ``shutil.rmtree(ignore_errors=True)`` still raises when closing a directory fails
+    (EBADF, seen while a killed LibreOffice's files vanish under it): a second pass removes
+    what the first left, and a folder that cannot go is left to the janitor.
+    """
+    for _ in range(2):
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            return
+        except OSError:
+            continue
+
+
 def _remove_sockets(paths: list[str]) -> None:
     for path in paths:
         try:
@@ -401,7 +416,7 @@ class Office:
         self._stop_process(kill)
         _remove_sockets(self._sockets)  # left behind when LibreOffice was killed
         if self.profile_dir is not None:
-            shutil.rmtree(self.profile_dir, ignore_errors=True)
+            _remove_tree(self.profile_dir)
             self.profile_dir = None
         janitor, self._janitor = self._janitor, None
         if janitor is not None:
