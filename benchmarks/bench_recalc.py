@@ -1,6 +1,6 @@
 """Benchmark ``xlfuncs recalc`` against plain LibreOffice and pycel, in one run.
 
-What is measured (wall time of a whole command, median of ``--runs``, peak memory of its
+What is measured (wall time of a whole command, median of ``--runs``, peak memory (PSS) of its
 process tree):
 
 * **plain LibreOffice**: ``soffice --headless --convert-to xlsx`` of the workbook *without*
@@ -42,7 +42,11 @@ from make_workbook import make_workbook  # noqa: E402
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Run a command; (wall seconds, peak RSS in MB of its whole process tree)."""
+    """Run a command; (wall seconds, peak PSS in MB of its whole process tree).
+
+    PSS, not RSS: LibreOffice forks short-lived probes on load, and summing RSS would count
+    each fork with a full copy of its parent's shared pages (shared/RECALC-NOTES.md).
+    """
     peak = 0.0
     stop = threading.Event()
     started = time.perf_counter()
@@ -59,7 +63,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]
             try:
                 for p in [parent, *parent.children(recursive=True)]:
                     try:
-                        total += p.memory_info().rss
+                        total += p.memory_full_info().pss
                     except psutil.NoSuchProcess:
                         pass
             except psutil.NoSuchProcess:
