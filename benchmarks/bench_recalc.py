@@ -30,56 +30,21 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import zipfile
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import measure  # noqa: E402
 from make_workbook import make_workbook  # noqa: E402
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """Run a command; (wall seconds, peak PSS in MB of its whole process tree).
 
-    PSS, not RSS: LibreOffice forks short-lived probes on load, and summing RSS would count
-    each fork with a full copy of its parent's shared pages (shared/RECALC-NOTES.md).
+    Exit status 1 is fine: ``recalc --check`` on a stale workbook says so.
     """
-    peak = 0.0
-    stop = threading.Event()
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def sample():
-        nonlocal peak
-        try:
-            parent = psutil.Process(proc.pid)
-        except psutil.NoSuchProcess:
-            return
-        while not stop.is_set():
-            total = 0
-            try:
-                for p in [parent, *parent.children(recursive=True)]:
-                    try:
-                        total += p.memory_full_info().pss
-                    except psutil.NoSuchProcess:
-                        pass
-            except psutil.NoSuchProcess:
-                break
-            peak = max(peak, total / 1024**2)
-            stop.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, err = proc.communicate()
-    elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
-    return elapsed, peak
+    wall, _, peak, _ = measure.run_measured(cmd, env, ok=(0, 1))
+    return wall, peak
 
 
 def median_runs(cmd, runs, env=None):
@@ -187,7 +152,7 @@ def main() -> None:
             print(f"  {label:<58} {seconds:7.2f} s  {mem:6.0f} MB", flush=True)
 
         print(f"workbook: {args.rows} rows, {7 * args.rows} built-in formula cells + {args.rows} CLV cells")
-        print(f"median of {args.runs} runs (wall time of the whole command, peak RSS of its process tree):")
+        print(f"median of {args.runs} runs (wall time of the whole command, peak PSS of its process tree):")
         lo_t, lo_mem = median_runs(lo_cmd(stale_plain), args.runs)
         row("plain LibreOffice, no CLV column (stale cached values)", lo_t, lo_mem)
         ours_t, ours_mem = median_runs([*xlfuncs, str(stale_clv), "-o", str(out / "ours.xlsx")], args.runs)

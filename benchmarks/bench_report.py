@@ -17,20 +17,19 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-
-import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from xlfuncs.templates import billing_export as bx  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import run_measured  # noqa: E402
 
 
 def make_export(path: Path, rows: int) -> Path:
@@ -44,50 +43,6 @@ def make_export(path: Path, rows: int) -> Path:
         out.writerow(bx.SAMPLE_COLUMNS)
         out.writerows(data[:rows])
     return path
-
-
-def run_measured(cmd: list[str]) -> tuple[float, float, float, str]:
-    """Run a command: (wall seconds, CPU seconds, peak PSS in MB of its process tree, output).
-
-    CPU seconds (user + system of the finished process tree) do not grow when other jobs
-    share the machine; wall seconds do.
-    """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak = 0.0
-    stop = threading.Event()
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def sample():
-        nonlocal peak
-        try:
-            parent = psutil.Process(proc.pid)
-        except psutil.NoSuchProcess:
-            return
-        while not stop.is_set():
-            total = 0
-            try:
-                for p in [parent, *parent.children(recursive=True)]:
-                    try:
-                        total += p.memory_full_info().pss
-                    except (psutil.NoSuchProcess, psutil.AccessDenied):
-                        pass
-            except psutil.NoSuchProcess:
-                break
-            peak = max(peak, total / 1024**2)
-            stop.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu, peak, out + err
 
 
 def main() -> None:

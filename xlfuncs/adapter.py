@@ -191,8 +191,9 @@ def _texts(text: np.ndarray) -> _Cells:
     """Cells of a 2-D object array of str: text, "" empty, and the odd error text."""
     kinds = np.where(text == "", BLANK, TEXT).astype(np.int8)
     errors = np.zeros(text.shape, np.int8)
-    # Error texts among ids are rare: parse only the cells that start with #.
-    for index in zip(*np.nonzero(np.frompyfunc(lambda cell: cell[:1] == "#", 1, 1)(text).astype(bool))):
+    # Error texts among ids are rare: parse only the cells that start with # (found in C,
+    # on the text as a fixed-width array).
+    for index in zip(*np.nonzero(np.char.startswith(text.astype(str), "#"))):
         error = ExcelError.parse(text[index])
         if error is not None:
             kinds[index], errors[index] = ERROR, error.code
@@ -581,7 +582,8 @@ def read_subscriptions(args: list) -> Subscriptions:
     or number belongs, is #VALUE! naming the argument and row.
     """
     spec = registry.get("MRR_FROM_SUBS").args
-    given = [_column(_cells(a, keep_raw=True), arg) for a, arg in zip(args[:5], spec[:5])]
+    # Only the ids' text matters; any other cell's is looked up when a message quotes it.
+    given = [_column(_cells(a, keep_raw=arg.kind == registry.ID), arg) for a, arg in zip(args[:5], spec[:5])]
     n = given[0].shape[0]
     for column, arg in zip(given[1:], spec[1:5]):
         # interval may be one value for all rows; end may be left out: none has ended.
@@ -597,7 +599,10 @@ def read_subscriptions(args: list) -> Subscriptions:
         return divmod(int(hits[0]), len(masks)) if hits.size else None
 
     def cell(position: int, row: int, plane: str = "raw"):
-        cells = getattr(given[position], plane)
+        column = given[position]
+        if plane == "raw" and column.raw is None:
+            column = _column(_cells(args[position], keep_raw=True), spec[position])
+        cells = getattr(column, plane)
         return cells[row if cells.shape[0] > 1 else 0, 0]
 
     hit = first([k == ERROR for k in kinds])
