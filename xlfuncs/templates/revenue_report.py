@@ -511,6 +511,23 @@ def _bridge_chart(
 # ----------------------------------------------------------------------------- Cohorts
 
 
+def _triangle_frame(ctx: _Ctx, p, row: int, title: str) -> int:
+    """A cohort triangle's title row, its header of ages and its axis of starting months;
+    the row of its first cohort."""
+    m = ctx.inputs.months
+    p.put(f"A{row}", ctx.s(title), B.GROUP)
+    for j in range(m):
+        p.style(f"{col_letter(2 + j)}{row}", B.GROUP)
+    head = row + 1
+    p.put(f"A{head}", ctx.s("rr.cohorts.corner"), B.HEADER_LEFT)
+    for j in range(m):
+        p.put(f"{col_letter(2 + j)}{head}", j, B.HEADER, ctx.f.int)
+    first = head + 1
+    for i in range(m):
+        p.put(f"A{first + i}", _add_months(ctx.inputs.first_month, i), B.AXIS, ctx.month_fmt)
+    return first
+
+
 def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
     inp = ctx.inputs
     m = inp.months
@@ -525,16 +542,7 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
     for measure, fmt in (("customers", f.pct0), ("revenue", f.pct0), ("count", f.int)):
         if measure != "customers":
             p.ws.row_breaks.append(Break(id=row - 1))  # one triangle per page, never split
-        p.put(f"A{row}", ctx.s(f"rr.cohorts.{measure}"), B.GROUP)
-        for j in range(m):
-            p.style(f"{col_letter(2 + j)}{row}", B.GROUP)
-        head = row + 1
-        p.put(f"A{head}", ctx.s("rr.cohorts.corner"), B.HEADER_LEFT)
-        for j in range(m):
-            p.put(f"{col_letter(2 + j)}{head}", j, B.HEADER, f.int)
-        first = head + 1
-        for i in range(m):
-            p.put(f"A{first + i}", _add_months(inp.first_month, i), B.AXIS, ctx.month_fmt)
+        first = _triangle_frame(ctx, p, row, f"rr.cohorts.{measure}")
         expr = fn("COHORT_RETENTION", mrr["range"], measure)
         native_cell = _table_cell("COHORT_RETENTION", mrr, measure=measure)
         # Months not reached print empty ("" is also what SBG_FIT skips at a row's end).
@@ -570,16 +578,8 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
     # Cells not reached stay empty text, like the tables above.
     count_first = blocks["count"][0]
     p.ws.row_breaks.append(Break(id=row - 1))
-    p.put(f"A{row}", ctx.s("rr.cohorts.survivors"), B.GROUP)
-    for j in range(m):
-        p.style(f"{col_letter(2 + j)}{row}", B.GROUP)
-    head = row + 1
-    p.put(f"A{head}", ctx.s("rr.cohorts.corner"), B.HEADER_LEFT)
-    for j in range(m):
-        p.put(f"{col_letter(2 + j)}{head}", j, B.HEADER, f.int)
-    first = head + 1
+    first = _triangle_frame(ctx, p, row, "rr.cohorts.survivors")
     for i in range(m):
-        p.put(f"A{first + i}", _add_months(inp.first_month, i), B.AXIS, ctx.month_fmt)
         low = None
         for j in range(m):
             col = col_letter(2 + j)
