@@ -511,6 +511,20 @@ def _bridge_chart(
 # ----------------------------------------------------------------------------- Cohorts
 
 
+def _hide_na(p, block: str, first: int) -> None:
+    """Past the last month there is nothing to show: #N/A in white, an empty triangle (the
+    first rule, so that no colour scale paints it)."""
+    p.ws.conditional_formatting.add(
+        block,
+        FormulaRule(
+            formula=[f"ISNA(B{first})"],
+            font=Font(color="FFFFFF"),
+            fill=PatternFill("solid", start_color="FFFFFF", end_color="FFFFFF"),
+            stopIfTrue=True,
+        ),
+    )
+
+
 def _triangle_frame(ctx: _Ctx, p, row: int, title: str) -> int:
     """A cohort triangle's title row, its header of ages and its axis of starting months;
     the row of its first cohort."""
@@ -553,16 +567,7 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
 
         p.spill(f"B{first}", expr, m, m, B.CALC_CENTER, fmt, native_cell=native_cell)
         block = f"B{first}:{last_col}{first + m - 1}"
-        # Past the last month there is nothing to show: #N/A in white, an empty triangle.
-        p.ws.conditional_formatting.add(
-            block,
-            FormulaRule(
-                formula=[f"ISNA(B{first})"],
-                font=Font(color="FFFFFF"),
-                fill=PatternFill("solid", start_color="FFFFFF", end_color="FFFFFF"),
-                stopIfTrue=True,
-            ),
-        )
+        _hide_na(p, block, first)
         if measure == "customers":
             p.ws.conditional_formatting.add(block, _red_to_green(low=0, mid=0.5, high=1))
         elif measure == "revenue":
@@ -597,15 +602,7 @@ def _cohorts(ctx: _Ctx, mrr: dict) -> dict:
             )
             p.formula(f"{col}{first + i}", expr, B.CALC_CENTER, f.int, value=value)
     block = f"B{first}:{last_col}{first + m - 1}"
-    p.ws.conditional_formatting.add(
-        block,
-        FormulaRule(
-            formula=[f"ISNA(B{first})"],
-            font=Font(color="FFFFFF"),
-            fill=PatternFill("solid", start_color="FFFFFF", end_color="FFFFFF"),
-            stopIfTrue=True,
-        ),
-    )
+    _hide_na(p, block, first)
     p.ws.conditional_formatting.add(
         block, ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="9BC2E6")
     )
