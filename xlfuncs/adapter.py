@@ -32,6 +32,7 @@ import itertools
 import math
 import numbers
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from .errors import NA, NUM, OK, VALUE, ExcelError, first_error, nonfinite_as_nu
 
 __all__ = [
     "call",
+    "subscription_table",
     "evaluate",
     "single",
     "Result",
@@ -532,18 +534,24 @@ def _cohort_rows(fn: registry.Function, cells: list[_Cells], given: list[bool]) 
     return Result(np.asarray(values, dtype=float).reshape(1, -1), np.zeros((1, 2), np.int8), True)
 
 
+@dataclass(frozen=True)
 class Subscriptions:
     """A billing export read by the cell rules: one entry per non-empty row.
 
     ``codes`` is each subscription's row in the customers x months table and ``labels``
-    the customers in that order; dates are Excel serials (``end`` NaN while running).
+    the customers in that order; dates are Excel serials (``end`` NaN while running);
+    ``rows`` are the positions of the non-empty rows in the export.
     """
 
-    __slots__ = ("codes", "labels", "start", "end", "amount", "interval", "first_month", "months", "rows")
-
-    def __init__(self, **fields):
-        for name, value in fields.items():
-            setattr(self, name, value)
+    codes: np.ndarray
+    labels: list
+    start: np.ndarray
+    end: np.ndarray
+    amount: np.ndarray
+    interval: np.ndarray
+    first_month: float
+    months: float
+    rows: np.ndarray
 
 
 def _column(cells: _Cells, arg: registry.Arg) -> _Cells:
@@ -653,8 +661,14 @@ def _billing():
     return billing
 
 
-def _records_table(fn: registry.Function, args: list) -> Result:
-    subs = read_subscriptions(args)
+def subscription_table(args: list) -> tuple[Result, Subscriptions | None]:
+    """``MRR_FROM_SUBS`` on spreadsheet values: its result and the export as the cell rules
+    read it (None when a cell is at fault), for callers that label the table (xlfuncs.frames)."""
+    fn = registry.get("MRR_FROM_SUBS")
+    try:
+        subs = read_subscriptions(args)
+    except _Refuse as refused:
+        return Result.error(refused.code, refused.reason, refused.argument, refused.row), None
     table, code = fn.impl(
         subs.codes,
         len(subs.labels),
@@ -666,8 +680,8 @@ def _records_table(fn: registry.Function, args: list) -> Result:
         subs.months,
     )
     if code:
-        return Result.error(int(code), "a subscription or the window is out of range")
-    return _table_result(table, 0)
+        return Result.error(int(code), "a subscription or the window is out of range"), subs
+    return _table_result(table, 0), subs
 
 
 _TABLE_READERS = {registry.GRID: _grid_table, registry.COHORT_ROWS: _cohort_rows}
@@ -717,7 +731,7 @@ def evaluate(fn: registry.Function, args: tuple | list) -> Result:
         padded = list(args) + [MISSING] * (len(fn.args) - len(args))
         given = [a is not MISSING for a in padded]
         if fn.kind == registry.TABLE and fn.cells == registry.RECORDS:
-            return _records_table(fn, padded)
+            return subscription_table(padded)[0]
         cells = [_cells(a, keep_raw=(arg.kind == registry.KEYWORD)) for a, arg in zip(padded, fn.args)]
         if fn.kind == registry.ELEMENTWISE:
             return _elementwise(fn, cells)

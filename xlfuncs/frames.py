@@ -92,21 +92,15 @@ def mrr_table(
     given = [_column(df, name) for name in columns.values()]
     given.append(_column(df, interval) if isinstance(interval, str) else interval)
     values = [api._python_value(v, arg) for v, arg in zip([*given, first_month, months], fn.args)]
-    try:
-        subs = adapter.read_subscriptions(values)
-    except adapter._Refuse as refused:
-        where = refused.reason
-        if refused.row is not None:
-            label = columns.get(refused.argument, interval)
-            where = f"column {label!r}, row {df.index[refused.row]!r}: {refused.reason.split(': ', 1)[-1]}"
-        raise ExcelErrorValue(adapter.ExcelError.from_code(refused.code), fn.name, where) from None
-    table, code = fn.impl(
-        subs.codes, len(subs.labels), subs.start, subs.end, subs.amount, subs.interval, subs.first_month, subs.months
-    )
-    if code:
-        raise ExcelErrorValue(
-            adapter.ExcelError.from_code(int(code)), fn.name, "a subscription or the window is out of range"
-        )
+    result, subs = adapter.subscription_table(values)
+    error = result.whole_error
+    if error is not None:
+        where = result.reason
+        if result.row is not None:  # name the export's column and the row's index label
+            label = columns.get(result.argument, interval)
+            where = f"column {label!r}, row {df.index[result.row]!r}: {result.reason.split(': ', 1)[-1]}"
+        raise ExcelErrorValue(error, fn.name, where, result.argument, result.row)
+    table = result.values
     first = billing.table_start(subs.start, subs.first_month)  # months since 1970-01
     periods = pd.period_range(
         start=pd.Period(year=1970 + first // 12, month=first % 12 + 1, freq="M"), periods=table.shape[1]
