@@ -15,10 +15,14 @@ from pathlib import Path
 
 import openpyxl
 
+from xlfuncs.registry import native_formula
+
 PLANS = ("basic", "pro", "team", "enterprise")
 
 
-def make_workbook(path: Path, rows: int = 10_000, clv: bool = True, seed: int = 7) -> Path:
+def make_workbook(path: Path, rows: int = 10_000, clv: bool = True, seed: int = 7, native: bool = False) -> Path:
+    """The benchmark model; ``native=True`` writes the CLV column as its native-formula twin
+    (what LibreOffice alone can calculate: the same work without the add-in)."""
     rng = random.Random(seed)
     wb = openpyxl.Workbook()
     customers = wb.active
@@ -48,7 +52,9 @@ def make_workbook(path: Path, rows: int = 10_000, clv: bool = True, seed: int = 
             f"=Assumptions!$B$1*J{r}",
             f"=ROUND(K{r}/Assumptions!$B$2,4)",
         ]
-        if clv:
+        if clv and native:
+            row.append("=" + native_formula("CLV", f"F{r}", f"D{r}", "Assumptions!$B$3"))
+        elif clv:
             row.append(f"=CLV(F{r},D{r},Assumptions!$B$3)")
         customers.append(row)
     last = rows + 1
@@ -75,5 +81,6 @@ if __name__ == "__main__":
     parser.add_argument("path", type=Path)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--no-clv", action="store_true")
+    parser.add_argument("--native", action="store_true", help="the CLV column as its native-formula twin")
     args = parser.parse_args()
-    make_workbook(args.path, args.rows, clv=not args.no_clv)
+    make_workbook(args.path, args.rows, clv=not args.no_clv, native=args.native)
