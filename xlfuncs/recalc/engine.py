@@ -158,7 +158,7 @@ def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[st
         lacking[_qualified(name, "").upper()] = f"{lo} renames sheet {name!r} (a name Excel does not allow)"
     out: dict[tuple[str, int, int], str] = {}
     for sheet in workbook.sheets:
-        calls = {fidelity.bare(n.decode("latin-1")) for n in set(_CALLED_BYTES.findall(sheet.data))}
+        calls = {fidelity.bare(n) for n in workbook.called(sheet)}
         suspicious = any(c not in known and formulas.our_name(None, c) is None for c in calls)
         if not suspicious and not lacking:
             continue
@@ -173,9 +173,6 @@ def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[st
             if reason:
                 out[(sheet.part, cell.row, cell.col)] = reason
     return out
-
-
-_CALLED_BYTES = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
 
 
 def _mentions(text: str, name: str) -> bool:
@@ -243,9 +240,9 @@ def _unescape_xml(raw: bytes) -> str:
 def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[str, int, int]]:
     """Which of the changed ``(sheet, cell)`` pairs are volatile or depend on a volatile cell."""
     # Most workbooks call no volatile function at all: one pass over the raw XML says so.
-    if not any(fidelity.VOLATILE_CALL.search(sheet.data) for sheet in workbook.sheets) and not any(
-        fidelity.is_volatile(text) for _, text in workbook.defined_names()
-    ):
+    # A name's last part: RAND( after any qualifier counts, as Excel might read it.
+    calls = {name.rsplit(".", 1)[-1].upper() for sheet in workbook.sheets for name in workbook.called(sheet)}
+    if not calls & fidelity.VOLATILE and not any(fidelity.is_volatile(text) for _, text in workbook.defined_names()):
         return set()
     by_name = {sheet.name: sheet for sheet in workbook.sheets}
     index = {sheet.name: {(c.row, c.col): c for c in sheet.cells} for sheet in workbook.sheets}

@@ -41,8 +41,6 @@ KNOWN_DIFFERENCES: tuple[Difference, ...] = (
     Difference("NPV", "text in the value range", "NPV(0.1,A1:A3) with a text cell in A1:A3"),
 )
 _DIFFERENCES = {d.function: d for d in KNOWN_DIFFERENCES}
-#: Any call of a volatile function in raw XML (a cheap test before looking cell by cell).
-VOLATILE_CALL = re.compile(rb"(?i)(?<![A-Za-z0-9_])(?:" + b"|".join(n.encode() for n in sorted(VOLATILE)) + rb")\s*\(")
 
 #: A string literal of a formula (its text is no call).
 STRINGS = re.compile(r'"(?:[^"]|"")*"')

@@ -54,6 +54,38 @@ def spellings(texts) -> set[str]:
     return {name for name in found if our_name(None, name) is not None}
 
 
+# Backwards, every call starts with a literal "(", which the regex engine finds at memchr
+# speed; forwards, the scan would try an identifier at every byte (ten times slower).
+_REVERSED_CALL = rb"\(\s*([A-Za-z0-9_.]+)"
+
+
+def called_names(data: bytes) -> set[str]:
+    """Every identifier followed by ``(`` anywhere in ``data`` (a sheet part's raw XML).
+
+    A superset of the functions its formulas call (text cells count too), found without
+    looking at each formula: one backward pass per distinct name, each skipping the names
+    found so far, so a sheet of 800,000 formulas calling six functions costs six passes at
+    C speed instead of a Python step per formula.
+
+    Examples
+    --------
+    >>> sorted(called_names(b"<f>ROUND(A1,2)+_xlfn.XLOOKUP (1,B:B,C:C)</f><f>ROUND(A2)</f>"))
+    ['ROUND', '_xlfn.XLOOKUP']
+    """
+    backwards = data[::-1]
+    seen: set[bytes] = set()
+    pattern = re.compile(_REVERSED_CALL)
+    position = 0
+    while (match := pattern.search(backwards, position)) is not None:
+        seen.add(match.group(1))
+        position = match.start()
+        known = b"|".join(re.escape(n) for n in sorted(seen, key=len, reverse=True))
+        pattern = re.compile(rb"\(\s*(?!(?:" + known + rb")(?![A-Za-z0-9_.]))([A-Za-z0-9_.]+)")
+    # An identifier starts with a letter or "_": "1A.B(" calls A.B, as the forward scan reads it.
+    names = {raw[::-1].decode("latin-1").lstrip("0123456789.") for raw in seen}
+    return names - {""}
+
+
 def spelling_filter(names: set[str]) -> re.Pattern:
     """A regex finding any of ``names`` as a call (exact case, as found by :func:`spellings`)."""
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))

@@ -73,6 +73,13 @@ class Workbook(XlsxFile):
         self.vectorise = os.environ.get("XLFUNCS_RECALC_VECTORISE", "1") != "0"
         #: Whether the last :meth:`engine_copy` made column groups.
         self.grouped = False
+        self._called: dict[str, set[str]] = {}
+
+    def called(self, sheet: Sheet) -> set[str]:
+        """Every name called on a sheet (a superset: see :func:`~xlfuncs.recalc.formula.called_names`)."""
+        if sheet.part not in self._called:
+            self._called[sheet.part] = formulas.called_names(sheet.data)
+        return self._called[sheet.part]
 
     # ------------------------------------------------------------------ LibreOffice's copy
 
@@ -96,7 +103,7 @@ class Workbook(XlsxFile):
         self.grouped = False
         anchors = {sheet.name.casefold(): sheet for sheet in self.sheets if sheet.arrays}
         for sheet in self.sheets:
-            names = formulas.spellings(c.formula for c in sheet.cells if c.formula)
+            names = {name for name in self.called(sheet) if formulas.our_name(None, name) is not None}
             hit = formulas.spelling_filter(names) if names else None
             replacements = [
                 (cell, constant_xml(sheet.prefix, cell))
