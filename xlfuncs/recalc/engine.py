@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import queue as queue_module
@@ -19,10 +20,11 @@ from pathlib import Path
 from .. import registry
 from ..errors import ExcelError
 from ..xlsx import MAX_TEXT, SPILL, BadWorkbook, copy_unchanged, same_value, show
+from ..xlsx.cells import col_name
 from . import fidelity
 from . import formula as formulas
 from .lonames import CIRCULAR, NO_NAME
-from .office import DEFAULT_TIMEOUT, Office, OfficeError, OfficeStartError, die_with_parent
+from .office import DEFAULT_TIMEOUT, Office, OfficeError, OfficeStartError, Values, die_with_parent
 from .workbook import Workbook
 
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
@@ -109,6 +111,11 @@ def recalc_file(office: Office, source: Path, target: Path | None, check: bool) 
     """
     started = time.perf_counter()
     result = FileResult(path=source)
+    # A workbook makes hundreds of thousands of objects that live until its end (values,
+    # changed cells, report lines) and no garbage cycles: the collector would walk them
+    # again and again for nothing (a fifth of the scan's time).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         _recalc(office, source, target, check, result)
     except BadWorkbook as exc:
@@ -117,6 +124,9 @@ def recalc_file(office: Office, source: Path, target: Path | None, check: bool) 
         raise  # no file can be done: the batch stops with one line
     except OfficeError as exc:
         result.status, result.message = FAILED, str(exc)
+    finally:
+        if collecting:
+            gc.enable()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -135,6 +145,32 @@ def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[st
     to LibreOffice, whose #NAME? fails the file naming the cell.
     """
     names = {name.upper(): text for name, text in workbook.defined_names()}
+    lacking = _lacking(workbook, known, lo, names)
+    out: dict[tuple[str, int, int], str] = {}
+    for sheet in workbook.sheets:
+        if not _suspicious(workbook, sheet, known) and not lacking:
+            continue
+        verdicts: dict[str, str | None] = {}
+        for cell in sheet.cells:
+            text = sheet.formula_of(cell)
+            if not text:
+                continue
+            if text not in verdicts:
+                verdicts[text] = _verdict(text, known, names, lacking, lo)
+            reason = verdicts[text]
+            if reason:
+                out[(sheet.part, cell.row, cell.col)] = reason
+    return out
+
+
+def _suspicious(workbook: Workbook, sheet, known: set[str]) -> bool:
+    """Whether a sheet may call a function that neither LibreOffice nor xlfuncs has."""
+    calls = {fidelity.bare(n) for n in workbook.called(sheet)}
+    return any(c not in known and formulas.our_name(None, c) is None for c in calls)
+
+
+def _lacking(workbook: Workbook, known: set[str], lo: str, names: dict[str, str]) -> dict[str, str]:
+    """Defined names (and sheet names) LibreOffice cannot compute (or resolve) -> why."""
     lacking: dict[str, str] = {}
     for name, text in names.items():
         bad = [f for f in unknown_functions(text, known) if fidelity.bare(f) not in names]
@@ -156,23 +192,30 @@ def _uncomputable(workbook: Workbook, known: set[str], lo: str) -> dict[tuple[st
     renamed = [n for n in workbook.sheet_order if _FORBIDDEN_NAME.search(n) or not n]
     for name in renamed:
         lacking[_qualified(name, "").upper()] = f"{lo} renames sheet {name!r} (a name Excel does not allow)"
-    out: dict[tuple[str, int, int], str] = {}
+    return lacking
+
+
+def _can_overlap(workbook: Workbook, known: set[str], lo: str) -> bool:
+    """Whether LibreOffice's copy can be made from the raw XML, before any sheet is
+    scanned: then LibreOffice loads it while the sheets are scanned (see :func:`_calculate`).
+
+    Every sheet must be one the fast pattern reads whole (no namespace prefix, no array
+    formula, so no dynamic array), with formulas somewhere; no cell may need a look of its
+    own before the calculation (a function LibreOffice lacks, a shared formula calling
+    ours, whose followers hold no text to find).
+    """
+    formulas_seen = False
     for sheet in workbook.sheets:
-        calls = {fidelity.bare(n) for n in workbook.called(sheet)}
-        suspicious = any(c not in known and formulas.our_name(None, c) is None for c in calls)
-        if not suspicious and not lacking:
-            continue
-        verdicts: dict[str, str | None] = {}
-        for cell in sheet.cells:
-            text = sheet.formula_of(cell)
-            if not text:
-                continue
-            if text not in verdicts:
-                verdicts[text] = _verdict(text, known, names, lacking, lo)
-            reason = verdicts[text]
-            if reason:
-                out[(sheet.part, cell.row, cell.col)] = reason
-    return out
+        data = sheet.data
+        if sheet.prefix or b't="array"' in data or b"t='array'" in data:
+            return False
+        if b"shared" in data and any(formulas.our_name(None, n) for n in workbook.called(sheet)):
+            return False
+        if _suspicious(workbook, sheet, known):
+            return False
+        formulas_seen = formulas_seen or b"<f>" in data or b"<f " in data
+    names = {name.upper(): text for name, text in workbook.defined_names()}
+    return formulas_seen and not _lacking(workbook, known, lo, names)
 
 
 def _mentions(text: str, name: str) -> bool:
@@ -238,7 +281,8 @@ def _unescape_xml(raw: bytes) -> str:
 
 
 def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[str, int, int]]:
-    """Which of the changed ``(sheet, cell)`` pairs are volatile or depend on a volatile cell."""
+    """Which of the changed ``(sheet, index)`` pairs are volatile or depend on a volatile
+    cell, as ``(sheet part, index)``."""
     # Most workbooks call no volatile function at all: one pass over the raw XML says so.
     # A name's last part: RAND( after any qualifier counts, as Excel might read it.
     calls = {name.rsplit(".", 1)[-1].upper() for sheet in workbook.sheets for name in workbook.called(sheet)}
@@ -276,52 +320,78 @@ def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[st
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))
     try:
-        return {(s.name, c.row, c.col) for s, c in candidates if volatile(s, c)}
+        return {(s.part, i) for s, i in candidates if volatile(s, s.cell(i))}
     except RecursionError:
-        return {(s.name, c.row, c.col) for s, c in candidates if fidelity.is_volatile(s.formula_of(c))}
+        return {(s.part, i) for s, i in candidates if fidelity.is_volatile(s.formula_of(s.cell(i)))}
     finally:
         sys.setrecursionlimit(limit)
 
 
+def _wanted(workbook: Workbook) -> dict[str, tuple]:
+    return {sheet.name: (sheet.table.rows, sheet.table.cols) for sheet in workbook.sheets}
+
+
 def _recalc(office: Office, source: Path, target: Path | None, check: bool, result: FileResult) -> None:
-    workbook = Workbook(source)
-    wanted = {}
-    for sheet in workbook.sheets:
-        wanted[sheet.name] = [(cell.row, cell.col) for cell in sheet.cells]
-        result.formula_cells += len(sheet.cells)
-    if result.formula_cells == 0:
-        if not check and target is not None and not _same_file(target, source):
-            copy_unchanged(source, target)
-            result.output = target
-        result.status = UNCHANGED
-        return
+    workbook = Workbook(source, scan=False)
     lo = _office_version(office)
     known = office.function_names() | set(registry.FUNCTIONS) | {"ANCHORARRAY"}
+    if not _can_overlap(workbook, known, lo):
+        workbook.scan()
+        if not any(len(sheet.table) for sheet in workbook.sheets):
+            if not check and target is not None and not _same_file(target, source):
+                copy_unchanged(source, target)
+                result.output = target
+            result.status = UNCHANGED
+            return
     kept = _uncomputable(workbook, known, lo)
     dynamic = [
         (sheet, cell)
         for sheet in workbook.sheets
+        if sheet.dynamic
         for cell in sheet.cells
         if (cell.row, cell.col) in sheet.dynamic and cell.formula and (sheet.part, cell.row, cell.col) not in kept
     ]
     if dynamic:
         _resize_dynamic(office, workbook, dynamic, kept)
-        wanted = {sheet.name: [(cell.row, cell.col) for cell in sheet.cells] for sheet in workbook.sheets}
     result.notes += _conditional_format_notes(workbook, known, lo)
-    calculated = _calculate(office, workbook, wanted, kept)
+    calculated = _calculate(office, workbook, kept)
     if calculated is None:  # a column group made a chain circular: cell by cell instead
         workbook.vectorise = False
-        calculated = _calculate(office, workbook, wanted, kept)
+        calculated = _calculate(office, workbook, kept)
+    result.formula_cells = sum(len(sheet.table) for sheet in workbook.sheets)
 
     # One pass over the results: structural failures first, then what changed.
     circular, no_name = [], []
     updates: dict[str, list] = {}
-    pending: list[tuple] = []  # (sheet, cell, new, line) of changed cells
+    pending: list[tuple] = []  # (sheet, index, line) of changed cells
+    kept_parts = {part for part, _, _ in kept}
     for sheet in workbook.sheets:
-        news, codes = calculated.get(sheet.name, ([], []))
+        table = sheet.table
+        news = calculated.get(sheet.name) or Values.missing(len(table))
         sheet_updates = updates[sheet.part] = []
-        for cell, new, code in zip(sheet.cells, news, codes):
-            where = _qualified(sheet.name, cell.ref)
+        # No cell of the sheet needs more than its two values: a number from LibreOffice
+        # is then a change or not, without the rules below (most changed cells).
+        plain = not (sheet.part in kept_parts or sheet.resized or sheet.blocked)
+        look = _differing(table, news) if plain else range(len(table))
+        qualifier = _qualified(sheet.name, "")
+        letters: dict[int, str] = {}
+        for i in look:
+            new = news.value(i)
+            if plain and type(new) is float:
+                old = table.old(i)
+                if same_value(old, new):
+                    continue
+                col = table.cols[i]
+                if col not in letters:
+                    letters[col] = col_name(col)
+                if not check:
+                    sheet_updates.append((sheet.cell(i), new))
+                line = f"{qualifier}{letters[col]}{table.rows[i] + 1}: {show(old)} -> {show(new)}"
+                pending.append((sheet, i, line))
+                continue
+            cell = sheet.cell(i)
+            code = news.code(i)
+            where = qualifier + cell.ref
             reason = kept.get((sheet.part, cell.row, cell.col))
             if reason is None and new is None:
                 reason = f"{lo} gave no value (sheet name or cell it cannot load)"
@@ -355,7 +425,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                     sheet_updates.append((cell, cell.old))
                 continue
             sheet_updates.append((cell, new))
-            pending.append((sheet, cell, f"{where}: {show(cell.old)} -> {show(new)}"))
+            pending.append((sheet, i, f"{where}: {show(cell.old)} -> {show(new)}"))
     if circular:
         more = f" (and {len(circular) - 1} more cells)" if len(circular) > 1 else ""
         raise BadWorkbook(f"circular reference at {_qualified(*circular[0])}{more}")
@@ -366,12 +436,13 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 f"unknown function {unknown[0]} at {_qualified(sheet.name, cell.ref)} "
                 "(neither LibreOffice nor xlfuncs implements it)"
             )
-    volatile = _volatile_cells(workbook, [(s, c) for s, c, _ in pending]) if pending else set()
-    for sheet, cell, line in pending:
-        if (sheet.name, cell.row, cell.col) in volatile:
+    volatile = _volatile_cells(workbook, [(s, i) for s, i, _ in pending]) if pending else set()
+    differing = {s.part for s in workbook.sheets if {fidelity.bare(n) for n in workbook.called(s)} & fidelity.DIFFERING}
+    for sheet, i, line in pending:
+        if (sheet.part, i) in volatile:
             result.volatile.append(line)
             continue
-        note = fidelity.difference_note(sheet.formula_of(cell))
+        note = fidelity.difference_note(sheet.formula_of(sheet.cell(i))) if sheet.part in differing else ""
         result.changes.append(f"{line} ({note})" if note else line)
     result.change_count = len(result.changes)
 
@@ -391,6 +462,17 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         result.status = UNCHANGED
 
 
+def _differing(table, news) -> list[int]:
+    """The cells whose value may have changed or is not a plain number: every other cell
+    holds a number equal to LibreOffice's, which needs no further look (most of a
+    workbook, compared here without an object per cell)."""
+    others, new_others = table.others, news.others
+    out = [i for i, (old, new) in enumerate(zip(table.numbers, news.numbers)) if old != new]
+    if others or new_others:
+        out = sorted(set(out).union(others, new_others))
+    return out
+
+
 def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], kept: dict) -> None:
     """Give every dynamic array (Excel 365) the size its formula now has.
 
@@ -400,9 +482,11 @@ def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], ke
     (:meth:`xlfuncs.recalc.workbook.Workbook.resize`) before the real calculation.
     """
     positions = workbook.probe_positions(dynamic)
-    wanted: dict[str, list[tuple[int, int]]] = {}
+    wanted: dict[str, tuple[list[int], list[int]]] = {}
     for sheet, row, _ in positions:
-        wanted.setdefault(sheet.name, []).extend([(row, 0), (row, 1)])
+        rows, cols = wanted.setdefault(sheet.name, ([], []))
+        rows += [row, row]
+        cols += [0, 1]
     # Inside LibreOffice's private folder when there is one: its janitor removes it even
     # when xlfuncs is killed.
     with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
@@ -410,24 +494,35 @@ def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], ke
         calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
     taken: dict[str, int] = {}
     for sheet, anchor in dynamic:
-        news = calculated.get(sheet.name, ([], []))[0]
+        news = calculated.get(sheet.name)
         i = taken.get(sheet.name, 0)
         taken[sheet.name] = i + 2
-        rows, cols = (news[i], news[i + 1]) if i + 1 < len(news) else (None, None)
+        rows, cols = (news.value(i), news.value(i + 1)) if news is not None and i + 1 < len(news) else (None, None)
         if type(rows) is float and type(cols) is float and rows.is_integer() and cols.is_integer():
             workbook.resize(sheet, anchor, int(rows), int(cols))
 
 
-def _calculate(office: Office, workbook: Workbook, wanted: dict, kept: dict) -> dict | None:
-    """LibreOffice's values; None when only the column groups made a reference circular."""
+def _calculate(office: Office, workbook: Workbook, kept: dict) -> dict | None:
+    """LibreOffice's values of every formula cell; None when only the column groups made
+    a reference circular.
+
+    The sheets not scanned yet are scanned while LibreOffice loads its copy: it needs
+    a second or more on a large workbook, and so does the scan, each on its own core.
+    """
     # Inside LibreOffice's private folder when there is one: its janitor removes it even
     # when xlfuncs is killed.
     with tempfile.TemporaryDirectory(prefix="xlfuncs-recalc-", dir=getattr(office, "work_dir", None)) as folder:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept))
-        calculated = office.recalc(engine_path, wanted, workbook.sheet_order)
+        loading = office.load(engine_path)
+        try:
+            workbook.scan()
+        except Exception:
+            office.discard(loading)
+            raise
+        calculated = office.values(loading, _wanted(workbook), workbook.sheet_order)
     if workbook.vectorise and workbook.grouped:
-        for _news, codes in calculated.values():
-            if CIRCULAR in codes:
+        for values in calculated.values():
+            if CIRCULAR in values.codes.values():
                 return None
     return calculated
 

@@ -41,6 +41,8 @@ KNOWN_DIFFERENCES: tuple[Difference, ...] = (
     Difference("NPV", "text in the value range", "NPV(0.1,A1:A3) with a text cell in A1:A3"),
 )
 _DIFFERENCES = {d.function: d for d in KNOWN_DIFFERENCES}
+#: The functions of :data:`KNOWN_DIFFERENCES`.
+DIFFERING = frozenset(_DIFFERENCES)
 
 #: A string literal of a formula (its text is no call).
 STRINGS = re.compile(r'"(?:[^"]|"")*"')

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from array import array
 from pathlib import Path
 
 from . import extension
@@ -429,33 +430,40 @@ class Office:
     # ------------------------------------------------------------------ documents
 
     def _job(self, request: dict) -> dict:
-        """One request, answered within :attr:`timeout` or LibreOffice is killed.
+        """One request, answered within :attr:`timeout` or LibreOffice is killed."""
+        return self._answer(self._submit(request))
 
-        The request runs in a helper thread: the calling (main) thread keeps waiting in
-        Python, where SIGTERM and SIGINT reach it, instead of inside a UNO call.
+    def _submit(self, request: dict) -> Request:
+        """Send a request from a helper thread; :meth:`_answer` waits for it.
+
+        The calling (main) thread keeps running Python meanwhile (SIGTERM and SIGINT reach
+        it there, not inside a UNO call), and may do other work before it waits.
         """
-        box: dict = {}
-        done = threading.Event()
+        pending = Request()
 
         def run():
             try:
-                box["answer"] = self._job_unguarded(request)
+                pending.answer = self._job_unguarded(request)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                box["error"] = exc
+                pending.error = exc
             finally:
-                done.set()
+                pending.done.set()
 
-        helper = threading.Thread(target=run, name="xlfuncs-office-request", daemon=True)
-        helper.start()
-        if not done.wait(self.timeout):
+        threading.Thread(target=run, name="xlfuncs-office-request", daemon=True).start()
+        return pending
+
+    def _answer(self, pending: Request) -> dict:
+        """The answer to a submitted request: waits up to :attr:`timeout` from its start."""
+        left = None if self.timeout is None else max(0.0, pending.started + self.timeout - time.monotonic())
+        if not pending.done.wait(left):
             self.kill()
-            done.wait(30)
+            pending.done.wait(30)
             raise OfficeTimeout(
                 f"LibreOffice did not finish within {self.timeout:g} s (--timeout): stopped, restarted for the next file"
             )
-        if "error" in box:
-            raise box["error"]
-        return box["answer"]
+        if pending.error is not None:
+            raise pending.error
+        return pending.answer
 
     def _job_unguarded(self, request: dict) -> dict:
         """One request to the in-process reader (:func:`xlfuncs.recalc.addin.run_job`)."""
@@ -487,7 +495,7 @@ class Office:
             self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
         return self._functions
 
-    def recalc(self, path: Path, wanted: dict[str, list[tuple[int, int]]], order: list[str] | None = None):
+    def recalc(self, path: Path, wanted: dict[str, tuple], order: list[str] | None = None) -> dict[str, Values]:
         """Load ``path`` (recalculating it) and read the values of the wanted cells.
 
         Parameters
@@ -495,7 +503,7 @@ class Office:
         path : Path
             The workbook LibreOffice loads (the normalised copy).
         wanted : dict
-            Sheet name -> (row, col) of the cells to read.
+            Sheet name -> (rows, columns) of the cells to read, two sequences of ints.
         order : list of str, optional
             Every sheet name of the workbook in order: a sheet LibreOffice renamed on
             load (a name it cannot hold) is then found by its position.
@@ -503,25 +511,83 @@ class Office:
         Returns
         -------
         dict
-            Sheet name -> (values, codes), aligned with ``wanted``: each value a float,
-            str, bool, ExcelError or None (unknown), each code LibreOffice's FormulaError
-            (0 unless the cell is an error).
+            Sheet name -> :class:`Values`, aligned with ``wanted``.
         """
-        reply = self._job({"url": Path(path).resolve().as_uri(), "sheets": wanted, "order": order or []})
+        return self.values(self.load(path), wanted, order)
+
+    def load(self, path: Path) -> Request:
+        """Start loading (and recalculating) ``path``; :meth:`values` reads it, or
+        :meth:`discard` closes it. The caller works on while LibreOffice loads."""
+        return self._submit({"op": "load", "url": Path(path).resolve().as_uri()})
+
+    def discard(self, loading: Request) -> None:
+        """Close a workbook :meth:`load` opened, whose values are not wanted after all."""
+        try:
+            token = self._answer(loading)["token"]
+            self._job({"op": "close", "token": token})
+        except OfficeError:
+            pass  # LibreOffice failed or was stopped: nothing left open to close
+
+    def values(self, loading: Request, wanted: dict[str, tuple], order: list[str] | None = None) -> dict[str, Values]:
+        """The values of the wanted cells of a workbook :meth:`load` opened (see :meth:`recalc`)."""
+        token = self._answer(loading)["token"]
+        request = {
+            name: (array("q", rows).tobytes(), array("q", cols).tobytes()) for name, (rows, cols) in wanted.items()
+        }
+        reply = self._job({"op": "read", "token": token, "sheets": request, "order": order or []})
         answer = reply["values"]
         out = {}
-        for name, cells in wanted.items():
-            news: list = []
-            codes: list[int] = []
-            for value in answer.get(name) or [None] * len(cells):
-                if type(value) is float:
-                    news.append(value)
-                    codes.append(0)
-                elif isinstance(value, tuple):
-                    news.append(excel_error(value[0]))
-                    codes.append(int(value[0]))
-                else:  # str, bool, or None (a sheet LibreOffice does not have)
-                    news.append(value)
-                    codes.append(0)
-            out[name] = (news, codes)
+        for name, (rows, _) in wanted.items():
+            if name not in answer:
+                out[name] = Values.missing(len(rows))
+                continue
+            number_bytes, others = answer[name]
+            numbers = array("d")
+            numbers.frombytes(number_bytes)
+            codes = {}
+            for i, value in others.items():
+                if isinstance(value, tuple):
+                    others[i] = excel_error(value[0])
+                    codes[i] = int(value[0])
+            out[name] = Values(numbers, others, codes)
         return out
+
+
+class Values:
+    """LibreOffice's values of the wanted cells of one sheet, aligned with them.
+
+    ``numbers[i]`` is cell ``i``'s number unless ``others`` holds its value (a str, bool,
+    ExcelError, or None: unknown); ``codes`` holds LibreOffice's FormulaError code of
+    each error cell.
+    """
+
+    __slots__ = ("numbers", "others", "codes")
+
+    def __init__(self, numbers: array, others: dict, codes: dict[int, int]):
+        self.numbers, self.others, self.codes = numbers, others, codes
+
+    @classmethod
+    def missing(cls, count: int) -> Values:
+        return cls(array("d", bytes(8 * count)), dict.fromkeys(range(count)), {})
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def value(self, i: int):
+        others = self.others
+        return others[i] if i in others else self.numbers[i]
+
+    def code(self, i: int) -> int:
+        return self.codes.get(i, 0)
+
+
+class Request:
+    """A request to LibreOffice on its way (see :meth:`Office._submit`)."""
+
+    __slots__ = ("answer", "error", "done", "started")
+
+    def __init__(self):
+        self.answer: dict | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.started = time.monotonic()

@@ -18,14 +18,17 @@ be that error too.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections import Counter
 
 from .. import registry
-from ..xlsx.cells import Cell, Sheet, col_name, escape_xml
+from ..xlsx.cells import NO_SPAN, Cell, Sheet, col_name, escape_xml
 from .formula import IDENTIFIER, QUALIFIER, needs_range, our_name
 from .lonames import CALC_PREFIX, SPILL_SUFFIX
 
 MIN_GROUP = 16  # shorter runs stay ordinary formulas
+MAX_ROW = 1_048_576  # Excel's last row
 
 _VEC_FORMULA = re.compile(rf"""^\s*(?P<qual>{QUALIFIER})?(?P<ident>{IDENTIFIER})\((?P<args>[^()"{{}}']*)\)\s*$""")
 _VEC_REF = re.compile(
@@ -49,6 +52,12 @@ def vector_key(text: str, row: int) -> tuple | None:
     >>> vector_key("CLV(F2,D2)+1", 2) is None, vector_key("ARPU(A2,B2)", 2) is None
     (True, True)
     """
+    parsed = _parse(text, row)
+    return None if parsed is None else parsed[0]
+
+
+def _parse(text: str, row: int) -> tuple[tuple, str, str] | None:
+    """:func:`vector_key`, with the text around the arguments (see :func:`_render`)."""
     match = _VEC_FORMULA.match(text)
     if not match:
         return None
@@ -75,7 +84,41 @@ def vector_key(text: str, row: int) -> tuple | None:
             else:
                 args.append(("row", sheet, col, int(ref.group("row")) - row))
                 relative = True
-    return (name, tuple(args)) if relative else None
+    if not relative:
+        return None
+    return (name, tuple(args)), text[: match.start("args")], text[match.end("args") :]
+
+
+def _render(key: tuple, head: str, tail: str, row: int) -> str | None:
+    """The formula text a cell at 1-based ``row`` has when its key is ``key`` and its
+    text around the arguments is ``head``/``tail``, arguments written without spaces;
+    None when a reference would leave the sheet.
+
+    A cell whose text is this has this key (:func:`_parse` of the text gives it back), so a
+    column of 100,000 such cells is parsed once and compared 99,999 times.
+
+    Examples
+    --------
+    >>> key, head, tail = _parse("CLV(F2,D2,Assumptions!$B$3)", 2)
+    >>> _render(key, head, tail, 3)
+    'CLV(F3,D3,Assumptions!$B$3)'
+    """
+    parts = []
+    for arg in key[1]:
+        if arg[0] == "omitted":
+            parts.append("")
+        elif arg[0] == "number":
+            parts.append(arg[1])
+        else:
+            sheet = f"{arg[1]}!" if arg[1] else ""
+            if arg[0] == "fixed":
+                parts.append(f"{sheet}{arg[2]}{arg[3]}")
+                continue
+            target = row + arg[3]
+            if not 1 <= target <= MAX_ROW:
+                return None
+            parts.append(f"{sheet}{arg[2]}{target}")
+    return head + ",".join(parts) + tail
 
 
 def vector_formula(key: tuple, first: int, last: int) -> str:
@@ -122,18 +165,49 @@ def overlaps(key: tuple, sheet: str, col: str, first: int, last: int) -> bool:
     return False
 
 
+def _calling(sheet: Sheet, hit: re.Pattern) -> list[Cell]:
+    """The formula cells that may call one of ``hit``'s names, in document order: found
+    from the matches in the raw XML, so the other cells (most of a workbook) are never
+    looked at one by one. A shared formula's followers hold no text: they count when
+    their master's text matches. A sheet not scanned yet must be one the fast pattern
+    reads whole (see :func:`xlfuncs.recalc.engine._can_overlap`): a match's cell is the
+    ``<c>`` it lies in."""
+    hits = re.finditer(hit.pattern.encode("utf-8"), sheet.data)
+    if not sheet.scanned:
+        assert sheet.cell_at is not None
+        found: dict[int, Cell] = {}
+        for match in hits:
+            start = sheet.data.rfind(b"<c ", 0, match.start())
+            if start >= 0 and start not in found:
+                cell = sheet.cell_at(start)
+                if cell is not None and match.start() < cell.end:
+                    found[start] = cell
+        return list(found.values())
+    table = sheet.table
+    starts, ends = table.starts, table.ends
+    real = starts.index(NO_SPAN) if NO_SPAN in starts else len(starts)  # array members last
+    indices = set()
+    for match in hits:
+        i = bisect.bisect_right(starts, match.start(), 0, real) - 1
+        if i >= 0 and match.start() < ends[i]:
+            indices.add(i)
+    masters = {table.shared_ids[si] for si, text in sheet.shared_masters.items() if hit.search(text)}
+    if masters:
+        indices.update(i for i, si in enumerate(table.shared) if si in masters)
+    return [sheet.cell(i) for i in sorted(indices)]
+
+
 def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]]]:
     """Runs of cells down a column that one vectorised array formula can compute.
 
     See :func:`vector_key`. A shared formula joins a run only
     with every cell that shares it; array formulas never do.
     """
-    by_shared: dict[str, int] = {}
-    for cell in sheet.cells:
-        if cell.shared_index is not None:
-            by_shared[cell.shared_index] = by_shared.get(cell.shared_index, 0) + 1
     candidates = []
-    for cell in sheet.cells:
+    # Per column, the last key and the text around its arguments: the next cell down is
+    # mostly the same formula one row further (see _render).
+    last: dict[int, tuple[tuple, str, str]] = {}
+    for cell in _calling(sheet, hit):
         if b"array" in cell.f_xml or not cell.f_xml:
             continue
         if cell.shared_index is None:
@@ -145,9 +219,17 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
             text, row = sheet.shared_masters[cell.shared_index], origin[0]
         if not text or not hit.search(text):
             continue
-        key = vector_key(text, row + 1)
-        if key is not None:
-            candidates.append((cell.col, cell.row, key, cell))
+        before = last.get(cell.col)
+        if before is not None and _render(*before, row + 1) == text:
+            key = before[0]
+        else:
+            parsed = _parse(text, row + 1)
+            if parsed is None:
+                continue
+            key = parsed[0]
+            last[cell.col] = parsed
+        candidates.append((cell.col, cell.row, key, cell))
+    by_shared = Counter(sheet.table.shared) if any(c[3].shared_index is not None for c in candidates) else {}
     candidates.sort(key=lambda c: (c[0], c[1]))
     groups = []
     run: list = []
@@ -163,7 +245,7 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
         for cell in cells:
             if cell.shared_index is not None:
                 shared[cell.shared_index] = shared.get(cell.shared_index, 0) + 1
-        if any(by_shared[si] != count for si, count in shared.items()):
+        if any(by_shared[sheet.table.shared_ids[si]] != count for si, count in shared.items()):
             return
         groups.append((key, cells))
 

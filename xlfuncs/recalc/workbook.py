@@ -67,8 +67,8 @@ def _spill_range(match: re.Match, own: Sheet | None, anchors: dict) -> bytes:
 class Workbook(XlsxFile):
     """An xlsx/xlsm file opened for recalculation (see :class:`xlfuncs.xlsx.XlsxFile`)."""
 
-    def __init__(self, path: Path):
-        super().__init__(path)
+    def __init__(self, path: Path, scan: bool = True):
+        super().__init__(path, scan=scan)
         #: Hand column groups of one element-wise call to Calc as one array formula.
         self.vectorise = os.environ.get("XLFUNCS_RECALC_VECTORISE", "1") != "0"
         #: Whether the last :meth:`engine_copy` made column groups.
@@ -107,7 +107,7 @@ class Workbook(XlsxFile):
             hit = formulas.spelling_filter(names) if names else None
             replacements = [
                 (cell, constant_xml(sheet.prefix, cell))
-                for cell in sheet.cells
+                for cell in (sheet.cells if any(part == sheet.part for part, _, _ in constants) else ())
                 if not cell.virtual and (sheet.part, cell.row, cell.col) in constants
             ]
             if hit is not None and self.vectorise:
@@ -181,7 +181,7 @@ class Workbook(XlsxFile):
         for sheet, _ in anchors:
             if sheet.part not in next_row:
                 rows = [int(r) for r in re.findall(rb"<(?:\w+:)?row\b[^>]*?\br\s*=\s*[\"']([0-9]+)", sheet.data)]
-                last = max(rows + [c.row + 1 for c in sheet.cells] + [a[2] + 1 for a in sheet.arrays.values()])
+                last = max(rows + [r + 1 for r in sheet.table.rows] + [a[2] + 1 for a in sheet.arrays.values()])
                 next_row[sheet.part] = last + 1  # 0-based: one empty row, then the probes
             out.append((sheet, next_row[sheet.part], 0))
             next_row[sheet.part] += 1
@@ -225,10 +225,13 @@ class Workbook(XlsxFile):
         sheet.resized[(anchor.row, anchor.col)] = (old_f, anchor.f_xml)
         sheet.arrays[(anchor.row, anchor.col)] = new
         self._add_missing_members(sheet)
+        sheet.retable()
 
     @staticmethod
     def _resize_replacements(sheet: Sheet) -> list[tuple[Cell, bytes]]:
         """LibreOffice's copy of resized arrays: the anchors' new ``ref``, cleared cells empty."""
+        if not sheet.resized and not sheet.cleared:
+            return []
         out = []
         for cell in sheet.cells:
             change = sheet.resized.get((cell.row, cell.col))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ExcelError
@@ -36,9 +38,66 @@ class Cell:
     formula: str | None = None  # the formula text (unescaped); None for followers/members
     shared_index: str | None = None
     virtual: bool = False  # a cell of an array formula's range missing from the XML
+    index: int = -1  # its position in the sheet's :class:`Table`
 
 
 NO_SPAN = -1
+
+
+@dataclass
+class Table:
+    """The formula cells of a sheet as columns: what a workbook of a million formulas needs
+    of each (where it is, and its cached value) without an object per cell.
+
+    Row ``i`` of every column is the sheet's ``i``-th formula cell in document order (cells
+    of array ranges that the XML leaves out come last); :meth:`Sheet.cell` gives the whole
+    :class:`Cell` when one is needed.
+    """
+
+    rows: array = field(default_factory=lambda: array("q"))  # 0-based
+    cols: array = field(default_factory=lambda: array("q"))  # 0-based
+    starts: array = field(default_factory=lambda: array("q"))  # byte span of the <c> element
+    ends: array = field(default_factory=lambda: array("q"))
+    #: The cached value where it is a number (0 where :attr:`others` holds it).
+    numbers: array = field(default_factory=lambda: array("d"))
+    #: Index -> the cached value that is not a number (text, logical, error) or None (none).
+    others: dict[int, Value | None] = field(default_factory=dict)
+    #: The shared formula of each cell, as a number of :attr:`shared_ids` (-1: none).
+    shared: array = field(default_factory=lambda: array("q"))
+    #: A shared formula's ``si`` -> its number in :attr:`shared`.
+    shared_ids: dict[str, int] = field(default_factory=dict)
+
+    def shared_id(self, si: str) -> int:
+        ids = self.shared_ids
+        if si not in ids:
+            ids[si] = len(ids)
+        return ids[si]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def old(self, i: int) -> Value | None:
+        """The cached value of cell ``i``."""
+        others = self.others
+        return others[i] if i in others else self.numbers[i]
+
+    @classmethod
+    def of(cls, cells: list[Cell]) -> Table:
+        """The table of cells already made (the general scanner's, resized arrays)."""
+        table = cls()
+        for i, cell in enumerate(cells):
+            cell.index = i
+            table.rows.append(cell.row)
+            table.cols.append(cell.col)
+            table.starts.append(cell.start)
+            table.ends.append(cell.end)
+            table.shared.append(-1 if cell.shared_index is None else table.shared_id(cell.shared_index))
+            if type(cell.old) is float:
+                table.numbers.append(cell.old)
+            else:
+                table.numbers.append(0.0)
+                table.others[i] = cell.old
+        return table
 
 
 @dataclass
@@ -47,7 +106,17 @@ class Sheet:
     part: str
     data: bytes
     prefix: bytes
-    cells: list[Cell] = field(default_factory=list)
+    #: The formula cells, as columns (see :meth:`cell` and :attr:`cells` for objects).
+    table: Table = field(default_factory=Table)
+    #: Makes cell ``i`` from the XML (set by a scanner that builds only the table).
+    make_cell: Callable[[int], Cell] | None = None
+    #: The formula cell whose ``<c>`` starts at a byte offset (None: not one the fast
+    #: pattern reads), usable before the sheet is scanned.
+    cell_at: Callable[[int], Cell | None] | None = None
+    #: Whether the :attr:`table` has been made (see :class:`xlfuncs.xlsx.XlsxFile` ``scan``).
+    scanned: bool = False
+    _cells: list[Cell] | None = None
+    _made: dict[int, Cell] = field(default_factory=dict)
     shared_masters: dict[str, str] = field(default_factory=dict)
     shared_origins: dict[str, tuple[int, int]] = field(default_factory=dict)  # si -> (row, col)
     #: Array formulas: anchor (row, col) -> (row1, col1, row2, col2) of their range.
@@ -62,6 +131,34 @@ class Sheet:
     cleared: list[Cell] = field(default_factory=list)
     #: Anchors of dynamic arrays blocked by a cell in their way (``#SPILL!``).
     blocked: set[tuple[int, int]] = field(default_factory=set)
+
+    @property
+    def cells(self) -> list[Cell]:
+        """Every formula cell as a :class:`Cell` (made on first use: a scanner builds the
+        :attr:`table`; code that walks every cell pays for the objects)."""
+        if self._cells is None:
+            self._cells = [self.cell(i) for i in range(len(self.table))]
+            self._made.clear()
+        return self._cells
+
+    @cells.setter
+    def cells(self, cells: list[Cell]) -> None:
+        self._cells = cells
+        self._made.clear()
+
+    def cell(self, i: int) -> Cell:
+        """Formula cell ``i`` of the :attr:`table`."""
+        if self._cells is not None:
+            return self._cells[i]
+        made = self._made.get(i)
+        if made is None:
+            assert self.make_cell is not None
+            made = self._made[i] = self.make_cell(i)
+        return made
+
+    def retable(self) -> None:
+        """Rebuild the :attr:`table` from :attr:`cells` (after a scanner or a resize made them)."""
+        self.table = Table.of(self.cells)
 
     def formula_of(self, cell: Cell) -> str:
         """The formula text of a cell (a shared formula's master text for its followers)."""
