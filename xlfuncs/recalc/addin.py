@@ -251,7 +251,7 @@ _LOGICAL = 1024  # com.sun.star.util.NumberFormat.LOGICAL
 _LARGEST = sys.float_info.max
 
 
-def _is_logical(formats, cell) -> bool:
+def _is_logical(formats, cell, types: dict) -> bool:
     """Whether a formula cell's 0 or 1 is a logical: by its result type, not its display.
 
     Calc keeps a logical result as the number 1 or 0 and gives a cell with the General
@@ -259,9 +259,14 @@ def _is_logical(formats, cell) -> bool:
     format set to General (:meth:`xlfuncs.recalc.workbook.Workbook.engine_copy`), so a
     LOGICAL format type here says "logical result", in every locale (WAHR, VRAI...), and a
     number formatted ``"TRUE";"TRUE";"FALSE"`` in the original stays a number.
+    ``types`` keeps each format key's answer: a round trip less per cell (a workbook may
+    have thousands of zeros, and few formats).
     """
     try:
-        return bool(formats.getByKey(cell.NumberFormat).Type & _LOGICAL)
+        key = cell.NumberFormat
+        if key not in types:
+            types[key] = bool(formats.getByKey(key).Type & _LOGICAL)
+        return types[key]
     except Exception:  # noqa: BLE001 - an unknown format key: a number
         return False
 
@@ -280,6 +285,7 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     """
     sheets = doc.Sheets
     formats = doc.NumberFormats
+    types: dict = {}
     out = {}
     for name, (row_bytes, col_bytes) in wanted.items():
         rows, cols = array("q"), array("q")
@@ -332,7 +338,7 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
             number = float(value)
             if math.isnan(number) or math.isinf(number):
                 others[i] = (503,)
-            elif (number == 0.0 or number == 1.0) and _is_logical(formats, sheet.getCellByPosition(col, row)):
+            elif (number == 0.0 or number == 1.0) and _is_logical(formats, sheet.getCellByPosition(col, row), types):
                 others[i] = number == 1.0
             else:
                 numbers[i] = number

@@ -332,10 +332,11 @@ def _wanted(workbook: Workbook) -> dict[str, tuple]:
 
 
 def _recalc(office: Office, source: Path, target: Path | None, check: bool, result: FileResult) -> None:
-    workbook = Workbook(source, scan=False)
+    workbook = Workbook(source, scan=False, defer_checks=True)
     lo = _office_version(office)
     known = office.function_names() | set(registry.FUNCTIONS) | {"ANCHORARRAY"}
     if not _can_overlap(workbook, known, lo):
+        workbook.check()
         workbook.scan()
         if not any(len(sheet.table) for sheet in workbook.sheets):
             if not check and target is not None and not _same_file(target, source):
@@ -506,8 +507,10 @@ def _calculate(office: Office, workbook: Workbook, kept: dict) -> dict | None:
     """LibreOffice's values of every formula cell; None when only the column groups made
     a reference circular.
 
-    The sheets not scanned yet are scanned while LibreOffice loads its copy: it needs
-    a second or more on a large workbook, and so does the scan, each on its own core.
+    The sheets not checked and scanned yet are while LibreOffice loads its copy: it needs
+    a second or more on a large workbook, and so do they, each on its own core. (A sheet
+    that declares a DTD never reaches LibreOffice: the part of the check that can find one
+    came first; a malformed one fails the file here, and LibreOffice's copy is closed.)
     """
     # Inside LibreOffice's private folder when there is one: its janitor removes it even
     # when xlfuncs is killed.
@@ -515,6 +518,7 @@ def _calculate(office: Office, workbook: Workbook, kept: dict) -> dict | None:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept))
         loading = office.load(engine_path)
         try:
+            workbook.check()
             workbook.scan()
         except Exception:
             office.discard(loading)

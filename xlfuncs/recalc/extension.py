@@ -230,6 +230,17 @@ def profile_ok(target: Path) -> bool:
     return len(lines) > 1
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write a small file of the prepared profile whole or not at all (best effort: a
+    cache that cannot be written is only slower)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
 def discard(target: Path) -> None:
     """Throw away a prepared profile (it will be built again)."""
     trash = target.with_name(f"{target.name}.discard-{os.getpid()}-{os.urandom(4).hex()}")

@@ -27,6 +27,9 @@ from pathlib import Path
 from . import extension
 from .lonames import JOB_SERVICE_NAME, excel_error
 
+#: The file beside the prepared profile listing LibreOffice's functions.
+FUNCTION_LIST = "functions.txt"
+
 
 class OfficeError(RuntimeError):
     """LibreOffice could not be started, or died."""
@@ -490,9 +493,22 @@ class Office:
         return answer
 
     def function_names(self) -> set[str]:
-        """Upper-case English names of every function this LibreOffice knows."""
+        """Upper-case English names of every function this LibreOffice knows.
+
+        Kept beside the prepared profile (whose folder is named after LibreOffice's
+        version and everything else that goes into it): the first file of a batch need
+        not wait for LibreOffice to be up before its copy is made.
+        """
         if self._functions is None:
-            self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
+            saved = self._template / FUNCTION_LIST if self._template is not None else None
+            try:
+                self._functions = set(saved.read_text(encoding="utf-8").split()) if saved is not None else None
+            except (OSError, UnicodeDecodeError):
+                self._functions = None
+            if not self._functions or not {"SUM", "IF", "VLOOKUP"} <= self._functions:  # damaged: ask again
+                self._functions = {name.upper() for name in self._job({"op": "functions"})["functions"]}
+                if saved is not None:
+                    extension.write_atomically(saved, "\n".join(sorted(self._functions)))
         return self._functions
 
     def recalc(self, path: Path, wanted: dict[str, tuple], order: list[str] | None = None) -> dict[str, Values]:

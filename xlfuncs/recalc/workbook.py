@@ -67,8 +67,8 @@ def _spill_range(match: re.Match, own: Sheet | None, anchors: dict) -> bytes:
 class Workbook(XlsxFile):
     """An xlsx/xlsm file opened for recalculation (see :class:`xlfuncs.xlsx.XlsxFile`)."""
 
-    def __init__(self, path: Path, scan: bool = True):
-        super().__init__(path, scan=scan)
+    def __init__(self, path: Path, scan: bool = True, defer_checks: bool = False):
+        super().__init__(path, scan=scan, defer_checks=defer_checks)
         #: Hand column groups of one element-wise call to Calc as one array formula.
         self.vectorise = os.environ.get("XLFUNCS_RECALC_VECTORISE", "1") != "0"
         #: Whether the last :meth:`engine_copy` made column groups.

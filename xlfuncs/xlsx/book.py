@@ -47,6 +47,7 @@ from .package import (
     REL_SHARED_STRINGS,
     REL_WORKSHEET,
     BadWorkbook,
+    XmlCheck,
     parse_xml,
     read_back,
     read_package,
@@ -80,7 +81,7 @@ class XlsxFile:
         through :meth:`write` to a path of the caller's choice.
     """
 
-    def __init__(self, path: Path, scan: bool = True):
+    def __init__(self, path: Path, scan: bool = True, defer_checks: bool = False):
         self.path = Path(path)
         self.parts: dict[str, bytes] = {}
         self.infos: list[zipfile.ZipInfo] = []
@@ -90,10 +91,18 @@ class XlsxFile:
         self.sheet_order: list[str] = []
         self._shared_strings: list[str] | None = None
         self._shared_part: str | None = None
-        self.parts, self.infos = read_package(self.path, self)
+        #: Worksheets whose well-formedness is still to be checked (``defer_checks``).
+        self._unchecked: dict[str, XmlCheck] = {}
+        self.parts, self.infos = read_package(self.path, self, self._unchecked if defer_checks else None)
         self._read_structure()
         if scan:
             self.scan()
+
+    def check(self) -> None:
+        """Finish the XML check of the worksheets ``defer_checks`` left (BadWorkbook)."""
+        while self._unchecked:
+            name, check = self._unchecked.popitem()
+            check.finish(self.parts[name])
 
     def scan(self) -> None:
         """Find the formula cells of every sheet not scanned yet (see ``scan=False``)."""

@@ -117,17 +117,30 @@ class XmlCheck:
     VML is not always well-formed) is left to whatever reads it.
     """
 
-    __slots__ = ("name", "parser", "error", "must")
+    __slots__ = ("name", "parser", "error", "must", "defer", "rooted", "fed")
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, defer: bool = False):
         self.name = name
         self.parser = _xml_parser()
         self.error: Exception | None = None
         self.must = _must_be_xml(name)
+        #: Stop feeding once the root element has begun (see :meth:`finish`).
+        self.defer = defer
+        self.rooted = False
+        self.fed = 0  # bytes fed so far
+        if defer:
+            self.parser.parser.StartElementHandler = self._root
+
+    def _root(self, *_args) -> None:
+        # No DTD can come after the root element's start tag: what is left can only be
+        # malformed, not dangerous, and may be checked later (finish).
+        self.rooted = True
+        self.parser.parser.StartElementHandler = None
 
     def __call__(self, chunk: bytes) -> None:
-        if self.parser is None:
+        if self.parser is None or self.rooted:
             return
+        self.fed += len(chunk)
         try:
             self.parser.feed(chunk)
         except DefusedXmlException as exc:
@@ -138,8 +151,16 @@ class XmlCheck:
                 raise BadWorkbook(f"corrupt XML in {self.name}: {exc}") from None
             self.error = exc
 
+    def finish(self, data: bytes) -> None:
+        """Feed the rest of a deferred part (``data`` is the whole part), then :meth:`close`."""
+        if self.parser is not None:
+            self.rooted = False
+            for start in range(self.fed, len(data), _CHUNK):
+                self(data[start : start + _CHUNK])
+        self.close()
+
     def close(self) -> None:
-        if self.parser is None:
+        if self.parser is None or self.rooted:
             return
         try:
             self.parser.close()
@@ -267,11 +288,17 @@ def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
         raise BadWorkbook(f"zip bomb refused: {len(infos)} entries inflate {packed} -> {total} bytes")
 
 
-def read_package(path: Path, owner: object) -> tuple[Parts, list[zipfile.ZipInfo]]:
+def read_package(
+    path: Path, owner: object, deferred: dict[str, XmlCheck] | None = None
+) -> tuple[Parts, list[zipfile.ZipInfo]]:
     """The checked parts and zip entries of an xlsx/xlsm file; :class:`BadWorkbook` if unsafe.
 
     The file stays open for the parts read on demand (:class:`Parts`) and closes when
-    ``owner`` (the object holding the parts) is garbage-collected.
+    ``owner`` (the object holding the parts) is garbage-collected. With ``deferred`` (a
+    dict to fill), the worksheets are checked only up to their root element (so no DTD
+    and no entity can be in them) and the check of the rest, well-formedness, is left in
+    the dict (part name -> :class:`XmlCheck`, :meth:`XmlCheck.finish`), to be done while
+    LibreOffice loads them.
     """
     try:
         handle = open(path, "rb")  # noqa: SIM115 - kept open: parts are read on demand
@@ -301,9 +328,12 @@ def read_package(path: Path, owner: object) -> tuple[Parts, list[zipfile.ZipInfo
             if info.is_dir():
                 continue
             keep = info.filename in needed or (_must_be_xml(info.filename) and info.file_size <= KEEP_BYTES)
-            check = XmlCheck(info.filename)
+            later = deferred is not None and info.filename in needed and "worksheets/" in info.filename
+            check = XmlCheck(info.filename, defer=later)
             data = read_member(zf, info, check, keep)
             check.close()
+            if later and check.rooted:
+                deferred[info.filename] = check
             if keep:
                 dict.__setitem__(parts, info.filename, data)
         # Parts are read on demand from this handle; it closes with its owner.
