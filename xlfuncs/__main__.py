@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 _CLI_EXTRA = ("typer", "rich", "click", "openpyxl", "defusedxml", "tomli")
 
 
+def _start_office_early(args: list[str]) -> None:
+    """``xlfuncs recalc FILE``: start LibreOffice before importing the rest (see
+    :func:`xlfuncs.recalc.office.start_early`). Only for one existing file, the case
+    where its start-up is the wait; a batch starts its own, one per job."""
+    if not args or args[0] != "recalc" or any(a in ("--help", "-h") for a in args):
+        return
+    taking_values = {"-o", "--output", "--output-format", "--jobs", "-j", "--report", "--shard", "--timeout"}
+    files, jobs, rest = [], 0, iter(args[1:])
+    for arg in rest:
+        if arg in taking_values:
+            value = next(rest, "")
+            if arg in ("--jobs", "-j"):
+                jobs = int(value) if value.isdigit() else 0
+        elif arg.startswith("--jobs="):
+            jobs = int(arg[7:]) if arg[7:].isdigit() else 0
+        elif not arg.startswith("-"):
+            files.append(arg)
+    if len(files) != 1 or not os.path.isfile(files[0]):
+        return
+    try:
+        from .recalc.office import start_early  # noqa: PLC0415 - light: no numpy, no CLI
+
+        start_early(threaded=(jobs or len(os.sched_getaffinity(0))) > 1)
+    except Exception:  # noqa: BLE001 - the batch's own start reports any problem
+        return
+
+
 def main() -> None:
+    _start_office_early(sys.argv[1:])
     try:
         from .cli import main as run  # noqa: PLC0415 - the CLI's dependencies are an extra
     except ImportError as exc:

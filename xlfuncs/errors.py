@@ -9,8 +9,10 @@ planes. Code ``0`` means "no error".
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class ExcelError(str, enum.Enum):
@@ -84,6 +86,8 @@ class ExcelErrorValue(ValueError):
 
 def first_error(*planes: np.ndarray) -> np.ndarray:
     """Combine error planes left to right: the first non-zero code wins, as in Excel."""
+    import numpy as np  # noqa: PLC0415 - the error values themselves need no numpy (recalc starts without it)
+
     out = np.zeros(np.broadcast_shapes(*(np.shape(p) for p in planes)), dtype=np.int8)
     for plane in planes:
         out = np.where(out == OK, plane, out)
@@ -95,4 +99,6 @@ def nonfinite_as_num(values: np.ndarray, errors: np.ndarray) -> np.ndarray:
 
     Overflow (a CLV of 1e308) or an unforeseen 0/0 must never reach a cell as a number.
     """
+    import numpy as np  # noqa: PLC0415
+
     return np.where((errors == OK) & ~np.isfinite(values), NUM, errors).astype(np.int8)

@@ -24,7 +24,16 @@ from ..xlsx.cells import col_name
 from . import fidelity
 from . import formula as formulas
 from .lonames import CIRCULAR, NO_NAME
-from .office import DEFAULT_TIMEOUT, Office, OfficeError, OfficeStartError, Values, die_with_parent
+from .office import (
+    DEFAULT_TIMEOUT,
+    Office,
+    OfficeError,
+    OfficeStartError,
+    Values,
+    adopt_early,
+    die_with_parent,
+    stop_early,
+)
 from .workbook import Workbook
 
 OK, CHANGED, UNCHANGED, FAILED, CHECK_FAILED = "ok", "changed", "unchanged", "failed", "check failed"
@@ -588,7 +597,7 @@ def _run_tasks(
 ) -> None:
     """Recalculate tasks one after the other on one LibreOffice (a fresh one after a crash
     or a time-out)."""
-    office = Office(threaded=threaded, timeout=timeout)
+    office = adopt_early(threaded, timeout) or Office(threaded=threaded, timeout=timeout)
     clean = False
     try:
         office.start()
@@ -657,7 +666,8 @@ def run_batch(
         _run_tasks(tasks, check, budget > 1, on_result, timeout)
         return
     # The profile is prepared once, here, not by every worker (and a LibreOffice that
-    # cannot start is reported once).
+    # cannot start is reported once). Workers start their own LibreOffice.
+    stop_early()
     Office.prepare()
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)

@@ -27,7 +27,6 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .. import registry
 from .lonames import (
     IMPLEMENTATION_NAME,
     INTERFACE_NAME,
@@ -60,6 +59,8 @@ _SETTINGS = {
 
 def idl_text() -> str:
     """The UNO IDL of ``org.xlfuncs.XFunctions``: one method per registry function."""
+    from .. import registry  # noqa: PLC0415 - only to build a profile (see profile_key)
+
     module, _, interface = INTERFACE_NAME.rpartition(".")
     lines = []
     for fn in registry.FUNCTIONS.values():
@@ -126,10 +127,22 @@ def _office_version() -> str:
     return ""
 
 
+#: The modules the IDL and the components file are made from (see :func:`profile_key`).
+_SOURCES = (Path(__file__).resolve().parent.parent / "registry.py", Path(__file__).resolve().parent / "lonames.py")
+
+
 def profile_key() -> str:
-    """A hash of everything that goes into the profile: rebuilt when any of it changes."""
+    """A hash of everything that goes into the profile: rebuilt when any of it changes.
+
+    The IDL and the components file are hashed by the source they are made from (this
+    module, the registry, LibreOffice's names), not generated: the key, and so a ready
+    profile, is found without importing the registry and numpy, and LibreOffice can be
+    started before them (:func:`xlfuncs.recalc.office.start_early`).
+    """
     digest = hashlib.sha256()
-    for part in (idl_text(), components_text(), _settings_xml(), _office_version(), "profile-v1"):
+    for source in (Path(__file__).resolve(), *_SOURCES):
+        digest.update(source.read_bytes())
+    for part in (_settings_xml(), _office_version(), "profile-v2"):
         digest.update(part.encode())
     return digest.hexdigest()[:16]
 

@@ -9,6 +9,7 @@ N of them.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import marshal
 import os
@@ -162,13 +163,15 @@ def office_env() -> dict[str, str]:
     pyenv or venv ``python3`` first on PATH it picks that one and fails to start, so the
     system folders go first.
     """
-    import numpy  # noqa: PLC0415 - locate the site-packages that hold our dependencies
+    import importlib.util  # noqa: PLC0415
 
     import xlfuncs  # noqa: PLC0415
 
     paths = [str(Path(xlfuncs.__file__).resolve().parent.parent)]
-    for module in (numpy,):
-        site = str(Path(module.__file__).resolve().parent.parent)
+    # Found, not imported: LibreOffice is started before numpy is (start_early).
+    numpy = importlib.util.find_spec("numpy")
+    if numpy is not None and numpy.origin:
+        site = str(Path(numpy.origin).resolve().parent.parent)
         if site not in paths:
             paths.append(site)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "_PYENV", "VIRTUAL_ENV", "PYTHONHOME"))}
@@ -241,6 +244,8 @@ class Office:
             raise OfficeStartError(str(exc)) from None
 
     def start(self) -> None:
+        if self.process is not None:
+            return  # started already (start_early)
         soffice = find_soffice()
         env = office_env()
         try:
@@ -607,3 +612,49 @@ class Request:
         self.error: BaseException | None = None
         self.done = threading.Event()
         self.started = time.monotonic()
+
+
+# ---------------------------------------------------------------------- an early start
+
+_early: Office | None = None
+
+
+def start_early(threaded: bool) -> None:
+    """Start LibreOffice now, for the batch about to be parsed and prepared.
+
+    ``xlfuncs recalc`` calls this before it imports the rest of xlfuncs, its command line
+    and numpy: LibreOffice takes about a second to come up, and a one-file run would wait
+    for it after those imports otherwise. The batch adopts it (:func:`adopt_early`); one
+    it does not suit is stopped. Failing here is silent: the batch's own start reports.
+    """
+    global _early
+    if _early is not None:
+        return
+    office = Office(threaded=threaded)
+    try:
+        office.start()
+    except OfficeError:
+        return
+    _early = office
+    atexit.register(stop_early)
+
+
+def adopt_early(threaded: bool, timeout: float | None) -> Office | None:
+    """The LibreOffice :func:`start_early` started, when it suits the batch (else stopped)."""
+    global _early
+    office, _early = _early, None
+    if office is None:
+        return None
+    if office.threaded != threaded or not office.alive():
+        office.stop(kill=True)
+        return None
+    office.timeout = timeout or None
+    return office
+
+
+def stop_early() -> None:
+    """Stop an early LibreOffice that no batch adopted (before forking workers, at exit)."""
+    global _early
+    office, _early = _early, None
+    if office is not None:
+        office.stop(kill=True)
