@@ -1,12 +1,15 @@
 """Benchmark ``xlfuncs recalc`` against LibreOffice alone (and pycel), in one run: issue 10.
 
 Every comparison runs both sides in the same process, interleaved run by run (A B, B A,
-A B, ...; one warm-up of each first, not counted): the machine's speed drifts by tens of
+A B, ...; one warm-up of each first, not counted, except for ``--jobs`` and ``--million``):
+the machine's speed drifts by tens of
 percent over minutes (a shared host), which back-to-back blocks would fold into the ratio.
 Each side prints the median of ``--runs`` with the min..max spread of wall seconds and CPU
 seconds (user + system of the whole process tree), and the peak PSS (max over the runs) of
 its whole process tree and, for ``xlfuncs recalc``, of the client alone (the python
-process without its LibreOffice children). One sampler (``measure.py``) takes both.
+process without its LibreOffice children). One sampler (``measure.py``) takes both. PSS
+shares a page among every process mapping it, in the tree or not: LibreOffice processes
+running elsewhere on the machine lower both sides' figures.
 
 The sides:
 
@@ -32,8 +35,10 @@ Parts and targets (the final table prints PASS/FAIL, or "info" where no target a
    per row, ``make_workbook(light=True)``) recalculates (``--timeout 0``), one run, time and
    peak memory printed. Primed (one ``xlfuncs recalc``, minutes) then made stale through
    Assumptions!B3, the margin every CLV call reads; ``--million-fresh`` takes the
-   never-calculated file instead. No LibreOffice-alone run at this size;
-4. ``--small``: a 20-row model, xlfuncs / LibreOffice alone <= 1.15 (``--small-runs``);
+   never-calculated file instead (``--million-rows``: another size, to try the path out).
+   No LibreOffice-alone run at this size;
+4. ``--small``: a 20-row model, xlfuncs / LibreOffice alone <= 1.15 (``--small-runs``,
+   default 7);
 5. ``--jobs-copies N`` (default 20) stale models of ``--jobs-rows`` (default 10,000), each
    with its own margin so that no workbook reuses another's CLV results: ``--jobs 1`` /
    ``--jobs 2`` >= 1.75 (``--jobs-copies 0``: skipped);
@@ -46,10 +51,11 @@ files (openpyxl output, no cached values at all: every cell rewritten), for info
 
 Generated workbooks live in a temporary folder removed at the end; ``--keep DIR`` keeps
 them in DIR instead and reuses what is there (generating and priming 200,000 or 1,000,000
-rows takes minutes; delete DIR after changing ``make_workbook``). Outputs always go to the
-temporary folder.
+rows takes minutes: generating alone, ~40 s for 200,000 rows and ~130 s for the light
+million; delete DIR after changing ``make_workbook``). Outputs always go to the temporary
+folder.
 
-Run: ``python benchmarks/bench_recalc.py`` (the issue's sizes, ~ an hour), ``--quick`` for
+Run: ``python benchmarks/bench_recalc.py`` (the issue's sizes), ``--quick`` for
 a fast look (2,000 rows, one run, 4 copies, the small file, no pycel), ``--million --keep
 /tmp/xlfuncs-bench-models`` for the 1,000,000-row run.
 """
@@ -75,6 +81,8 @@ import openpyxl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import measure  # noqa: E402
 from make_workbook import formula_cells, make_workbook  # noqa: E402
+
+import xlfuncs  # noqa: E402
 
 XLFUNCS = [sys.executable, "-m", "xlfuncs", "recalc"]
 BIG = 100_000  # the memory targets apply from this many rows on
@@ -324,6 +332,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="counted runs of each side (default 3)")
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-row light model (one run)")
     parser.add_argument("--million-fresh", action="store_true", help="... never calculated instead of primed+stale")
+    parser.add_argument(
+        "--million-rows", type=int, default=MILLION, help="rows of the --million model (fewer: to try the path out)"
+    )
     parser.add_argument("--small", action="store_true", help="add the 20-row model")
     parser.add_argument("--small-runs", type=int, help="counted runs of the small model (default 7)")
     parser.add_argument("--jobs-copies", type=int, help="workbooks in the --jobs comparison (default 20; 0: skip)")
@@ -355,6 +366,7 @@ def main() -> None:
     models = Models(args.keep or work / "models")
     checks: list[Check] = []
     try:
+        print(f"measuring {Path(xlfuncs.__file__).parent} (python -m xlfuncs with this PYTHONPATH)")
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} cores; "
             f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
@@ -374,6 +386,7 @@ def main() -> None:
             return Side(label, [*XLFUNCS, str(path), "-o", str(out / name), *extra], client=True)
 
         def compare(rows: int, fresh: bool = False, runs: int = args.runs) -> tuple[Side, Side]:
+            print()
             get = models.fresh if fresh else models.stale
             native, ours_file = get(rows, native=True), get(rows)
             lo, ours = lo_side(native), ours_side(ours_file, "ours.xlsx")
@@ -393,7 +406,6 @@ def main() -> None:
 
         # 1 and 2: the model at each size.
         for rows in args.rows:
-            print()
             lo, ours = compare(rows)
             big = rows >= BIG
             ratio = ours.wall / lo.wall
@@ -414,7 +426,6 @@ def main() -> None:
 
         # 4: the small file.
         if args.small:
-            print()
             lo, ours = compare(20, runs=args.small_runs)
             ratio = ours.wall / lo.wall
             checks.append(Check("time xlfuncs / LO alone, 20 rows", ratio, "<= 1.15", ratio <= 1.15))
@@ -465,27 +476,30 @@ def main() -> None:
         # 3: a million rows (last: the longest).
         if args.million:
             print()
-            cells = formula_cells(MILLION, light=True)
+            big = args.million_rows
+            cells = formula_cells(big, light=True)
             if args.million_fresh:
-                path, state = models.fresh(MILLION, light=True), "never calculated (no cached values)"
+                path, state = models.fresh(big, light=True), "never calculated (no cached values)"
             else:
-                path = models.stale(MILLION, light=True)
+                path = models.stale(big, light=True)
                 state = "stale (primed by one xlfuncs recalc, then Assumptions!B3 changed)"
             ours = ours_side(path, "million.xlsx", ["--timeout", "0"], "xlfuncs recalc --timeout 0 (one run)")
-            print(f"{MILLION} rows, light model, {state}: {cells} formula cells ({MILLION} CLV)")
+            print(f"{big} rows, light model, {state}: {cells} formula cells ({big} CLV)")
             try:
                 interleaved([ours], 1, warmup=False)
             except SystemExit as exc:  # measure's failure: report it in the table, not abort
                 print(f"  failed: {exc}")
-                checks.append(Check(f"{MILLION} rows recalculate", math.nan, "succeeds", False))
+                checks.append(Check(f"{big} rows recalculate", math.nan, "succeeds", False))
             else:
                 print(ours.line(cells))
-                checks.append(Check(f"{MILLION} rows recalculate (wall s)", ours.wall, "succeeds", True, "8.1f"))
-                checks.append(Check(f"  {MILLION} rows: tree peak PSS (MB)", ours.tree_mb, "", None, "8.0f"))
-                checks.append(Check(f"  {MILLION} rows: client peak PSS (MB)", ours.root_mb, "", None, "8.0f"))
+                changed = _read(path) != _read(out / "million.xlsx")
+                print(f"  output read back: {'ok' if changed else 'has its input cached values: not recalculated'}")
+                checks.append(Check(f"{big} rows recalculate (wall s)", ours.wall, "succeeds", True, "8.1f"))
+                checks.append(Check(f"  {big} rows: tree peak PSS (MB)", ours.tree_mb, "", None, "8.0f"))
+                checks.append(Check(f"  {big} rows: client peak PSS (MB)", ours.root_mb, "", None, "8.0f"))
                 per_cell = ours.root_mb * 1024**2 / cells
                 checks.append(
-                    Check(f"  {MILLION} rows: client bytes per formula cell", per_cell, "< 100", per_cell < 100, "8.1f")
+                    Check(f"  {big} rows: client bytes per formula cell", per_cell, "< 100", per_cell < 100, "8.1f")
                 )
 
         checks_table(checks)
