@@ -1,9 +1,15 @@
 """Run a command and measure it: wall time, CPU time and peak memory of its process tree.
 
-Shared by the benchmark scripts. Memory is the peak PSS of the whole tree, sampled while the
-command runs: LibreOffice forks short-lived probes on load, and summing RSS would count each
-fork with a full copy of its parent's shared pages. CPU seconds (user + system of the
-finished tree) do not grow when other jobs share the machine; wall seconds do.
+Shared by the benchmark scripts. Memory is the peak PSS (proportional set size), sampled
+while the command runs, of the whole process tree and, from the same samples, of the root
+process alone (``python -m xlfuncs ...`` without its LibreOffice children): LibreOffice
+forks short-lived probes on load, and summing RSS would count each fork with a full copy of
+its parent's shared pages. The two peaks are maxima over the samples, each on its own (they
+need not fall on the same sample). Samples are 20 ms apart, or ten times as long as the last
+one took (reading PSS walks the page tables: slow for GBs), so that the sampler takes under
+a tenth of a core from what it measures. CPU seconds (user + system of the finished tree: every
+descendant that was waited for) do not grow when other jobs share the machine; wall seconds
+do.
 """
 
 from __future__ import annotations
@@ -12,41 +18,56 @@ import resource
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 
 import psutil
 
 
-def run_measured(
-    cmd: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
-) -> tuple[float, float, float, str]:
-    """Run ``cmd``: (wall seconds, CPU seconds, peak PSS in MB of its process tree, output).
+@dataclass
+class Measurement:
+    wall: float  # seconds
+    cpu: float  # seconds, user + system of the whole tree
+    tree_mb: float  # peak PSS of the whole process tree, MB
+    root_mb: float  # peak PSS of the root process alone, MB
+    output: str  # stdout + stderr
+
+
+def measure(cmd: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,), interval: float = 0.02) -> Measurement:
+    """Run ``cmd`` and sample its process tree's PSS every ``interval`` seconds (or 10x a sample's time).
 
     Exits with the command's last lines when its status is not in ``ok``.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak = 0.0
+    tree_peak = root_peak = 0
     stop = threading.Event()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def sample():
-        nonlocal peak
+        nonlocal tree_peak, root_peak
         try:
             parent = psutil.Process(proc.pid)
         except psutil.NoSuchProcess:
             return
         while not stop.is_set():
-            total = 0
+            began = time.perf_counter()
             try:
-                for p in [parent, *parent.children(recursive=True)]:
-                    try:
-                        total += p.memory_full_info().pss
-                    except (psutil.NoSuchProcess, psutil.AccessDenied):
-                        pass
+                children = parent.children(recursive=True)
             except psutil.NoSuchProcess:
                 break
-            peak = max(peak, total / 1024**2)
-            stop.wait(0.02)
+            total = 0
+            for p in [parent, *children]:
+                try:
+                    pss = p.memory_full_info().pss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                total += pss
+                if p is parent:
+                    root_peak = max(root_peak, pss)
+            tree_peak = max(tree_peak, total)
+            # Reading PSS walks every page table: a few ms for a small tree, more for GBs.
+            # Waiting 10x as long keeps the sampler under ~10% of a core (2 cores here).
+            stop.wait(max(interval, 10 * (time.perf_counter() - began)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -58,4 +79,12 @@ def run_measured(
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu, peak, out + err
+    return Measurement(elapsed, cpu, tree_peak / 1024**2, root_peak / 1024**2, out + err)
+
+
+def run_measured(
+    cmd: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
+) -> tuple[float, float, float, str]:
+    """Run ``cmd``: (wall seconds, CPU seconds, peak PSS in MB of its process tree, output)."""
+    m = measure(cmd, env, ok)
+    return m.wall, m.cpu, m.tree_mb, m.output
