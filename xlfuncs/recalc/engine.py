@@ -395,7 +395,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 if col not in letters:
                     letters[col] = col_name(col)
                 if not check:
-                    sheet_updates.append((sheet.cell(i), new))
+                    sheet_updates.append((i, new))  # by index: no object per changed cell
                 line = f"{qualifier}{letters[col]}{table.rows[i] + 1}: {show(old)} -> {show(new)}"
                 pending.append((sheet, i, line))
                 continue

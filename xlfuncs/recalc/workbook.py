@@ -115,7 +115,7 @@ class Workbook(XlsxFile):
                 self.grouped = self.grouped or bool(groups)
                 replacements += groups
             replacements += self._resize_replacements(sheet)
-            data = splice(sheet.data, replacements) if replacements else sheet.data
+            data = splice(sheet.data, [(c.start, c.end, x) for c, x in replacements]) if replacements else sheet.data
             if extra.get(sheet.part):
                 data = insert_cells(data, sheet.prefix, extra[sheet.part])
                 hit = formulas.spelling_filter(

@@ -30,6 +30,7 @@ from .cells import (
     cell_xml,
     col_name,
     decode_text,
+    element_xml,
     empty_cell_xml,
     ext_list,
     identical,
@@ -435,14 +436,16 @@ class XlsxFile:
 
     # ------------------------------------------------------------------ writing
 
-    def patched(self, updates: dict[str, list[tuple[Cell, Value]]]) -> dict[str, bytes]:
+    def patched(self, updates: dict[str, list[tuple[Cell | int, Value]]]) -> dict[str, bytes]:
         """New bytes of every worksheet part with changed formula values.
 
         Parameters
         ----------
         updates : dict
-            Sheet part (or sheet name) -> [(cell, new value)]. Cells of an array range
-            missing from the XML are created, in row and column order.
+            Sheet part (or sheet name) -> [(cell, new value)]; a cell is a :class:`Cell`
+            or its index in the sheet's table (no object needed: a million changed cells
+            cost a tuple each). Cells of an array range missing from the XML are created,
+            in row and column order.
         """
         out: dict[str, bytes] = {}
         for sheet in self.sheets:
@@ -450,14 +453,31 @@ class XlsxFile:
             if not sheet_updates and not sheet.cleared:
                 continue
             sheet_updates = sheet_updates or []
-            real = [(cell, cell_xml(sheet.prefix, cell, new)) for cell, new in sheet_updates if not cell.virtual]
-            real += [(cell, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
+            if sheet.make_cell is None:  # the general scanner's sheet: its cells exist (some virtual)
+                sheet_updates = [(sheet.cell(c) if type(c) is int else c, v) for c, v in sheet_updates]
+            real = [
+                self._new_xml(sheet, cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual
+            ]
+            real += [(cell.start, cell.end, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
             data = splice(sheet.data, real) if real else sheet.data
-            virtual = {(c.row, c.col): cell_xml(sheet.prefix, c, v) for c, v in sheet_updates if c.virtual}
+            virtual = {
+                (c.row, c.col): cell_xml(sheet.prefix, c, v)
+                for c, v in sheet_updates
+                if type(c) is not int and c.virtual
+            }
             if virtual:
                 data = insert_cells(data, sheet.prefix, virtual)
             out[sheet.part] = data
         return out
+
+    def _new_xml(self, sheet: Sheet, cell: Cell | int, value: Value) -> tuple[int, int, bytes]:
+        """(start, end, new XML) of a formula cell given a new value (see :meth:`patched`)."""
+        if type(cell) is not int:
+            return cell.start, cell.end, cell_xml(sheet.prefix, cell, value)
+        match = FAST_CELL.match(sheet.data, sheet.table.starts[cell])
+        attrs, f_xml, rest = match.group(1), match.group(4), match.group(7)
+        ext = ext_list(rest, b"") if b"extLst" in rest else b""
+        return match.start(), match.end(), element_xml(b"", attrs, f_xml, ext, value)
 
     def write(self, target: Path, changed: dict[str, bytes], updates: dict | None = None) -> None:
         """Write this workbook with ``changed`` parts to ``target``, atomically and checked.
@@ -480,7 +500,9 @@ class XlsxFile:
         ``updates`` (sheet part or name -> [(cell, value)]) are the values meant; without
         them only the zip, the unchanged parts and well-formedness are checked.
         """
-        written = read_back(path, self.infos, self.parts, changed)
+        # Byte for byte what ``changed`` holds: the values are checked on those bytes.
+        read_back(path, self.infos, self.parts, changed)
+        written = changed
         if updates is None:
             return
         by_part = {sheet.part: sheet for sheet in self.sheets}
@@ -504,24 +526,34 @@ class XlsxFile:
         keeps the value it was read with; the replaced cells are read again with the
         scanner's own pattern. The cost is that of the changed cells, not of the sheet.
         """
-        if sheet.prefix or sheet.make_cell is None or sheet.cleared or any(c.virtual for c, _ in meant):
+        if sheet.prefix or sheet.make_cell is None or sheet.cleared:
             return False
-        data = sheet.data
+        if any(type(c) is not int and c.virtual for c, _ in meant):
+            return False
+        data, table = sheet.data, sheet.table
+        spans = []  # (start, end, row, col, value) of each replaced cell
+        for cell, value in meant:
+            if type(cell) is int:
+                spans.append((table.starts[cell], table.ends[cell], table.rows[cell], table.cols[cell], value))
+            else:
+                spans.append((cell.start, cell.end, cell.row, cell.col, value))
+        spans.sort(key=lambda span: span[0])
         old_pos = new_pos = 0
-        for cell, value in sorted(meant, key=lambda item: item[0].start):
-            gap = cell.start - old_pos
-            if gap < 0 or not written.startswith(data[old_pos : cell.start], new_pos):
-                refuse(f"{sheet.name}: the bytes before {cell.ref} are not the original's")
+        for start, end, row, col, value in spans:
+            ref = f"{col_name(col)}{row + 1}"
+            gap = start - old_pos
+            if gap < 0 or not written.startswith(data[old_pos:start], new_pos):
+                refuse(f"{sheet.name}: the bytes before {ref} are not the original's")
             new_pos += gap
             match = FAST_CELL.match(written, new_pos)
-            if match is None or (match.group(2) + match.group(3)).decode() != cell.ref:
-                refuse(f"{sheet.name}!{cell.ref} is not where it was written")
+            if match is None or (match.group(2) + match.group(3)).decode() != ref:
+                refuse(f"{sheet.name}!{ref} is not where it was written")
             attrs, rest = match.group(1), match.group(7)
             got = self._cached(_cell_type(attrs), rest, b"") if rest else None
             if not identical(got, value):
-                refuse(f"{sheet.name}!{cell.ref} reads back as {show(got)}, not {show(value)}")
-            old_pos, new_pos = cell.end, match.end()
-        if written[new_pos:] != data[old_pos:]:
+                refuse(f"{sheet.name}!{ref} reads back as {show(got)}, not {show(value)}")
+            old_pos, new_pos = end, match.end()
+        if len(written) - new_pos != len(data) - old_pos or not written.startswith(data[old_pos:], new_pos):
             refuse(f"{sheet.name}: the bytes after the last changed cell are not the original's")
         return True
 
@@ -533,7 +565,7 @@ def _same_cells(sheet: Sheet, again: Sheet, meant) -> bool:
     table, read = sheet.table, again.table
     if sheet.cleared or read.rows != table.rows or read.cols != table.cols or NO_SPAN in table.starts:
         return False
-    intended = {cell.index: value for cell, value in meant}
+    intended = {cell if type(cell) is int else cell.index: value for cell, value in meant}
     if -1 in intended:
         return False
     look = {i for i, (a, b) in enumerate(zip(table.numbers, read.numbers)) if a != b}
@@ -551,7 +583,8 @@ def _same_cells(sheet: Sheet, again: Sheet, meant) -> bool:
 def _compare_cell_by_cell(sheet: Sheet, again: Sheet, meant) -> None:
     got = {(c.row, c.col): c.old for c in again.cells}
     intended = {(c.row, c.col): c.old for c in sheet.cells if not c.virtual}
-    intended.update({(c.row, c.col): v for c, v in meant})
+    table = sheet.table
+    intended.update({(table.rows[c], table.cols[c]) if type(c) is int else (c.row, c.col): v for c, v in meant})
     for (row, col), value in intended.items():
         if (row, col) not in got or not identical(got[(row, col)], value):
             where = f"{sheet.name}!{col_name(col)}{row + 1}"

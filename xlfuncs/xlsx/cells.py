@@ -271,6 +271,10 @@ def same_value(old: Value | None, new: Value) -> bool:
     the noise of another summation order, :data:`NOISE`, forgiven); texts are equal when
     they differ only in CR LF against LF line ends.
     """
+    if type(old) is float and type(new) is float:  # most cells: first, without the checks below
+        if old == new or f"{old:.15g}" == f"{new:.15g}":
+            return True
+        return abs(old - new) <= NOISE * max(abs(old), abs(new))
     if old is None:
         return False
     if isinstance(old, bool) or isinstance(new, bool):
@@ -288,6 +292,8 @@ def same_value(old: Value | None, new: Value) -> bool:
 
 def show(value: Value | None) -> str:
     """A value as the --check report prints it."""
+    if type(value) is float:
+        return f"{value:.15g}"
     if value is None:
         return "(none)"
     if isinstance(value, bool):
@@ -310,20 +316,26 @@ def empty_cell_xml(prefix: bytes, cell: Cell) -> bytes:
     return b"<" + prefix + b"c" + keep + b"/>"
 
 
-def splice(data: bytes, replacements: list[tuple[Cell, bytes]]) -> bytes:
-    """``data`` with the span of each cell replaced by its new XML."""
-    replacements = sorted(replacements, key=lambda item: item[0].start)
-    pieces, pos = [], 0
-    for cell, xml in replacements:
-        pieces.append(data[pos : cell.start])
-        pieces.append(xml)
-        pos = cell.end
-    pieces.append(data[pos:])
-    return b"".join(pieces)
+def splice(data: bytes, replacements: list[tuple[int, int, bytes]]) -> bytearray:
+    """``data`` with each byte span ``(start, end, new XML)`` replaced by its new XML."""
+    replacements = sorted(replacements, key=lambda item: item[0])
+    # Copied straight into the result: no list of pieces (a million changed cells would
+    # make two million objects) and no second copy of the sheet before a join.
+    view = memoryview(data)
+    out = bytearray()
+    pos = 0
+    for start, end, xml in replacements:
+        out += view[pos:start]
+        out += xml
+        pos = end
+    out += view[pos:]
+    return out
 
 
 def identical(read: Value | None, meant: Value | None) -> bool:
     """A value read back from what was written is the one meant (numbers as written)."""
+    if type(meant) is float and type(read) is float and read == meant:
+        return True  # equal floats are written alike (and -0.0 as 0, like 0.0)
     if isinstance(meant, (int, float)) and not isinstance(meant, bool) and isinstance(read, float):
         return number_text(float(meant)) == number_text(read)
     if type(meant) is not type(read) and not (isinstance(meant, str) and isinstance(read, str)):
@@ -400,6 +412,12 @@ def insert_cells(data: bytes, prefix: bytes, cells: dict[tuple[int, int], bytes]
 
 def cell_xml(prefix: bytes, cell: Cell, value: Value) -> bytes:
     """A formula cell's new XML holding ``value``: its ``<f>`` and ``<extLst>`` as they were."""
+    return element_xml(prefix, cell.attrs, cell.f_xml, cell.ext_xml, value)
+
+
+def element_xml(prefix: bytes, attrs: bytes, f_xml: bytes, ext_xml: bytes, value: Value) -> bytes:
+    """:func:`cell_xml` from the parts of the element: its start tag's attributes, its
+    ``<f>`` and its ``<extLst>``, verbatim."""
     v_open = b"v>"
     if isinstance(value, bool):
         t, text = b"b", (b"1" if value else b"0")
@@ -413,7 +431,6 @@ def cell_xml(prefix: bytes, cell: Cell, value: Value) -> bytes:
             v_open = b'v xml:space="preserve">'
     else:
         t, text = None, number_text(value).encode()
-    attrs = cell.attrs
     if b"t=" in attrs:
         attrs = T_ATTR_WITH_SPACE.sub(b"", attrs)
     attrs = attrs.rstrip()
@@ -423,8 +440,8 @@ def cell_xml(prefix: bytes, cell: Cell, value: Value) -> bytes:
         attrs += b' t="' + t + b'"'
     # Keep <f> and <extLst> as they are; the old <v> or inline <is> goes.
     return b"".join(
-        (b"<", prefix, b"c", attrs, b">", cell.f_xml, b"<", prefix, v_open, text, b"</", prefix, b"v>",
-         cell.ext_xml, b"</", prefix, b"c>")
+        (b"<", prefix, b"c", attrs, b">", f_xml, b"<", prefix, v_open, text, b"</", prefix, b"v>",
+         ext_xml, b"</", prefix, b"c>")
     )  # fmt: skip
 
 

@@ -409,16 +409,14 @@ def refuse(why: str) -> None:
     raise BadWorkbook(f"safety check failed, nothing written: {why}")
 
 
-def read_back(
-    path: Path, infos: list[zipfile.ZipInfo], parts: dict[str, bytes], changed: dict[str, bytes]
-) -> dict[str, bytes]:
-    """The ``changed`` parts as written to ``path``, after checking the rest of the zip.
+def read_back(path: Path, infos: list[zipfile.ZipInfo], parts: dict[str, bytes], changed: dict[str, bytes]) -> None:
+    """Check a written package: :class:`BadWorkbook` unless the zip holds the same entries
+    as ``infos``, every part byte-identical to the one meant (``changed``, else ``parts``),
+    every changed part well-formed XML without a DTD.
 
-    :class:`BadWorkbook` unless the zip holds the same entries as ``infos``, every part
-    not in ``changed`` is byte-identical to ``parts``, every changed part is the bytes
-    meant and is well-formed XML.
+    Each entry is inflated in chunks and compared as it comes: no second copy of a large
+    sheet is held, whatever its size.
     """
-    written: dict[str, bytes] = {}  # the patched parts; the others compared one by one
     try:
         with zipfile.ZipFile(path) as zf:
             got = zf.infolist()
@@ -427,20 +425,30 @@ def read_back(
             for info in got:
                 if info.is_dir():
                     continue
-                data = zf.read(info)
-                if info.filename in changed:
-                    written[info.filename] = data
-                if data != changed.get(info.filename, parts.get(info.filename)):
+                meant = changed.get(info.filename)
+                parser = _well_formed_parser(info.filename) if meant is not None else None
+                if meant is None:
+                    meant = parts.get(info.filename)
+                if meant is None:
                     refuse(f"{info.filename} is not what was meant to be written")
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                seen = 0
+                with zf.open(info) as member:
+                    while chunk := member.read(_CHUNK):
+                        if not meant.startswith(chunk, seen):
+                            refuse(f"{info.filename} is not what was meant to be written")
+                        seen += len(chunk)
+                        if parser is not None:
+                            _parse(parser, info.filename, chunk, False)
+                if seen != len(meant):
+                    refuse(f"{info.filename} is not what was meant to be written")
+                if parser is not None:
+                    _parse(parser, info.filename, b"", True)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         refuse(f"the output is not a readable zip ({exc})")
-    for name, data in written.items():
-        well_formed(name, data)
-    return written
 
 
-def well_formed(name: str, data: bytes) -> None:
-    """:class:`BadWorkbook` unless ``data`` is well-formed XML without a DTD (expat, fast)."""
+def _well_formed_parser(name: str):
+    """An expat parser that refuses a DTD (see :func:`well_formed`)."""
     from xml.parsers import expat  # noqa: PLC0415
 
     parser = expat.ParserCreate()
@@ -450,10 +458,21 @@ def well_formed(name: str, data: bytes) -> None:
 
     parser.StartDoctypeDeclHandler = no_dtd
     parser.EntityDeclHandler = no_dtd
+    return parser
+
+
+def _parse(parser, name: str, data: bytes, final: bool) -> None:
+    from xml.parsers import expat  # noqa: PLC0415
+
     try:
-        parser.Parse(data, True)
+        parser.Parse(data, final)
     except expat.ExpatError as exc:
         raise BadWorkbook(f"safety check failed, nothing written: {name} is not well-formed XML ({exc})") from None
+
+
+def well_formed(name: str, data: bytes) -> None:
+    """:class:`BadWorkbook` unless ``data`` is well-formed XML without a DTD (expat, fast)."""
+    _parse(_well_formed_parser(name), name, data, True)
 
 
 def copy_unchanged(source: Path, target: Path) -> None:
