@@ -699,7 +699,7 @@ class _Quick:
     the metric on one cell's floats, and per argument its default (:data:`MISSING` for a
     required one)."""
 
-    __slots__ = ("fn", "metric", "defaults", "labels")
+    __slots__ = ("fn", "metric", "defaults", "rest", "labels")
 
     def __init__(self, fn: registry.Function):
         self.fn = fn
@@ -707,6 +707,8 @@ class _Quick:
         # runs its array code on the numbers.
         self.metric = getattr(fn.impl, "on_floats", None) or functools.partial(backend.on_one, fn.impl)
         self.defaults = tuple(float(arg.default) if arg.optional else MISSING for arg in fn.args)
+        # rest[k]: the defaults of the arguments after the first k, None if one is required.
+        self.rest = [None if MISSING in self.defaults[k:] else list(self.defaults[k:]) for k in range(len(fn.args) + 1)]
         self.labels = fn.labels
 
 
@@ -745,11 +747,8 @@ def _plain_numbers(quick: _Quick, args) -> list | None:
             numbers.append(default)
         else:
             return None
-    for default in quick.defaults[len(args) :]:
-        if default is MISSING:
-            return None
-        numbers.append(default)
-    return numbers
+    rest = quick.rest[len(args)]
+    return None if rest is None else numbers + rest
 
 
 def evaluate(fn: registry.Function, args: tuple | list) -> Result:

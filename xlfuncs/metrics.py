@@ -184,8 +184,12 @@ def ltv_cac(xp, ltv, cac):
     >>> import numpy as np
     >>> float(ltv_cac(np.array(1500.0), np.array(500.0))[0])
     3.0
-    >>> ltv_cac.on_floats(1500.0, 0.0)
-    (inf, 2)
+
+    One cell on plain floats: (value, error code). Python refuses 1500 / 0 where numpy
+    gives inf, so this cell comes from the array backend: #DIV/0!, code 2.
+
+    >>> ltv_cac.on_floats(1500.0, 500.0), ltv_cac.on_floats(1500.0, 0.0)
+    ((3.0, 0), (inf, 2))
     """
     err = xp.errors(ltv, cac)
     err.where(_outside(xp, ltv, 0) | _outside(xp, cac, 0), NUM)
