@@ -793,12 +793,11 @@ def single(fn: registry.Function, args) -> float | str | ExcelError | None:
     if numbers is None:
         return None
     value, code = quick.metric(*numbers)
-    if code:
-        return ExcelError.from_code(code)
     if quick.labels is not None:
-        return quick.labels[value]
-    # As nonfinite_as_num does for a range: overflow is #NUM!, never a number in a cell.
-    return value if math.isfinite(value) else ExcelError.NUM
+        return ExcelError.from_code(code) if code else quick.labels[value]
+    if not math.isfinite(value):  # the one kind of value the range's rule below can change
+        code = int(nonfinite_as_num(np.float64(value), np.int8(code)))
+    return ExcelError.from_code(code) if code else value
 
 
 def call(name: str, *args):

@@ -19,11 +19,14 @@ instead of answering and ``.on_floats`` reruns the array metric on the numbers:
 * Python raises ``ZeroDivisionError`` for ``x / 0`` where numpy gives inf or NaN;
 * the transcendental functions are numpy's own ufuncs (``math.log1p`` may round the last
   bit differently from the loop numpy dispatches to, e.g. SIMD code on AVX-512), called
-  only inside the interval where they raise no floating-point flag, since numpy would warn
-  there (outside ``errstate``) where the array backend silently gives inf or NaN.
+  only inside the interval where they neither overflow nor leave their domain. Outside
+  it numpy would warn (there is no ``errstate`` here: it costs more than the metric)
+  where the array backend silently gives inf or NaN. (Underflow numpy ignores unless told
+  otherwise; ``np.seterr(under="raise")`` makes it a ``FloatingPointError``, an
+  ArithmeticError too.)
 
 So a fallback costs one exception and one run of the array metric, and happens only on
-degenerate inputs (a zero denominator, a churn of 1, a result that is no number).
+degenerate inputs (a zero denominator, a churn of 1, the logarithm of a share <= 0).
 """
 
 from __future__ import annotations
