@@ -16,7 +16,10 @@ Both must give the same bits. Arithmetic and comparisons are IEEE operations on 
 either way. Where the two differ, the float backend raises an :class:`ArithmeticError`
 instead of answering and ``.on_floats`` reruns the array metric on the numbers:
 
-* Python raises ``ZeroDivisionError`` for ``x / 0`` where numpy gives inf or NaN;
+* Python raises ``ZeroDivisionError`` for ``x / 0`` where numpy gives inf or NaN. Where
+  a zero denominator comes with ordinary inputs (no churn and no discount, a cost of 0),
+  a kernel divides with ``xp.divide``, which gives IEEE's answer on floats too; elsewhere
+  (a discount of -1) it writes ``/``;
 * the transcendental functions are numpy's own ufuncs (``math.log1p`` may round the last
   bit differently from the loop numpy dispatches to, e.g. SIMD code on AVX-512), called
   only inside the interval where they neither overflow nor leave their domain. Outside
@@ -26,7 +29,8 @@ instead of answering and ``.on_floats`` reruns the array metric on the numbers:
   ArithmeticError too.)
 
 So a fallback costs one exception and one run of the array metric, and happens only on
-degenerate inputs (a zero denominator, a churn of 1, the logarithm of a share <= 0).
+degenerate inputs (a churn of 1, a share of the margin >= 1 that is never earned back,
+arguments out of their range).
 """
 
 from __future__ import annotations
@@ -85,7 +89,8 @@ class ARRAYS:
     errors = _ErrorPlane
     where = staticmethod(np.where)
     select = staticmethod(np.select)
-    not_ = staticmethod(np.logical_not)
+    not_ = staticmethod(operator.invert)  # ~: logical not on bool arrays and numpy bools
+    divide = staticmethod(np.divide)
     any = staticmethod(np.any)
     all = staticmethod(np.all)
     floor = staticmethod(np.floor)
@@ -157,6 +162,16 @@ class FLOATS:
     @staticmethod
     def where(condition, x, y):
         return x if condition else y
+
+    @staticmethod
+    def divide(x, y):
+        """x / y, and for y = 0 IEEE's (and numpy's) answer where Python raises: inf of
+        the quotient's sign, NaN for 0 / 0 and NaN / 0."""
+        if y:  # NaN too: x / NaN is NaN
+            return x / y
+        if x != x or x == 0:
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
 
     @staticmethod
     def broadcast(*operands):

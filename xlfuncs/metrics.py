@@ -81,7 +81,8 @@ def _not_type(xp, type_):
 # Each element-wise metric is written once, as a function of the backend ``xp`` (see
 # xlfuncs.backend): @elementwise makes it the array metric, and its ``.on_floats`` runs the
 # same lines on the single floats of one cell (the spreadsheet's and the Python API's
-# scalar call).
+# scalar call). xp.divide is a division whose denominator may be 0 for ordinary inputs
+# (no churn and no discount, a cost of 0): on floats, "/" would raise there.
 
 
 @elementwise
@@ -161,12 +162,12 @@ def clv(xp, arpu, churn, margin, discount, periods, type_):
     # smallest normal float (a churn of 1e-310) still tells over an astronomic horizon.
     steady = one_minus_q == 0
     err.where(unlimited & steady, DIV0)
-    values = m / one_minus_q
+    values = xp.divide(m, one_minus_q)
     if not xp.all(unlimited):  # the horizon branch costs four more passes: only when used
         # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
         kept_share = -xp.expm1(n * _ln_q(xp, churn, discount))
         # kept_share / one_minus_q first: both may be tiny, their product with m underflows.
-        limited = xp.where(steady, m * n, m * (kept_share / one_minus_q))
+        limited = xp.where(steady, m * n, m * xp.divide(kept_share, one_minus_q))
         values = xp.where(unlimited, values, limited)
     if xp.any(type_ == 0):  # payments at the end: one period later, kept with q
         values = xp.where(type_ == 0, values * ((1.0 - churn) / (1.0 + discount)), values)
@@ -185,8 +186,7 @@ def ltv_cac(xp, ltv, cac):
     >>> float(ltv_cac(np.array(1500.0), np.array(500.0))[0])
     3.0
 
-    One cell on plain floats: (value, error code). Python refuses 1500 / 0 where numpy
-    gives inf, so this cell comes from the array backend: #DIV/0!, code 2.
+    One cell on plain floats: (value, error code); a cac of 0 is #DIV/0!, code 2.
 
     >>> ltv_cac.on_floats(1500.0, 500.0), ltv_cac.on_floats(1500.0, 0.0)
     ((3.0, 0), (inf, 2))
@@ -194,7 +194,7 @@ def ltv_cac(xp, ltv, cac):
     err = xp.errors(ltv, cac)
     err.where(_outside(xp, ltv, 0) | _outside(xp, cac, 0), NUM)
     err.where(cac == 0, DIV0)
-    return ltv / cac, err.plane
+    return xp.divide(ltv, cac), err.plane
 
 
 @elementwise
@@ -237,13 +237,13 @@ def payback(xp, cac, arpu, margin, churn, discount, type_):
     # The share of the discounted lifetime margin the cost takes, (cac / m) * rate: with
     # payments at the end every payment is q times smaller, and (1 - q) / q is
     # (churn + discount) / (1 - churn).
-    ratio = xp.asarray(cac / m)  # arrays, 0-d ones included: the fix-ups below index them
+    ratio = xp.asarray(xp.divide(cac, m))  # arrays, 0-d ones included: the fix-ups below index them
     rate = xp.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
     lost_share = ratio * rate
     # log1p keeps ln(1 - x) exact for tiny x, and ln q as log1p(-churn) - log1p(discount)
     # is exact even where q rounds to 1 (a discount of 1e-200).
     ln_q = xp.asarray(_ln_q(xp, churn, discount))
-    general = xp.asarray(xp.log1p(-lost_share) / ln_q)
+    general = xp.asarray(xp.divide(xp.log1p(-lost_share), ln_q))
     earned_back = xp.asarray(lost_share < 1)
     # Near a share of 1, with payments at the start and q < 1/2, what is kept, 1 - share,
     # is (1 - ratio) + ratio * q: there 1 - q is near 1 and has lost q's last digits
@@ -260,7 +260,7 @@ def payback(xp, cac, arpu, margin, churn, discount, type_):
     tiny = lost_share < _TINY
     if xp.any(tiny):
         ratios, rates, ln_qs = xp.take(tiny, ratio, rate, ln_q)
-        general = xp.put(general, tiny, ratios * (rates / -ln_qs))
+        general = xp.put(general, tiny, ratios * xp.divide(rates, -ln_qs))
     general += 0.0  # no -0.0
     once = churn == 1  # q = 0: one payment at the start, or none
     paid_once = (type_ == 1) & (cac <= m)
@@ -285,7 +285,7 @@ def onboarding_roi(xp, value_with, value_without, cost):
     err = xp.errors(value_with, value_without, cost)
     err.where(_outside(xp, cost, 0), NUM)
     err.where(cost == 0, DIV0)
-    return (value_with - value_without - cost) / cost, err.plane
+    return xp.divide(value_with - value_without - cost, cost), err.plane
 
 
 @elementwise
