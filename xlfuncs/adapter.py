@@ -232,22 +232,25 @@ def _plain_grid(rows: list, width: int) -> np.ndarray | None:
     type discovery leaves anything but Python and numpy numbers as ``object``.
     """
     try:
-        if width >= _PACKED_WIDTH:
-            for row in rows:
-                if type(sum(row, 0.0)) is not float:
+        # A numpy number among the cells turns the rest of a sum into numpy arithmetic,
+        # which warns on overflow (np.True_, then 1e308 + 1e308): only the sum's type matters.
+        with np.errstate(all="ignore"):
+            if width >= _PACKED_WIDTH:
+                for row in rows:
+                    if type(sum(row, 0.0)) is not float:
+                        return None
+                grid = np.empty((len(rows), width))
+                memory = memoryview(grid).cast("B")
+                pack, step = struct.Struct(f"{width}d").pack_into, 8 * width
+                for offset, row in zip(range(0, step * len(rows), step), rows):
+                    pack(memory, offset, *row)
+            else:
+                if type(sum(itertools.chain.from_iterable(rows), 0.0)) is not float:
                     return None
-            grid = np.empty((len(rows), width))
-            memory = memoryview(grid).cast("B")
-            pack, step = struct.Struct(f"{width}d").pack_into, 8 * width
-            for offset, row in zip(range(0, step * len(rows), step), rows):
-                pack(memory, offset, *row)
-        else:
-            if type(sum(itertools.chain.from_iterable(rows), 0.0)) is not float:
-                return None
-            grid = np.array(rows)
-            if grid.ndim != 2 or grid.dtype.kind not in "fi":
-                return None
-            grid = grid.astype(float, copy=False)
+                grid = np.array(rows)
+                if grid.ndim != 2 or grid.dtype.kind not in "fi":
+                    return None
+                grid = grid.astype(float, copy=False)
     except (TypeError, ValueError, OverflowError, struct.error):
         return None
     for r in np.flatnonzero(((grid == 0.0) | (grid == 1.0)).any(axis=1)).tolist():
