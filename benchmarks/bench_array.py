@@ -18,8 +18,9 @@ max) and each ratio is the median of the per-round ratios with their spread.
    * ``loop, inline expression``: the same loop with the expression written inline;
    * ``numpy (bare expression)``: the formula on float arrays, for scale.
 
-2. **Scalar API**: ``xlfuncs.clv(35, 0.05)`` (and two other calls), ``timeit``, the per-call
-   time of each of several repeats (target: under 10 us, best of the repeats).
+2. **Scalar API**: ``xlfuncs.clv(35, 0.05)`` and the other element-wise functions, each
+   with its metric's float backend against its array backend (target: under 10 us); see
+   ``bench_scalar.py``, which this section runs.
 
 3. **Import** (``--imports`` fresh interpreters, alternating): ``python -c "import numpy"``
    against ``python -c "import numpy; import xlfuncs"`` and ``... from xlfuncs import clv``
@@ -41,11 +42,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import timeit
 
+import bench_scalar  # the script's own folder is on the path
 import numpy as np
 
-import xlfuncs
 from xlfuncs import adapter
 
 
@@ -120,14 +120,8 @@ def ranges(cells: int, rounds: int) -> None:
 
 
 def scalar(repeat: int) -> None:
-    calls = ("xlfuncs.clv(35, 0.05)", "xlfuncs.clv(100, 0.05, 1, 0.01, 36, 0)", "xlfuncs.ltv_cac(1500, 500)")
-    print(f"2. Scalar API, us per call: best (median .. worst) of {repeat} repeats")
-    for statement in calls:
-        timer = timeit.Timer(statement, globals={"xlfuncs": xlfuncs})
-        number, _ = timer.autorange()
-        per_call = [t / number * 1e6 for t in timer.repeat(repeat, number)]
-        best, mid, worst = min(per_call), statistics.median(per_call), max(per_call)
-        print(f"   {statement:<44}{best:>7.2f} ({mid:.2f} .. {worst:.2f})")
+    print("2. ", end="")
+    bench_scalar.measure(repeat, 20_000)
 
 
 def _importtime(code: str, env: dict) -> tuple[float, float]:
@@ -186,7 +180,7 @@ def imports(count: int, cold: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=9, help="rounds of the range sides and timeit repeats")
+    parser.add_argument("--repeat", type=int, default=9, help="rounds of the range sides and of the scalar calls")
     parser.add_argument("--imports", type=int, default=15, help="fresh interpreters per import side")
     parser.add_argument("--cold", action="store_true", help="also time the import without bytecode caches")
     options = parser.parse_args()

@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "xlfuncs"
 LAYERS = {
     "xlfuncs.errors": 0,
     "xlfuncs.numtext": 0,
+    "xlfuncs.backend": 1,
     "xlfuncs.metrics": 1,
     "xlfuncs.billing": 1,
     "xlfuncs.sbg": 1,

@@ -1,5 +1,10 @@
 """The quick paths give the same answers as the general rules.
 
+* every element-wise metric's float backend (``metric.on_floats``) against the same metric
+  on arrays, bit for bit, for any floats (edges, NaN and inf included) and over the
+  mpmath sweeps' rows;
+* the cell rules' scalar quick path (:func:`xlfuncs.adapter.single`) against the same
+  arguments given as one-cell ranges (the general path);
 * the Python API's scalar fast path against :func:`xlfuncs.adapter.call`;
 * the plain 2-D list reader against the per-cell rules, for ranges of floats and ints
   mixed with the values that must not pass for numbers (bools, numeric text, None, ...).
@@ -12,6 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import retention_exact as exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +78,91 @@ def test_api_fast_path_raises_like_the_rules():
         xlfuncs.clv(35, 0.05, 1, 0, 12, 1, churn=0.05)
     with pytest.raises(TypeError):
         xlfuncs.clv(churn=0.05)
+
+
+# ---------------------------------------------------------------- the float backend
+
+# Where floats and numpy could part: zeros of both signs, the ends of the domains, the
+# bounds of the float backend's guarded ufuncs (expm1 from 709), subnormals, overflow.
+FLOAT_EDGES = [
+    *(0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 36.0, 36.9, 1 - 2.0**-53, 1 + 2.0**-52, 0.05, 0.01, 0.8),
+    *(1e-16, 1e-300, 1e-310, 5e-324, 2.0**-1022, 1e300, 1.7e308, 709.0, 710.0, 1e16, 46000.0),
+    *(math.inf, -math.inf, math.nan),
+]
+floats = st.one_of(
+    st.sampled_from(FLOAT_EDGES),
+    st.floats(min_value=-2, max_value=2),
+    st.floats(min_value=0, max_value=1000),
+    st.floats(),
+)
+
+
+def _cell_of_arrays(fn, numbers) -> tuple[float, int]:
+    """The array metric on the numbers as one-cell 2-D ranges, as the general path runs it."""
+    values, errors = fn.impl(*(np.array([[x]]) for x in numbers))
+    return np.broadcast_to(values, (1, 1))[0, 0].item(), int(np.broadcast_to(errors, (1, 1))[0, 0])
+
+
+def _same_cell(fn, got, want) -> bool:
+    """One error code, and the same value bits where it is no error (an error cell's value
+    is never shown); a NaN is a NaN whatever its payload."""
+    (value, code), (expected, expected_code) = got, want
+    if code != expected_code:
+        return False
+    if code != 0:
+        return True
+    return _same(value, expected) if fn.labels is None else value == expected
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_float_backend_is_the_array_metric(name, data):
+    """Any floats, NaN and inf included (the quick path only passes finite ones, a metric
+    must not care): the float backend's cell is the array metric's, bit for bit."""
+    fn = registry.get(name)
+    numbers = [data.draw(floats, label=a.name) for a in fn.args]
+    got = adapter._quick(fn).metric(*numbers)
+    assert _same_cell(fn, got, _cell_of_arrays(fn, numbers)), (got, numbers)
+
+
+def _sweep_rows(name):
+    """The mpmath sweeps' rows (ordinary values to subnormal churn, churn one ulp below 1,
+    cac / m of 1e-600, inf and 1e308 periods) as the metric's arguments."""
+    if name == "CLV":
+        return [(m, churn, 1.0, d, n, t) for m, churn, d, n, t in exact.clv_sweep()]
+    cac, arpu, churn, discount, type_, periods = exact.random_cells(300)
+    ordinary = [(k, a, 1.0, c, d, t) for k, a, c, d, t in zip(cac, arpu, churn, discount, type_)]
+    return [(k, m, 1.0, c, d, t) for k, m, c, d, t in exact.payback_sweep()] + ordinary
+
+
+@pytest.mark.parametrize("name", ["CLV", "PAYBACK"])
+def test_float_backend_over_the_mpmath_sweeps(name):
+    fn = registry.get(name)
+    rows = [tuple(map(float, row)) for row in _sweep_rows(name)]
+    values, errors = fn.impl(*(np.array(column) for column in zip(*rows)))
+    on_floats = fn.impl.on_floats
+    for row, value, code in zip(rows, values.tolist(), errors.tolist()):
+        assert _same_cell(fn, on_floats(*row), (value, code)), row
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_single_is_the_rules_on_one_cell_ranges(name, data):
+    """adapter.single (plain numbers, defaults filled in, the float backend) against the
+    general path given the same arguments as one-cell ranges."""
+    fn = registry.get(name)
+    count = data.draw(st.integers(len(fn.required), len(fn.args)), label="arguments")
+    args = [data.draw(st.one_of(numbers, st.sampled_from(FLOAT_EDGES)), label=a.name) for a in fn.args[:count]]
+    if data.draw(st.booleans(), label="an empty optional cell") and count > len(fn.required):
+        args[-1] = None
+    quick = adapter.single(fn, args)
+    if quick is None:  # NaN, inf or an int beyond floats: the general rules' to decide
+        assert not all(isinstance(a, (int, float)) and math.isfinite(a) for a in args if a is not None)
+        return
+    cell = adapter.evaluate(fn, [[[a]] for a in args]).cells()[0, 0]
+    assert _same(quick, cell if isinstance(cell, str) else float(cell)), (args, quick, cell)
 
 
 cells = st.one_of(

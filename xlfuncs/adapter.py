@@ -28,6 +28,7 @@ Nothing here raises for any input: every failure is an Excel error value, with a
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import math
 import numbers
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import registry
+from . import backend, registry
 from .errors import NA, NUM, OK, VALUE, ExcelError, first_error, nonfinite_as_num
 
 __all__ = [
@@ -231,22 +232,25 @@ def _plain_grid(rows: list, width: int) -> np.ndarray | None:
     type discovery leaves anything but Python and numpy numbers as ``object``.
     """
     try:
-        if width >= _PACKED_WIDTH:
-            for row in rows:
-                if type(sum(row, 0.0)) is not float:
+        # A numpy number among the cells turns the rest of a sum into numpy arithmetic,
+        # which warns on overflow (np.True_, then 1e308 + 1e308): only the sum's type matters.
+        with np.errstate(all="ignore"):
+            if width >= _PACKED_WIDTH:
+                for row in rows:
+                    if type(sum(row, 0.0)) is not float:
+                        return None
+                grid = np.empty((len(rows), width))
+                memory = memoryview(grid).cast("B")
+                pack, step = struct.Struct(f"{width}d").pack_into, 8 * width
+                for offset, row in zip(range(0, step * len(rows), step), rows):
+                    pack(memory, offset, *row)
+            else:
+                if type(sum(itertools.chain.from_iterable(rows), 0.0)) is not float:
                     return None
-            grid = np.empty((len(rows), width))
-            memory = memoryview(grid).cast("B")
-            pack, step = struct.Struct(f"{width}d").pack_into, 8 * width
-            for offset, row in zip(range(0, step * len(rows), step), rows):
-                pack(memory, offset, *row)
-        else:
-            if type(sum(itertools.chain.from_iterable(rows), 0.0)) is not float:
-                return None
-            grid = np.array(rows)
-            if grid.ndim != 2 or grid.dtype.kind not in "fi":
-                return None
-            grid = grid.astype(float, copy=False)
+                grid = np.array(rows)
+                if grid.ndim != 2 or grid.dtype.kind not in "fi":
+                    return None
+                grid = grid.astype(float, copy=False)
     except (TypeError, ValueError, OverflowError, struct.error):
         return None
     for r in np.flatnonzero(((grid == 0.0) | (grid == 1.0)).any(axis=1)).tolist():
@@ -693,8 +697,39 @@ _TABLE_READERS = {registry.GRID: _grid_table, registry.COHORT_ROWS: _cohort_rows
 _PLAIN = (float, int, np.float64)
 
 
-def _plain_numbers(fn: registry.Function, args: tuple) -> list | None:
-    """The arguments as numpy scalars when each is a finite number or an omitted or empty
+class _Quick:
+    """What the quick path needs of one element-wise function, looked up once per function:
+    the metric on one cell's floats, and per argument its default (:data:`MISSING` for a
+    required one)."""
+
+    __slots__ = ("fn", "metric", "defaults", "rest", "labels")
+
+    def __init__(self, fn: registry.Function):
+        self.fn = fn
+        # Every metric of metrics.py has a float backend; one that has not (the sBG model's)
+        # runs its array code on the numbers.
+        self.metric = getattr(fn.impl, "on_floats", None) or functools.partial(backend.on_one, fn.impl)
+        self.defaults = tuple(float(arg.default) if arg.optional else MISSING for arg in fn.args)
+        # rest[k]: the defaults of the arguments after the first k, None if one is required.
+        self.rest = [None if MISSING in self.defaults[k:] else list(self.defaults[k:]) for k in range(len(fn.args) + 1)]
+        self.labels = fn.labels
+
+
+_QUICK: dict[int, _Quick] = {}  # by id(fn); each entry keeps its fn alive, so ids stay unique
+
+
+def _quick(fn: registry.Function) -> _Quick | None:
+    """The quick path's data of ``fn`` (None for a function that is not element-wise)."""
+    quick = _QUICK.get(id(fn))
+    if quick is None or quick.fn is not fn:
+        if fn.kind != registry.ELEMENTWISE:
+            return None
+        quick = _QUICK[id(fn)] = _Quick(fn)
+    return quick
+
+
+def _plain_numbers(quick: _Quick, args) -> list | None:
+    """The arguments as floats when each is a finite number or an omitted or empty
     optional one (the default), else None.
 
     A spreadsheet calls a function once per cell, mostly with single numbers: for those the
@@ -702,21 +737,21 @@ def _plain_numbers(fn: registry.Function, args: tuple) -> list | None:
     of the general path would cost several times the metric itself.
     """
     numbers = []
-    for position, arg in enumerate(fn.args):
-        value = args[position] if position < len(args) else MISSING
+    for value, default in zip(args, quick.defaults):
         if type(value) in _PLAIN:
             try:
-                number = np.float64(value)
+                number = float(value)
             except OverflowError:  # an int beyond float range: the general path's #VALUE!
                 return None
             if not math.isfinite(number):  # NaN (blank) or inf (#NUM!): the general path decides
                 return None
             numbers.append(number)
-        elif (value is MISSING or value is None) and arg.optional:
-            numbers.append(np.float64(arg.default))
+        elif (value is MISSING or value is None) and default is not MISSING:
+            numbers.append(default)
         else:
             return None
-    return numbers
+    rest = quick.rest[len(args)]
+    return None if rest is None else numbers + rest
 
 
 def evaluate(fn: registry.Function, args: tuple | list) -> Result:
@@ -751,23 +786,21 @@ def single(fn: registry.Function, args) -> float | str | ExcelError | None:
     """An element-wise function on single plain numbers (omitted optional ones allowed):
     its value or error, or None when the arguments need the general rules.
 
-    A spreadsheet calls a function once per cell, mostly like this: the quick path.
+    A spreadsheet calls a function once per cell, mostly like this: the quick path. The
+    metric runs on plain floats (its float backend), for the same bits as on arrays.
     """
-    if fn.kind != registry.ELEMENTWISE or len(args) > len(fn.args):
+    quick = _quick(fn)
+    if quick is None or len(args) > len(quick.defaults):
         return None
-    scalars = _plain_numbers(fn, args)
-    return None if scalars is None else _single(fn, scalars)
-
-
-def _single(fn: registry.Function, numbers: list):
-    """An element-wise function on single numbers: one value or one error."""
-    result, errors = fn.impl(*numbers)
-    result, code = np.reshape(result, -1)[0], int(np.reshape(errors, -1)[0])
-    if code:
-        return ExcelError.from_code(code)
-    if fn.labels is not None:
-        return fn.labels[int(result)]
-    return float(result) if np.isfinite(result) else ExcelError.NUM
+    numbers = _plain_numbers(quick, args)
+    if numbers is None:
+        return None
+    value, code = quick.metric(*numbers)
+    if quick.labels is not None:
+        return ExcelError.from_code(code) if code else quick.labels[value]
+    if not math.isfinite(value):  # the one kind of value the range's rule below can change
+        code = int(nonfinite_as_num(np.float64(value), np.int8(code)))
+    return ExcelError.from_code(code) if code else value
 
 
 def call(name: str, *args):

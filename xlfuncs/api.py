@@ -198,18 +198,15 @@ def _make(fn: registry.Function):
         values = [_python_value(value, arg) for value, arg in zip(bound.arguments.values(), fn.args)]
         return impl(fn, values)
 
-    def fast(*args):
+    def function(*args, **kwargs):
         # Plain numbers, given by position: the metric on them straight away (the cell
         # rules' own quick path, adapter.single); anything else, the whole of the rules.
-        value = adapter.single(fn, args)
+        value = None if kwargs else adapter.single(fn, args)
         if value is None:
-            return general(*args)
+            return general(*args, **kwargs)
         if isinstance(value, ExcelError):
             raise ExcelErrorValue(value, fn.name)
         return value
-
-    def function(*args, **kwargs):
-        return general(*args, **kwargs) if kwargs else fast(*args)
 
     if fn.kind != registry.ELEMENTWISE:
         function = general

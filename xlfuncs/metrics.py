@@ -9,14 +9,20 @@ of range) before ``#DIV/0!``, so one cell has one deterministic error.
 Nothing in this module knows about cells, blanks, text or spreadsheets: that is the job
 of :mod:`xlfuncs.adapter`. Each function is one numpy pass over its inputs, so a call over
 a million cells costs a handful of array operations, not a Python loop.
+
+The element-wise metrics are written once for two backends (:mod:`xlfuncs.backend`):
+``clv(...)`` runs on arrays, ``clv.on_floats(...)`` runs the same lines on the plain
+floats of one cell, for the same bits without numpy's cost per operation.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
+from .backend import ARRAYS, elementwise
 from .errors import DIV0, NUM, OK
 
 __all__ = [
@@ -41,21 +47,9 @@ __all__ = [
 ]
 
 
-class _Errors:
-    """An error plane filled in check order: the first failed check of a cell wins."""
-
-    def __init__(self, *operands):
-        # The operands may be views broadcast from single cells: the plane takes their
-        # common shape.
-        self.plane = np.zeros(np.broadcast_shapes(*(np.shape(x) for x in operands)), dtype=np.int8)
-
-    def where(self, condition, code: int) -> None:
-        np.copyto(self.plane, np.int8(code), where=(self.plane == OK) & condition)
-
-
-def _outside(x, low=-np.inf, high=np.inf):
+def _outside(xp, x, low=-math.inf, high=math.inf):
     # NaN compares False everywhere, so test "inside" and negate to catch it too.
-    return ~((x >= low) & (x <= high))
+    return xp.not_((x >= low) & (x <= high))
 
 
 _TINY = np.finfo(float).tiny  # the smallest normal float
@@ -71,21 +65,28 @@ def _one_minus_q(churn, discount):
     return (churn + discount) / (1.0 + discount)
 
 
-def _ln_q(churn, discount):
+def _ln_q(xp, churn, discount):
     """ln q as log1p(-churn) - log1p(discount): finite and exact for churn next to 1 (where
     1 - q rounds to 1 and log1p(-(1 - q)) would be -inf) as well as for a tiny 1 - q."""
-    return np.log1p(-churn) - np.log1p(discount)
+    return xp.log1p(-churn) - xp.log1p(discount)
 
 
-def _not_type(type_):
+def _not_type(xp, type_):
     """Excel's payment timing flag: 0 (end of period) or 1 (start); anything else is out."""
-    return ~((type_ == 0) | (type_ == 1))
+    return xp.not_((type_ == 0) | (type_ == 1))
 
 
 # ---------------------------------------------------------------- element-wise
+#
+# Each element-wise metric is written once, as a function of the backend ``xp`` (see
+# xlfuncs.backend): @elementwise makes it the array metric, and its ``.on_floats`` runs the
+# same lines on the single floats of one cell (the spreadsheet's and the Python API's
+# scalar call). xp.divide is a division whose denominator may be 0 for ordinary inputs
+# (no churn and no discount, a cost of 0): on floats, "/" would raise there.
 
 
-def clv(arpu, churn, margin, discount, periods, type_):
+@elementwise
+def clv(xp, arpu, churn, margin, discount, periods, type_):
     """Customer lifetime value, discounted, first period undiscounted.
 
     Parameters
@@ -137,39 +138,44 @@ def clv(arpu, churn, margin, discount, periods, type_):
     >>> values, errors = clv(*map(np.array, ([35.0], [0.05], [1.0], [0.0], [np.inf], [1.0])))
     >>> float(values[0]), int(errors[0])
     (700.0, 0)
+
+    One cell, on plain floats (what a scalar call runs):
+
+    >>> clv.on_floats(35.0, 0.05, 1.0, 0.0, float("inf"), 1.0)
+    (700.0, 0)
     """
-    with np.errstate(all="ignore"):
-        err = _Errors(arpu, churn, margin, discount, periods)
-        err.where(
-            _outside(arpu, 0)
-            | _outside(churn, 0, 1)
-            | _outside(margin, 0, 1)
-            | _outside(discount, 0)
-            | _outside(periods, 1)
-            | _not_type(type_),
-            NUM,
-        )
-        m = arpu * margin
-        one_minus_q = _one_minus_q(churn, discount)
-        n = np.floor(periods)
-        unlimited = np.isinf(n)
-        # churn = discount = 0: the customer never leaves. Only exactly: a 1 - q below the
-        # smallest normal float (a churn of 1e-310) still tells over an astronomic horizon.
-        steady = one_minus_q == 0
-        err.where(unlimited & (one_minus_q == 0), DIV0)
-        values = m / one_minus_q
-        if not unlimited.all():  # the horizon branch costs four more passes: only when used
-            # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
-            kept_share = -np.expm1(n * _ln_q(churn, discount))
-            # kept_share / one_minus_q first: both may be tiny, their product with m underflows.
-            limited = np.where(steady, m * n, m * (kept_share / one_minus_q))
-            values = np.where(unlimited, values, limited)
-        if (type_ == 0).any():  # payments at the end: one period later, kept with q
-            values = np.where(type_ == 0, values * ((1.0 - churn) / (1.0 + discount)), values)
+    err = xp.errors(arpu, churn, margin, discount, periods)
+    err.where(
+        _outside(xp, arpu, 0)
+        | _outside(xp, churn, 0, 1)
+        | _outside(xp, margin, 0, 1)
+        | _outside(xp, discount, 0)
+        | _outside(xp, periods, 1)
+        | _not_type(xp, type_),
+        NUM,
+    )
+    m = arpu * margin
+    one_minus_q = _one_minus_q(churn, discount)
+    n = xp.floor(periods)
+    unlimited = xp.isinf(n)
+    # churn = discount = 0: the customer never leaves. Only exactly: a 1 - q below the
+    # smallest normal float (a churn of 1e-310) still tells over an astronomic horizon.
+    steady = one_minus_q == 0
+    err.where(unlimited & steady, DIV0)
+    values = xp.divide(m, one_minus_q)
+    if not xp.all(unlimited):  # the horizon branch costs four more passes: only when used
+        # 1 - q^n as -expm1(n ln q): exact even when q rounds to 1 (a discount of 1e-200).
+        kept_share = -xp.expm1(n * _ln_q(xp, churn, discount))
+        # kept_share / one_minus_q first: both may be tiny, their product with m underflows.
+        limited = xp.where(steady, m * n, m * xp.divide(kept_share, one_minus_q))
+        values = xp.where(unlimited, values, limited)
+    if xp.any(type_ == 0):  # payments at the end: one period later, kept with q
+        values = xp.where(type_ == 0, values * ((1.0 - churn) / (1.0 + discount)), values)
     return values, err.plane
 
 
-def ltv_cac(ltv, cac):
+@elementwise
+def ltv_cac(xp, ltv, cac):
     """LTV:CAC ratio, ``ltv / cac``; healthy at 3 or more (the 3:1 rule).
 
     Returns ``#NUM!`` where either is negative, ``#DIV/0!`` where cac = 0.
@@ -179,15 +185,20 @@ def ltv_cac(ltv, cac):
     >>> import numpy as np
     >>> float(ltv_cac(np.array(1500.0), np.array(500.0))[0])
     3.0
+
+    One cell on plain floats: (value, error code); a cac of 0 is #DIV/0!, code 2.
+
+    >>> ltv_cac.on_floats(1500.0, 500.0), ltv_cac.on_floats(1500.0, 0.0)
+    ((3.0, 0), (inf, 2))
     """
-    with np.errstate(all="ignore"):
-        err = _Errors(ltv, cac)
-        err.where(_outside(ltv, 0) | _outside(cac, 0), NUM)
-        err.where(cac == 0, DIV0)
-        return ltv / cac, err.plane
+    err = xp.errors(ltv, cac)
+    err.where(_outside(xp, ltv, 0) | _outside(xp, cac, 0), NUM)
+    err.where(cac == 0, DIV0)
+    return xp.divide(ltv, cac), err.plane
 
 
-def payback(cac, arpu, margin, churn, discount, type_):
+@elementwise
+def payback(xp, cac, arpu, margin, churn, discount, type_):
     """Periods until the acquisition cost is earned back, fractional.
 
     Notes
@@ -208,58 +219,59 @@ def payback(cac, arpu, margin, churn, discount, type_):
     >>> float(payback(a(1000.0), a(100.0), a(1.0), a(0.05), a(0.0), a(1.0))[0])
     13.5134073340
     """
-    with np.errstate(all="ignore"):
-        cac, arpu, margin, churn, discount, type_ = np.broadcast_arrays(cac, arpu, margin, churn, discount, type_)
-        err = _Errors(cac, arpu, margin, churn, discount, type_)
-        err.where(
-            _outside(cac, 0)
-            | _outside(arpu, 0)
-            | _outside(margin, 0, 1)
-            | _outside(churn, 0, 1)
-            | _outside(discount, 0)
-            | _not_type(type_),
-            NUM,
-        )
-        m = arpu * margin
-        err.where(m == 0, DIV0)
-        one_minus_q = _one_minus_q(churn, discount)
-        steady = one_minus_q == 0  # exactly: see clv
-        # The share of the discounted lifetime margin the cost takes, (cac / m) * rate: with
-        # payments at the end every payment is q times smaller, and (1 - q) / q is
-        # (churn + discount) / (1 - churn).
-        ratio = np.asarray(cac / m)  # arrays, 0-d ones included: the fix-ups below index them
-        rate = np.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
-        lost_share = ratio * rate
-        # log1p keeps ln(1 - x) exact for tiny x, and ln q as log1p(-churn) - log1p(discount)
-        # is exact even where q rounds to 1 (a discount of 1e-200).
-        ln_q = np.asarray(_ln_q(churn, discount))
-        general = np.asarray(np.log1p(-lost_share) / ln_q)
-        earned_back = np.asarray(lost_share < 1)
-        # Near a share of 1, with payments at the start and q < 1/2, what is kept, 1 - share,
-        # is (1 - ratio) + ratio * q: there 1 - q is near 1 and has lost q's last digits
-        # (all of them for churn 0.9999999999999999), while 1 - ratio is exact.
-        near_one = (lost_share > 0.5) & (type_ == 1) & (one_minus_q > 0.5)
-        if near_one.any():
-            ratios, churns, discounts = ratio[near_one], churn[near_one], discount[near_one]
-            kept = (1.0 - ratios) + ratios * ((1.0 - churns) / (1.0 + discounts))
-            general[near_one] = np.log(kept) / ln_q[near_one]
-            earned_back[near_one] = kept > 0
-        # A share below the smallest normal float has lost its digits (cac / m = 1e-300 and
-        # 1 - q = 1e-300 make 1e-600, which is 0): there n = ratio * rate / -ln q, factored
-        # so that nothing underflows.
-        tiny = lost_share < _TINY
-        if tiny.any():
-            general[tiny] = ratio[tiny] * (rate[tiny] / -ln_q[tiny])
-        general += 0.0  # no -0.0
-        once = churn == 1  # q = 0: one payment at the start, or none
-        paid_once = (type_ == 1) & (cac <= m)
-        err.where(~steady & ~once & ~earned_back, NUM)  # never earned back
-        err.where(once & (cac != 0) & ~paid_once, NUM)
-        values = np.where(steady, ratio, np.where(once, np.where(cac == 0, 0.0, ratio), general))
+    cac, arpu, margin, churn, discount, type_ = xp.broadcast(cac, arpu, margin, churn, discount, type_)
+    err = xp.errors(cac, arpu, margin, churn, discount, type_)
+    err.where(
+        _outside(xp, cac, 0)
+        | _outside(xp, arpu, 0)
+        | _outside(xp, margin, 0, 1)
+        | _outside(xp, churn, 0, 1)
+        | _outside(xp, discount, 0)
+        | _not_type(xp, type_),
+        NUM,
+    )
+    m = arpu * margin
+    err.where(m == 0, DIV0)
+    one_minus_q = _one_minus_q(churn, discount)
+    steady = one_minus_q == 0  # exactly: see clv
+    # The share of the discounted lifetime margin the cost takes, (cac / m) * rate: with
+    # payments at the end every payment is q times smaller, and (1 - q) / q is
+    # (churn + discount) / (1 - churn).
+    ratio = xp.asarray(xp.divide(cac, m))  # arrays, 0-d ones included: the fix-ups below index them
+    rate = xp.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
+    lost_share = ratio * rate
+    # log1p keeps ln(1 - x) exact for tiny x, and ln q as log1p(-churn) - log1p(discount)
+    # is exact even where q rounds to 1 (a discount of 1e-200).
+    ln_q = xp.asarray(_ln_q(xp, churn, discount))
+    general = xp.asarray(xp.divide(xp.log1p(-lost_share), ln_q))
+    earned_back = xp.asarray(lost_share < 1)
+    # Near a share of 1, with payments at the start and q < 1/2, what is kept, 1 - share,
+    # is (1 - ratio) + ratio * q: there 1 - q is near 1 and has lost q's last digits
+    # (all of them for churn 0.9999999999999999), while 1 - ratio is exact.
+    near_one = (lost_share > 0.5) & (type_ == 1) & (one_minus_q > 0.5)
+    if xp.any(near_one):
+        ratios, churns, discounts, ln_qs = xp.take(near_one, ratio, churn, discount, ln_q)
+        kept = (1.0 - ratios) + ratios * ((1.0 - churns) / (1.0 + discounts))
+        general = xp.put(general, near_one, xp.log(kept) / ln_qs)
+        earned_back = xp.put(earned_back, near_one, kept > 0)
+    # A share below the smallest normal float has lost its digits (cac / m = 1e-300 and
+    # 1 - q = 1e-300 make 1e-600, which is 0): there n = ratio * rate / -ln q, factored
+    # so that nothing underflows.
+    tiny = lost_share < _TINY
+    if xp.any(tiny):
+        ratios, rates, ln_qs = xp.take(tiny, ratio, rate, ln_q)
+        general = xp.put(general, tiny, ratios * xp.divide(rates, -ln_qs))
+    general += 0.0  # no -0.0
+    once = churn == 1  # q = 0: one payment at the start, or none
+    paid_once = (type_ == 1) & (cac <= m)
+    err.where(xp.not_(steady | once | earned_back), NUM)  # never earned back
+    err.where(once & (cac != 0) & xp.not_(paid_once), NUM)
+    values = xp.where(steady, ratio, xp.where(once, xp.where(cac == 0, 0.0, ratio), general))
     return values, err.plane
 
 
-def onboarding_roi(value_with, value_without, cost):
+@elementwise
+def onboarding_roi(xp, value_with, value_without, cost):
     """Return on onboarding: ``(value_with - value_without - cost) / cost``.
 
     ``#NUM!`` where cost < 0, ``#DIV/0!`` where cost = 0.
@@ -270,14 +282,14 @@ def onboarding_roi(value_with, value_without, cost):
     >>> float(onboarding_roi(np.array(1400.0), np.array(600.0), np.array(200.0))[0])
     3.0
     """
-    with np.errstate(all="ignore"):
-        err = _Errors(value_with, value_without, cost)
-        err.where(_outside(cost, 0), NUM)
-        err.where(cost == 0, DIV0)
-        return (value_with - value_without - cost) / cost, err.plane
+    err = xp.errors(value_with, value_without, cost)
+    err.where(_outside(xp, cost, 0), NUM)
+    err.where(cost == 0, DIV0)
+    return xp.divide(value_with - value_without - cost, cost), err.plane
 
 
-def ttfv(start, first_value):
+@elementwise
+def ttfv(xp, start, first_value):
     """Time to first value in days, ``first_value - start`` (Excel date serials).
 
     ``#NUM!`` where first value comes before the start. (An empty first value, ``#N/A``,
@@ -289,18 +301,18 @@ def ttfv(start, first_value):
     >>> float(ttfv(np.array(46000.0), np.array(46045.5))[0])
     45.5
     """
-    with np.errstate(all="ignore"):
-        err = _Errors(start, first_value)
-        days = first_value - start
-        err.where(_outside(days, 0), NUM)
-        return days, err.plane
+    err = xp.errors(start, first_value)
+    days = first_value - start
+    err.where(_outside(xp, days, 0), NUM)
+    return days, err.plane
 
 
 HEALTH_LABELS = ("red", "yellow", "green")
 SEGMENT_LABELS = ("VIP", "potential", "core", "non-core")
 
 
-def health_status(score, red_below, green_from):
+@elementwise
+def health_status(xp, score, red_below, green_from):
     """Index into :data:`HEALTH_LABELS`: red below ``red_below``, green from ``green_from``.
 
     ``#NUM!`` where red_below > green_from.
@@ -312,13 +324,14 @@ def health_status(score, red_below, green_from):
     >>> [HEALTH_LABELS[i] for i in idx]
     ['red', 'yellow', 'green']
     """
-    err = _Errors(score, red_below, green_from)
-    err.where(~(red_below <= green_from), NUM)
-    index = np.where(score < red_below, 0, np.where(score >= green_from, 2, 1))
-    return index.astype(np.int8), err.plane
+    err = xp.errors(score, red_below, green_from)
+    err.where(xp.not_(red_below <= green_from), NUM)
+    index = xp.where(score < red_below, 0, xp.where(score >= green_from, 2, 1))
+    return xp.index(index), err.plane
 
 
-def segment(mrr, potential_mrr, vip_mrr, core_mrr):
+@elementwise
+def segment(xp, mrr, potential_mrr, vip_mrr, core_mrr):
     """Index into :data:`SEGMENT_LABELS` ("VIP", "potential", "core", "non-core").
 
     ``#NUM!`` where vip_mrr < core_mrr.
@@ -331,10 +344,10 @@ def segment(mrr, potential_mrr, vip_mrr, core_mrr):
     >>> [SEGMENT_LABELS[i] for i in idx]
     ['VIP', 'potential', 'core', 'non-core']
     """
-    err = _Errors(mrr, potential_mrr, vip_mrr, core_mrr)
-    err.where(~(vip_mrr >= core_mrr), NUM)
-    index = np.select([mrr >= vip_mrr, potential_mrr >= vip_mrr, mrr >= core_mrr], [0, 1, 2], default=3)
-    return index.astype(np.int8), err.plane
+    err = xp.errors(mrr, potential_mrr, vip_mrr, core_mrr)
+    err.where(xp.not_(vip_mrr >= core_mrr), NUM)
+    index = xp.select([mrr >= vip_mrr, potential_mrr >= vip_mrr, mrr >= core_mrr], [0, 1, 2], default=3)
+    return xp.index(index), err.plane
 
 
 # ---------------------------------------------------------------- aggregating
@@ -521,7 +534,7 @@ def health_score(scores, weights):
     >>> float(health_score(np.array([80.0, 40.0]), np.array([3.0, 1.0]))[0])
     70.0
     """
-    negative = bool(_outside(scores, 0, 100).any() or (weights < 0).any())
+    negative = bool(_outside(ARRAYS, scores, 0, 100).any() or (weights < 0).any())
     return _ratio(float(scores @ weights), weights.sum(), negative)
 
 
