@@ -9,6 +9,7 @@ import os
 import queue as queue_module
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -344,7 +345,9 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     workbook = Workbook(source, scan=False, defer_checks=True)
     lo = _office_version(office)
     known = office.function_names() | set(registry.FUNCTIONS) | {"ANCHORARRAY"}
-    if not _can_overlap(workbook, known, lo):
+    # Overlapping the scan with LibreOffice's load takes a second core: only when the
+    # batch has one to spare (one file with --jobs 2 or more, as Calc's threads).
+    if not (office.threaded and _can_overlap(workbook, known, lo)):
         workbook.check()
         workbook.scan()
         if not any(len(sheet.table) for sheet in workbook.sheets):
@@ -645,6 +648,29 @@ def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _return_big_buffers() -> None:
+    """Have glibc give every large buffer back to the system when it is freed.
+
+    A workbook passes through a few copies of its sheets (LibreOffice's copy, the patched
+    sheet), tens to hundreds of megabytes each, one after the other. glibc raises its
+    threshold for serving such blocks from the heap after the first is freed, and heap
+    memory stays with the process: 15 % more resident memory at 100,000 rows, for nothing.
+    """
+    global _BUFFERS_SET
+    if _BUFFERS_SET or not sys.platform.startswith("linux"):
+        return
+    _BUFFERS_SET = True
+    try:
+        import ctypes  # noqa: PLC0415
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD: glibc's default, fixed
+    except (OSError, AttributeError):
+        pass  # not glibc: its own policy
+
+
+_BUFFERS_SET = False
+
+
 def run_batch(
     tasks: list[Task],
     check: bool,
@@ -660,6 +686,7 @@ def run_batch(
     are more cores in the budget than files to share them (one file, default ``--jobs``),
     so ``--jobs 1`` keeps to one core and N processes never fight over N cores.
     """
+    _return_big_buffers()
     budget = max(1, jobs)
     jobs = max(1, min(budget, len(tasks)))
     if jobs == 1:

@@ -28,6 +28,8 @@ from pathlib import Path
 from . import extension
 from .lonames import JOB_SERVICE_NAME, excel_error
 
+#: The signals that stop a batch (see engine.stop_on_signals).
+_STOPPING = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 #: The file beside the prepared profile listing LibreOffice's functions.
 FUNCTION_LIST = "functions.txt"
 
@@ -271,7 +273,17 @@ class Office:
                 "boolean",
                 "false",
             )
-        preexec = extension.death_signal_preexec()
+        dying = extension.death_signal_preexec()
+
+        def preexec() -> None:  # in the child, before soffice runs: its signals as usual
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+            if dying is not None:
+                dying()
+
+        # A fork with a preexec_fn runs Python's at-fork hooks (logging's locks) in this
+        # process; a SIGTERM handled there would be "ignored" with a traceback on stderr.
+        # Blocked for the fork, it arrives just after, where the batch ends cleanly.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             self.process = subprocess.Popen(
                 [
@@ -288,6 +300,8 @@ class Office:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
             self.profile_dir = None
             raise OfficeStartError(f"cannot start LibreOffice ({soffice}): {exc.strerror or exc}") from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         self._sockets = osl_pipe_files((self.profile_dir / "profile").as_uri(), self.pipe)
         self._janitor = _start_janitor(self.process.pid, self.profile_dir, self._sockets)
 

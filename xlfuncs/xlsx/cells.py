@@ -54,16 +54,18 @@ class Table:
     :class:`Cell` when one is needed.
     """
 
-    rows: array = field(default_factory=lambda: array("q"))  # 0-based
-    cols: array = field(default_factory=lambda: array("q"))  # 0-based
-    starts: array = field(default_factory=lambda: array("q"))  # byte span of the <c> element
-    ends: array = field(default_factory=lambda: array("q"))
+    # 32-bit columns: Excel's rows and columns fit, and so does a byte offset in a part
+    # (at most 1 GB, xlfuncs.xlsx.package.MAX_PART_BYTES): 32 bytes a cell, not 56.
+    rows: array = field(default_factory=lambda: array("i"))  # 0-based
+    cols: array = field(default_factory=lambda: array("i"))  # 0-based
+    starts: array = field(default_factory=lambda: array("i"))  # byte span of the <c> element
+    ends: array = field(default_factory=lambda: array("i"))
     #: The cached value where it is a number (0 where :attr:`others` holds it).
     numbers: array = field(default_factory=lambda: array("d"))
     #: Index -> the cached value that is not a number (text, logical, error) or None (none).
     others: dict[int, Value | None] = field(default_factory=dict)
     #: The shared formula of each cell, as a number of :attr:`shared_ids` (-1: none).
-    shared: array = field(default_factory=lambda: array("q"))
+    shared: array = field(default_factory=lambda: array("i"))
     #: A shared formula's ``si`` -> its number in :attr:`shared`.
     shared_ids: dict[str, int] = field(default_factory=dict)
 
