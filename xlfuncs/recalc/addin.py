@@ -271,6 +271,34 @@ def _is_logical(formats, cell, types: dict) -> bool:
         return False
 
 
+def _logical_cells(sheet, formats, types: dict) -> set | None:
+    """The cells of a sheet whose number format is a logical one, found from its ranges of
+    one format each: a handful of calls instead of two per cell holding 0 or 1 (a model
+    with 10,000 zeros spent 0.8 s on them); None when there are too many ranges.
+
+    A formula cell loaded with the General format gets the format of its result's type
+    when calculated (see :func:`_is_logical`), so these are the logical results.
+    """
+    try:
+        ranges = sheet.getUniqueCellFormatRanges()
+        if ranges.getCount() > _MAX_FORMAT_RANGES:
+            return None
+        out: set = set()
+        for i in range(ranges.getCount()):
+            block = ranges.getByIndex(i)
+            key = block.NumberFormat
+            if key not in types:
+                types[key] = bool(formats.getByKey(key).Type & _LOGICAL)
+            if types[key]:
+                out |= _cells_of(block)
+        return out
+    except Exception:  # noqa: BLE001 - cell by cell instead
+        return None
+
+
+_MAX_FORMAT_RANGES = 10_000
+
+
 def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     """Values of the wanted cells of a loaded document, as plain values (sent back with marshal).
 
@@ -319,6 +347,7 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
         ]
         if errors:
             look = sorted(set(look).union(i for i, cell in enumerate(cells) if cell in errors))
+        logical = _logical_cells(sheet, formats, types) if look else None
         for i in look:
             cell, value = cells[i], picked[i]
             numbers[i] = 0.0
@@ -338,7 +367,11 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
             number = float(value)
             if math.isnan(number) or math.isinf(number):
                 others[i] = (503,)
-            elif (number == 0.0 or number == 1.0) and _is_logical(formats, sheet.getCellByPosition(col, row), types):
+            elif (number == 0.0 or number == 1.0) and (
+                cell in logical
+                if logical is not None
+                else _is_logical(formats, sheet.getCellByPosition(col, row), types)
+            ):
                 others[i] = number == 1.0
             else:
                 numbers[i] = number
