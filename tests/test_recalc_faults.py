@@ -431,3 +431,22 @@ def test_an_unstartable_libreoffice_is_one_line(tmp_path):
         assert len(err.strip().splitlines()) == 1, err
         assert "LibreOffice" in err and "Traceback" not in err
         _assert_nothing_left(tmp_path)
+
+
+@pytest.mark.parametrize("jobs", [(), ("--jobs", "1"), ("--jobs", "2")])
+def test_the_libreoffice_started_early_serves_one_file(tmp_path, jobs):
+    """`xlfuncs recalc FILE` starts LibreOffice before its imports; the batch adopts it."""
+    (source,) = _workbooks(tmp_path, 1)
+    process = _start(tmp_path, source, "--check", *jobs)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 1, err  # --check: a stale value, nothing worse
+    assert f"{source}: Sheet!B1: (none) -> 700" in out
+    _assert_nothing_left(tmp_path)
+
+
+def test_the_libreoffice_started_early_is_stopped_when_the_command_fails(tmp_path):
+    (source,) = _workbooks(tmp_path, 1)
+    process = _start(tmp_path, source, "-o", source)  # refused: -o names the input itself
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and "use --in-place" in err, err
+    _assert_nothing_left(tmp_path)

@@ -512,15 +512,6 @@ class XlsxFile:
                 dict.__delitem__(self.parts, sheet.part)  # read_package deferred every entry
                 sheet.data = b""
 
-    def verify(self, path: Path, changed: dict[str, bytes], updates: dict | None) -> None:
-        """Read a written workbook back; :class:`BadWorkbook` unless it is what was meant.
-
-        ``updates`` (sheet part or name -> [(cell, value)]) are the values meant; without
-        them only the zip, the unchanged parts and well-formedness are checked.
-        """
-        read_back(path, self.infos, self.parts, changed)  # byte for byte what changed holds
-        self.check_values(changed, updates)
-
     def check_values(self, changed: dict[str, bytes], updates: dict | None) -> None:
         """:class:`BadWorkbook` unless the patched sheets in ``changed`` hold the values meant
         (``updates``, sheet part or name -> [(cell, value)]) and every other cell its own."""

@@ -1,0 +1,132 @@
+"""Issue 10: the fast paths of recalc give the same files as the plain ones.
+
+A batch with a core to spare scans a workbook while LibreOffice loads it (the copy made
+from the raw XML, the rest of the XML check deferred); ``--jobs 1`` does one after the
+other. Names called on a sheet are found in one backward pass per name; LibreOffice's
+function list is kept beside its profile. Each test compares a fast path with the
+plain one, or breaks the fast path's input and expects the plain outcome.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from recalc_support import mixed_workbook
+from xlsx_builder import cell, rows, xlsx
+
+from xlfuncs.recalc import engine
+from xlfuncs.recalc.engine import CHANGED, FAILED, recalc_file
+from xlfuncs.recalc.formula import called_names
+from xlfuncs.recalc.office import FUNCTION_LIST, Office
+from xlfuncs.recalc.workbook import Workbook
+
+
+@pytest.fixture(scope="module")
+def offices():
+    with Office(threaded=True) as overlapping, Office(threaded=False) as sequential:
+        yield overlapping, sequential
+
+
+def _column_of_calls(path: Path, count: int = 40, shared: bool = False) -> Path:
+    """Inputs in A:B, CLV down C (a column group), built-ins over it in D and E1."""
+    cells = []
+    for r in range(1, count + 1):
+        cells += [cell(f"A{r}", None, 10 + r), cell(f"B{r}", None, 0.05)]
+        if shared and r > 1:
+            cells.append(cell(f"C{r}", "", 1, f_attrs=' t="shared" si="0"'))
+        elif shared:
+            cells.append(cell(f"C{r}", "CLV(A1,B1)", 1, f_attrs=f' t="shared" ref="C1:C{count}" si="0"'))
+        else:
+            cells.append(cell(f"C{r}", f"CLV(A{r},B{r})", 1))
+        cells.append(cell(f"D{r}", f"C{r}*2", 1))
+    cells.append(cell("E1", f"SUM(C1:C{count})", 1))
+    return xlsx(path, {"Model": rows(*cells)})
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: mixed_workbook(p),
+        lambda p: _column_of_calls(p),
+        lambda p: _column_of_calls(p, shared=True),  # our calls in a shared formula: scanned first
+    ],
+    ids=["mixed", "column", "shared-column"],
+)
+def test_scanning_while_libreoffice_loads_writes_the_same_file(offices, tmp_path, make):
+    source = make(tmp_path / "in.xlsx")
+    outputs = []
+    for office, name in zip(offices, ("overlapping", "sequential")):
+        target = tmp_path / f"{name}.xlsx"
+        result = recalc_file(office, source, target, check=False)
+        assert result.status == CHANGED, result.message
+        outputs.append((_parts(target), result.changes, result.errors))
+    assert outputs[0] == outputs[1]
+
+
+def test_only_a_workbook_whose_copy_needs_no_scan_overlaps(tmp_path):
+    known = {"SUM", "ROUND", "IF", "VLOOKUP"}
+    plain = Workbook(_column_of_calls(tmp_path / "plain.xlsx"), scan=False)
+    shared = Workbook(_column_of_calls(tmp_path / "shared.xlsx", shared=True), scan=False)
+    lacking = Workbook(
+        xlsx(tmp_path / "lacking.xlsx", {"S": rows(cell("A1", "_xlfn.XLOOKUP(1,B1:B2,C1:C2)", 1))}), scan=False
+    )
+    assert engine._can_overlap(plain, known, "LibreOffice")
+    assert not engine._can_overlap(shared, known, "LibreOffice")
+    assert not engine._can_overlap(lacking, known, "LibreOffice")
+    assert not any(sheet.scanned for book in (plain, shared, lacking) for sheet in book.sheets)
+
+
+def test_a_sheet_malformed_after_its_root_fails_while_libreoffice_loads(offices, tmp_path):
+    good = _column_of_calls(tmp_path / "good.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b"<oops></sheetData>")
+            zout.writestr(info, data)
+    for i, office in enumerate(offices):
+        target = tmp_path / f"out{i}.xlsx"
+        result = recalc_file(office, bad, target, check=False)
+        assert result.status == FAILED and "corrupt XML in xl/worksheets/sheet1.xml" in result.message
+        assert not target.exists()
+        # LibreOffice is fine afterwards (its copy of the bad file closed): the next file works.
+        assert recalc_file(office, good, target, check=False).status == CHANGED
+
+
+def test_a_damaged_list_of_libreoffice_functions_is_asked_again(tmp_path):
+    source = mixed_workbook(tmp_path / "in.xlsx")
+    with Office(threaded=False) as office:
+        saved = office._template / FUNCTION_LIST
+        before = saved.read_text() if saved.exists() else None
+        saved.write_text("SUM\nCLV")  # cut short: VLOOKUP and the rest missing
+        try:
+            result = recalc_file(office, source, tmp_path / "out.xlsx", check=False)
+            assert result.status == CHANGED, result.message
+            assert not result.kept  # nothing taken for a function LibreOffice lacks
+            assert "VLOOKUP" in saved.read_text().split()  # written again, whole
+        finally:
+            if before is not None:
+                saved.write_text(before)
+
+
+_FORWARD = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"A", b"b", b"1", b".", b"_", b"(", b" ", b"<", b"x", b"SUM", b"_xlfn."]), max_size=40)
+)
+def test_called_names_reads_as_a_forward_scan_would(pieces):
+    data = b"".join(pieces)
+    assert called_names(data) == {n.decode() for n in _FORWARD.findall(data)}
