@@ -290,13 +290,18 @@ def _unescape_xml(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
+def _may_be_volatile(workbook: Workbook) -> bool:
+    """Whether any cell may call a volatile function (most workbooks call none: the names
+    called on each sheet say so, without a look at any cell)."""
+    # A name's last part: RAND( after any qualifier counts, as Excel might read it.
+    calls = {name.rsplit(".", 1)[-1].upper() for sheet in workbook.sheets for name in workbook.called(sheet)}
+    return bool(calls & fidelity.VOLATILE) or any(fidelity.is_volatile(text) for _, text in workbook.defined_names())
+
+
 def _volatile_cells(workbook: Workbook, candidates: list[tuple]) -> set[tuple[str, int, int]]:
     """Which of the changed ``(sheet, index)`` pairs are volatile or depend on a volatile
     cell, as ``(sheet part, index)``."""
-    # Most workbooks call no volatile function at all: one pass over the raw XML says so.
-    # A name's last part: RAND( after any qualifier counts, as Excel might read it.
-    calls = {name.rsplit(".", 1)[-1].upper() for sheet in workbook.sheets for name in workbook.called(sheet)}
-    if not calls & fidelity.VOLATILE and not any(fidelity.is_volatile(text) for _, text in workbook.defined_names()):
+    if not _may_be_volatile(workbook):
         return set()
     by_name = {sheet.name: sheet for sheet in workbook.sheets}
     index = {sheet.name: {(c.row, c.col): c for c in sheet.cells} for sheet in workbook.sheets}
@@ -376,7 +381,19 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     # One pass over the results: structural failures first, then what changed.
     circular, no_name = [], []
     updates: dict[str, list] = {}
-    pending: list[tuple] = []  # (sheet, index, line) of changed cells
+    # Changed cells: straight into the report, unless some may be volatile (known only
+    # once all are known): then (sheet, index, line) each, sorted out after the loop.
+    pending: list[tuple] = []
+    volatile_possible = _may_be_volatile(workbook)
+    differing = {s.part for s in workbook.sheets if {fidelity.bare(n) for n in workbook.called(s)} & fidelity.DIFFERING}
+
+    def changed(sheet, i: int, line: str) -> None:
+        if volatile_possible:
+            pending.append((sheet, i, line))
+            return
+        note = fidelity.difference_note(sheet.formula_of(sheet.cell(i))) if sheet.part in differing else ""
+        result.changes.append(f"{line} ({note})" if note else line)
+
     kept_parts = {part for part, _, _ in kept}
     for sheet in workbook.sheets:
         table = sheet.table
@@ -400,7 +417,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 if not check:
                     sheet_updates.append((i, new))  # by index: no object per changed cell
                 line = f"{qualifier}{letters[col]}{table.rows[i] + 1}: {show(old)} -> {show(new)}"
-                pending.append((sheet, i, line))
+                changed(sheet, i, line)
                 continue
             cell = sheet.cell(i)
             code = news.code(i)
@@ -438,7 +455,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                     sheet_updates.append((cell, cell.old))
                 continue
             sheet_updates.append((cell, new))
-            pending.append((sheet, i, f"{where}: {show(cell.old)} -> {show(new)}"))
+            changed(sheet, i, f"{where}: {show(cell.old)} -> {show(new)}")
     if circular:
         more = f" (and {len(circular) - 1} more cells)" if len(circular) > 1 else ""
         raise BadWorkbook(f"circular reference at {_qualified(*circular[0])}{more}")
@@ -450,7 +467,6 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 "(neither LibreOffice nor xlfuncs implements it)"
             )
     volatile = _volatile_cells(workbook, [(s, i) for s, i, _ in pending]) if pending else set()
-    differing = {s.part for s in workbook.sheets if {fidelity.bare(n) for n in workbook.called(s)} & fidelity.DIFFERING}
     for sheet, i, line in pending:
         if (sheet.part, i) in volatile:
             result.volatile.append(line)
