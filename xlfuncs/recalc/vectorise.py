@@ -103,22 +103,23 @@ def _render(key: tuple, head: str, tail: str, row: int) -> str | None:
     >>> _render(key, head, tail, 3)
     'CLV(F3,D3,Assumptions!$B$3)'
     """
-    parts = []
-    for arg in key[1]:
-        if arg[0] == "omitted":
-            parts.append("")
-        elif arg[0] == "number":
-            parts.append(arg[1])
-        else:
-            sheet = f"{arg[1]}!" if arg[1] else ""
-            if arg[0] == "fixed":
-                parts.append(f"{sheet}{arg[2]}{arg[3]}")
-                continue
-            target = row + arg[3]
-            if not 1 <= target <= MAX_ROW:
-                return None
-            parts.append(f"{sheet}{arg[2]}{target}")
-    return head + ",".join(parts) + tail
+    if any(arg[0] == "row" and not 1 <= row + arg[3] <= MAX_ROW for arg in key[1]):
+        return None
+    return head + ",".join(_argument(arg, row, row) for arg in key[1]) + tail
+
+
+def _argument(arg: tuple, first: int, last: int) -> str:
+    """One argument of a key as formula text, for 1-based rows ``first``..``last``: a
+    row-relative reference becomes a range (one cell when ``first == last``)."""
+    if arg[0] == "omitted":
+        return ""
+    if arg[0] == "number":
+        return arg[1]
+    sheet = f"{arg[1]}!" if arg[1] else ""
+    if arg[0] == "fixed":
+        return f"{sheet}{arg[2]}{arg[3]}"
+    top, bottom = first + arg[3], last + arg[3]
+    return f"{sheet}{arg[2]}{top}" if first == last else f"{sheet}{arg[2]}{top}:{arg[2]}{bottom}"
 
 
 def vector_formula(key: tuple, first: int, last: int) -> str:
@@ -127,20 +128,10 @@ def vector_formula(key: tuple, first: int, last: int) -> str:
     fn = registry.FUNCTIONS[name]
     texts = []
     for position, arg in enumerate(args):
-        if arg[0] == "omitted":
-            texts.append("")
-        elif arg[0] == "number":
-            texts.append(arg[1])
-        else:
-            sheet = f"{arg[1]}!" if arg[1] else ""
-            col = arg[2]
-            if arg[0] == "row":
-                ref = f"{sheet}{col}{first + arg[3]}:{col}{last + arg[3]}"
-            else:
-                ref = f"{sheet}{col}{arg[3]}"
-                if needs_range(fn, position):
-                    ref = f"{ref}:{col}{arg[3]}"
-            texts.append(ref)
+        text = _argument(arg, first, last)
+        if arg[0] == "fixed" and needs_range(fn, position):
+            text = f"{text}:{arg[2]}{arg[3]}"
+        texts.append(text)
     ranges = [t for t in texts if ":" in t]
     call = ",".join(f'IF(ISERROR({t}),"",{t})' if ":" in t else t for t in texts)
     formula = f"{CALC_PREFIX}{name}{SPILL_SUFFIX}({call})"
