@@ -130,3 +130,21 @@ _FORWARD = re.compile(rb"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
 def test_called_names_reads_as_a_forward_scan_would(pieces):
     data = b"".join(pieces)
     assert called_names(data) == {n.decode() for n in _FORWARD.findall(data)}
+
+
+def test_the_xml_check_beside_the_write_refuses_a_malformed_sheet(offices, tmp_path, monkeypatch):
+    """The patched sheet's well-formedness is checked in a child process when there is a
+    core to spare, on the parent's bytes otherwise: both refuse, and write nothing."""
+    from xlfuncs.xlsx import book
+
+    real = book.element_xml
+    # A value that reads back right inside an element that is not closed properly.
+    monkeypatch.setattr(book, "element_xml", lambda *a: real(*a).replace(b"</v>", b"</v><oops>", 1))
+    source = _column_of_calls(tmp_path / "in.xlsx")
+    for i, office in enumerate(offices):
+        target = tmp_path / f"out{i}.xlsx"
+        result = recalc_file(office, source, target, check=False)
+        assert result.status == FAILED, result.message
+        assert "safety check failed" in result.message and "not well-formed" in result.message, result.message
+        assert not target.exists()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -481,7 +481,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     assert target is not None
     changed_parts = workbook.patched(updates)
     if changed_parts:
-        workbook.write(target, changed_parts, updates)
+        workbook.write(target, changed_parts, updates, aside=office.threaded)
         result.output = target
         result.status = CHANGED
     else:

@@ -49,6 +49,7 @@ from .package import (
     REL_WORKSHEET,
     BadWorkbook,
     XmlCheck,
+    XmlCheckAside,
     parse_xml,
     read_back,
     read_package,
@@ -479,7 +480,7 @@ class XlsxFile:
         ext = ext_list(rest, b"") if b"extLst" in rest else b""
         return match.start(), match.end(), element_xml(b"", attrs, f_xml, ext, value)
 
-    def write(self, target: Path, changed: dict[str, bytes], updates: dict | None = None) -> None:
+    def write(self, target: Path, changed: dict[str, bytes], updates: dict | None = None, aside: bool = False) -> None:
         """Write this workbook with ``changed`` parts to ``target``, atomically and checked.
 
         Every entry keeps its name, order, time stamp, attributes and compression; the
@@ -493,17 +494,24 @@ class XlsxFile:
         The values are checked on ``changed`` first, in memory; the zip read back must then
         hold those very bytes. Between the two, the original bytes of the patched sheets
         are let go: a sheet of 400 MB is held twice at most, not three times.
+
+        With ``aside`` (a core to spare) the XML check of the patched sheets runs in a child
+        process while this one writes and reads back the zip (:class:`XmlCheckAside`).
         """
         self.check_values(changed, updates)
         self._release(changed)
-        write_package(
-            target,
-            self.infos,
-            self.parts,
-            changed,
-            lambda tmp: read_back(tmp, self.infos, self.parts, changed),
-            mode_of=self.path,
-        )
+        checking = XmlCheckAside(changed) if aside and changed else None
+
+        def check(tmp: Path) -> None:
+            read_back(tmp, self.infos, self.parts, changed, xml_checked=checking is not None)
+            if checking is not None:
+                checking.result()
+
+        try:
+            write_package(target, self.infos, self.parts, changed, check, mode_of=self.path)
+        finally:
+            if checking is not None:
+                checking.cancel()
 
     def _release(self, changed: dict[str, bytes]) -> None:
         """Forget the original bytes of the patched sheets (re-read from the file if asked)."""

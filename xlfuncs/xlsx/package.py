@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import tempfile
 import weakref
@@ -409,10 +410,17 @@ def refuse(why: str) -> None:
     raise BadWorkbook(f"safety check failed, nothing written: {why}")
 
 
-def read_back(path: Path, infos: list[zipfile.ZipInfo], parts: dict[str, bytes], changed: dict[str, bytes]) -> None:
+def read_back(
+    path: Path,
+    infos: list[zipfile.ZipInfo],
+    parts: dict[str, bytes],
+    changed: dict[str, bytes],
+    xml_checked: bool = False,
+) -> None:
     """Check a written package: :class:`BadWorkbook` unless the zip holds the same entries
     as ``infos``, every part byte-identical to the one meant (``changed``, else ``parts``),
-    every changed part well-formed XML without a DTD.
+    every changed part well-formed XML without a DTD (unless ``xml_checked``: the caller
+    checks ``changed`` itself, see :class:`XmlCheckAside`; the written bytes are those).
 
     Each entry is inflated in chunks and compared as it comes: no second copy of a large
     sheet is held, whatever its size.
@@ -426,7 +434,7 @@ def read_back(path: Path, infos: list[zipfile.ZipInfo], parts: dict[str, bytes],
                 if info.is_dir():
                     continue
                 meant = changed.get(info.filename)
-                parser = _well_formed_parser(info.filename) if meant is not None else None
+                parser = _well_formed_parser(info.filename) if meant is not None and not xml_checked else None
                 if meant is None:
                     meant = parts.get(info.filename)
                 if meant is None:
@@ -445,6 +453,65 @@ def read_back(path: Path, infos: list[zipfile.ZipInfo], parts: dict[str, bytes],
                     _parse(parser, info.filename, b"", True)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         refuse(f"the output is not a readable zip ({exc})")
+
+
+class XmlCheckAside:
+    """:func:`well_formed` of some parts in a forked child process, on the second core,
+    while this one writes and reads back the zip; :meth:`result` waits for its verdict.
+
+    The child reads the parts from its copy of this process's memory (nothing is copied
+    up front), parses them and writes the first failure to a pipe, then ends without
+    running any of this process's exit handlers.
+    """
+
+    def __init__(self, parts: dict[str, bytes]):
+        self._read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child
+            message = b""
+            try:
+                os.close(self._read)
+                for each in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(each, signal.SIG_DFL)
+                for name, data in parts.items():
+                    well_formed(name, data)
+            except BadWorkbook as exc:
+                message = str(exc).encode("utf-8", "replace")
+            except BaseException as exc:  # noqa: BLE001 - anything else: a failure too
+                message = f"safety check failed, nothing written: XML check: {exc!r}".encode("utf-8", "replace")
+            finally:
+                try:
+                    os.write(write, message or b"ok")
+                finally:
+                    os._exit(0)
+        os.close(write)
+
+    def result(self) -> None:
+        """:class:`BadWorkbook` unless every part was well-formed."""
+        chunks = []
+        try:
+            while chunk := os.read(self._read, 65536):
+                chunks.append(chunk)
+        finally:
+            self.cancel()
+        message = b"".join(chunks)
+        if message != b"ok":
+            raise BadWorkbook(
+                message.decode("utf-8", "replace") or "safety check failed, nothing written: XML check died"
+            )
+
+    def cancel(self) -> None:
+        """End the child (if still running) and release it."""
+        if not self.pid:
+            return
+        pid, self.pid = self.pid, 0
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still parsing: not wanted any more
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass  # reaped already
+        os.close(self._read)
 
 
 def _well_formed_parser(name: str):
