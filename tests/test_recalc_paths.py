@@ -148,3 +148,14 @@ def test_the_xml_check_beside_the_write_refuses_a_malformed_sheet(offices, tmp_p
         assert "safety check failed" in result.message and "not well-formed" in result.message, result.message
         assert not target.exists()
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_recalculated_workbook_is_freed_before_the_next(offices, tmp_path):
+    """A workbook and its sheets refer to each other; a batch of large files must not
+    hold one per file until the collector happens to run."""
+    import gc
+
+    source = _column_of_calls(tmp_path / "in.xlsx")
+    for office in offices:
+        assert recalc_file(office, source, tmp_path / "out.xlsx", check=False).status == CHANGED
+        assert not [o for o in gc.get_objects() if isinstance(o, Workbook)]
