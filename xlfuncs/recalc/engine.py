@@ -656,15 +656,20 @@ def _worker(tasks, results, check: bool, timeout: float | None = DEFAULT_TIMEOUT
     try:
         _run_tasks(iter(tasks.get, None), check, False, lambda index, result: results.put((index, result)), timeout)
     except OfficeStartError as exc:
+        # Reported, the parent stops the batch and us: its SIGTERM just ends the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         results.put((-1, str(exc)))
     except KeyboardInterrupt:
         pass
     except Exception as exc:  # noqa: BLE001 - a worker reports one line, never a traceback
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         results.put((-1, f"internal error in a worker: {detail}"))
     finally:
-        # Done (LibreOffice stopped): a SIGTERM from now on just ends the process.
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # Done (LibreOffice stopped): a SIGTERM from now on just ends the process. One
+        # arriving during this very call is the parent ending the batch: nothing to say.
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _return_big_buffers() -> None:
