@@ -12,6 +12,7 @@ well-formed, every cached value the one meant.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -500,7 +501,7 @@ class XlsxFile:
         """
         self.check_values(changed, updates)
         self._release(changed)
-        checking = XmlCheckAside(changed) if aside and changed else None
+        checking = XmlCheckAside(changed) if aside and changed and hasattr(os, "fork") else None
 
         def check(tmp: Path) -> None:
             read_back(tmp, self.infos, self.parts, changed, xml_checked=checking is not None)
