@@ -112,9 +112,11 @@ def make_stale(source: Path, target: Path, cell: str = "B1", value: str = "1.1")
 def lo_profile(folder: Path) -> Path:
     """A warm LibreOffice profile that recalculates xlsx on load (RECALC-NOTES)."""
     profile = folder / "lo-profile"
+    (folder / "lo-tmp").mkdir(exist_ok=True)
     subprocess.run(
         ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--terminate_after_init"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=120,
+        env={**os.environ, "TMPDIR": str(folder / "lo-tmp")},  # its lu*.tmp removed with the folder
     )  # fmt: skip
     registry = profile / "user" / "registrymodifications.xcu"
     text = registry.read_text()
@@ -179,10 +181,11 @@ class Side:
     label: str
     cmd: list[str]
     client: bool = False  # report the root process's own PSS (python -m xlfuncs ...)
+    env: dict | None = None
     runs: list[measure.Measurement] = field(default_factory=list)
 
     def run(self) -> measure.Measurement:
-        return measure.measure(self.cmd)
+        return measure.measure(self.cmd, self.env)
 
     @property
     def wall(self) -> float:
@@ -380,7 +383,8 @@ def main() -> None:
                 "soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
                 "--convert-to", "xlsx", "--outdir", str(out / "lo"), str(path),
             ]  # fmt: skip
-            return Side(label, cmd)
+            # Its lu*.tmp files in our folder, removed with it (plain soffice leaves them in /tmp).
+            return Side(label, cmd, env={**os.environ, "TMPDIR": str(work / "lo-tmp")})
 
         def ours_side(path: Path, name: str, extra=(), label="xlfuncs recalc (CLV calls)") -> Side:
             return Side(label, [*XLFUNCS, str(path), "-o", str(out / name), *extra], client=True)
