@@ -37,8 +37,9 @@ _VEC_REF = re.compile(
 _NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
-def vector_key(text: str, row: int) -> tuple | None:
-    """What makes formulas of one column vectorisable together, or None.
+def vector_key(text: str, row: int) -> tuple[tuple, str, str] | None:
+    """What makes formulas of one column vectorisable together, or None: ``(key, head,
+    tail)``, with the text before and after the arguments (see :func:`_render`).
 
     ``row`` is the cell's 1-based row. The key holds the function and, per argument, a
     number, an omission, or a reference with its row made relative to the cell's own row
@@ -47,17 +48,11 @@ def vector_key(text: str, row: int) -> tuple | None:
 
     Examples
     --------
-    >>> vector_key("CLV(F2,D2,Assumptions!$B$3)", 2) == vector_key("CLV(F3,D3,Assumptions!$B$3)", 3)
+    >>> vector_key("CLV(F2,D2,Assumptions!$B$3)", 2)[0] == vector_key("CLV(F3,D3,Assumptions!$B$3)", 3)[0]
     True
     >>> vector_key("CLV(F2,D2)+1", 2) is None, vector_key("ARPU(A2,B2)", 2) is None
     (True, True)
     """
-    parsed = _parse(text, row)
-    return None if parsed is None else parsed[0]
-
-
-def _parse(text: str, row: int) -> tuple[tuple, str, str] | None:
-    """:func:`vector_key`, with the text around the arguments (see :func:`_render`)."""
     match = _VEC_FORMULA.match(text)
     if not match:
         return None
@@ -94,12 +89,12 @@ def _render(key: tuple, head: str, tail: str, row: int) -> str | None:
     text around the arguments is ``head``/``tail``, arguments written without spaces;
     None when a reference would leave the sheet.
 
-    A cell whose text is this has this key (:func:`_parse` of the text gives it back), so a
+    A cell whose text is this has this key (:func:`vector_key` of the text gives it back), so a
     column of 100,000 such cells is parsed once and compared 99,999 times.
 
     Examples
     --------
-    >>> key, head, tail = _parse("CLV(F2,D2,Assumptions!$B$3)", 2)
+    >>> key, head, tail = vector_key("CLV(F2,D2,Assumptions!$B$3)", 2)
     >>> _render(key, head, tail, 3)
     'CLV(F3,D3,Assumptions!$B$3)'
     """
@@ -214,7 +209,7 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
         if before is not None and _render(*before, row + 1) == text:
             key = before[0]
         else:
-            parsed = _parse(text, row + 1)
+            parsed = vector_key(text, row + 1)
             if parsed is None:
                 continue
             key = parsed[0]
