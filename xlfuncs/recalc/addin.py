@@ -263,12 +263,16 @@ def _is_logical(formats, cell, types: dict) -> bool:
     have thousands of zeros, and few formats).
     """
     try:
-        key = cell.NumberFormat
-        if key not in types:
-            types[key] = bool(formats.getByKey(key).Type & _LOGICAL)
-        return types[key]
+        return _logical_format(formats, cell.NumberFormat, types)
     except Exception:  # noqa: BLE001 - an unknown format key: a number
         return False
+
+
+def _logical_format(formats, key: int, types: dict) -> bool:
+    """Whether number format ``key`` is of the logical type (remembered in ``types``)."""
+    if key not in types:
+        types[key] = bool(formats.getByKey(key).Type & _LOGICAL)
+    return types[key]
 
 
 def _logical_cells(sheet, formats, types: dict) -> set | None:
@@ -286,10 +290,7 @@ def _logical_cells(sheet, formats, types: dict) -> set | None:
         out: set = set()
         for i in range(ranges.getCount()):
             block = ranges.getByIndex(i)
-            key = block.NumberFormat
-            if key not in types:
-                types[key] = bool(formats.getByKey(key).Type & _LOGICAL)
-            if types[key]:
+            if _logical_format(formats, block.NumberFormat, types):
                 out |= _cells_of(block)
         return out
     except Exception:  # noqa: BLE001 - cell by cell instead

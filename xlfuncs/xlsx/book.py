@@ -524,7 +524,6 @@ class XlsxFile:
     def check_values(self, changed: dict[str, bytes], updates: dict | None) -> None:
         """:class:`BadWorkbook` unless the patched sheets in ``changed`` hold the values meant
         (``updates``, sheet part or name -> [(cell, value)]) and every other cell its own."""
-        written = changed
         if updates is None:
             return
         by_part = {sheet.part: sheet for sheet in self.sheets}
@@ -534,9 +533,9 @@ class XlsxFile:
                 continue
             meant = updates.get(name, updates.get(sheet.name, ()))
             try:
-                if self._spliced_as_meant(sheet, written[name], meant):
+                if self._spliced_as_meant(sheet, changed[name], meant):
                     continue
-                again = self._scan(sheet.name, name, written[name])
+                again = self._scan(sheet.name, name, changed[name])
             except (ValueError, UnicodeDecodeError, IndexError) as exc:
                 refuse(f"{name} does not read back ({exc})")
             except BadWorkbook as exc:
