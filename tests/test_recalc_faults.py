@@ -188,7 +188,7 @@ def test_cache_folder_of_another_user_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
     chosen = extension.cache_root()
     assert chosen != root and not str(chosen).startswith(str(root))
-    assert extension._is_private(chosen)
+    assert extension.is_private(chosen)
 
 
 def test_read_only_home_gives_a_private_temporary_cache(tmp_path):

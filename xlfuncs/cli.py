@@ -117,9 +117,10 @@ def functions_command(
         typer.echo(f"{row['signature']:<{width}}  {row['description']}")
 
 
-from .recalc.cli import recalc_command  # noqa: E402 - the recalc engine's command
+from .recalc.cli import office_app, recalc_command  # noqa: E402 - the recalc engine's commands
 
 app.command("recalc")(recalc_command)
+app.add_typer(office_app, name="office")
 
 from .templates.cli import generate_command  # noqa: E402 - the template generator's command
 

@@ -154,7 +154,7 @@ class ProfileError(RuntimeError):
 _private_root: Path | None = None
 
 
-def _is_private(path: Path) -> bool:
+def is_private(path: Path) -> bool:
     """A real folder (not a link), owned by this user, closed to everyone else (0700)."""
     try:
         st = os.lstat(path)
@@ -163,7 +163,7 @@ def _is_private(path: Path) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077 == 0
 
 
-def _drop(path: Path) -> None:
+def drop(path: Path) -> None:
     """Remove a folder (or anything else) at ``path``, whatever it is."""
     if path.is_symlink() or not path.is_dir():
         path.unlink(missing_ok=True)
@@ -199,15 +199,15 @@ def cache_root() -> Path:
             root.mkdir(mode=0o700)
         except FileExistsError:
             pass
-        if _is_private(root):
+        if is_private(root):
             return root
         st = os.lstat(root)
         if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():
             # Ours, but others could write to it: what is inside may be planted. Start over.
             os.chmod(root, 0o700)
             for entry in root.iterdir():
-                _drop(entry)
-            if _is_private(root):
+                drop(entry)
+            if is_private(root):
                 return root
     except OSError:
         pass
@@ -225,7 +225,7 @@ def profile_ok(target: Path) -> bool:
     """Whether a prepared profile is complete: every file its manifest lists, same size."""
     ready = target / "ready"
     try:
-        if not _is_private(target):
+        if not is_private(target):
             return False
         text = ready.read_text()
     except OSError:
@@ -300,7 +300,7 @@ def death_signal_preexec():
     return die_with_parent
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -314,7 +314,7 @@ def _sweep(root: Path) -> None:
     """Remove half-built and half-discarded profiles whose process is gone (killed)."""
     for entry in root.iterdir():
         match = re.fullmatch(r"(?:build-|.*\.discard-)(\d+)-.*", entry.name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
 
 

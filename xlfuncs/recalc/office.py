@@ -25,7 +25,7 @@ import uuid
 from array import array
 from pathlib import Path
 
-from . import extension
+from . import extension, server
 from .lonames import JOB_SERVICE_NAME, excel_error
 
 #: The signals that stop a batch (see engine.stop_on_signals).
@@ -48,6 +48,8 @@ class OfficeTimeout(OfficeError):
 
 #: Seconds LibreOffice may spend on one workbook (``--timeout``; 0 or None: no limit).
 DEFAULT_TIMEOUT = 600.0
+#: Seconds a kept LibreOffice (``xlfuncs office start``) may take to accept a connection.
+SERVER_CONNECT_TIMEOUT = 10.0
 
 die_with_parent = extension.die_with_parent
 
@@ -197,6 +199,37 @@ def _terminate(desktop) -> None:
         pass
 
 
+def soffice_command(soffice: str, folder: Path, pipe: str) -> list[str]:
+    """soffice headless on the profile in ``folder``, listening on ``pipe``."""
+    return [
+        soffice,
+        f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+        "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+        f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+    ]  # fmt: skip
+
+
+def prepare_folder(template: Path, folder: Path, env: dict[str, str], *, threaded: bool) -> dict[str, str]:
+    """Fill ``folder`` with ``profile/`` (a copy of the prepared one) and ``tmp/``; the
+    environment soffice runs in there (its TMPDIR is ``tmp/``)."""
+    try:
+        shutil.copytree(template / "profile", folder / "profile")
+        (folder / "tmp").mkdir()
+    except OSError as exc:
+        raise OfficeStartError(f"cannot copy the LibreOffice profile: {exc}") from None
+    if not threaded:
+        extension.set_option(
+            folder / "profile",
+            "/org.openoffice.Office.Calc/Formula/Calculation",
+            "UseThreadedCalculationForFormulaGroups",
+            "boolean",
+            "false",
+        )
+    scratch = str(folder / "tmp")
+    # LibreOffice's own temporary files (lu*.tmp) go to our folder, removed with it.
+    return {**env, "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch}
+
+
 class Office:
     """A headless LibreOffice for one batch of workbooks.
 
@@ -229,6 +262,10 @@ class Office:
         self._lock = threading.Lock()
         self._warm_error: str | None = None
         self._killed = False
+        #: The claimed ``xlfuncs office start`` LibreOffice, when one serves this batch.
+        self._server: server.Claim | None = None
+        #: Whether a kept LibreOffice may serve this batch (False: always one of its own).
+        self.shared = True
 
     def __enter__(self) -> Office:
         self.start()
@@ -246,8 +283,17 @@ class Office:
             raise OfficeStartError(str(exc)) from None
 
     def start(self) -> None:
-        if self.process is not None:
+        if self.process is not None or self._server is not None:
             return  # started already (start_early)
+        if self.shared:
+            # A LibreOffice kept running by ``xlfuncs office start``, when it is free: the
+            # batch (or one of its jobs) skips the second LibreOffice needs to start. It
+            # calculates with threads, as a LibreOffice alone on the machine does.
+            self._server = server.claim()
+            if self._server is not None:
+                self.pipe = self._server.pipe
+                self._template = self._server.template
+                return
         soffice = find_soffice()
         env = office_env()
         try:
@@ -256,23 +302,11 @@ class Office:
             raise OfficeStartError(str(exc)) from None
         self.profile_dir = Path(tempfile.mkdtemp(prefix=f"xlfuncs-lo-{os.getpid()}-"))
         try:
-            shutil.copytree(template / "profile", self.profile_dir / "profile")
-        except OSError as exc:
+            env = prepare_folder(template, self.profile_dir, env, threaded=self.threaded)
+        except OfficeStartError:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
             self.profile_dir = None
-            raise OfficeStartError(f"cannot copy the LibreOffice profile: {exc}") from None
-        scratch = self.profile_dir / "tmp"
-        scratch.mkdir()
-        # LibreOffice's own temporary files (lu*.tmp) go to our folder, removed with it.
-        env.update(TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
-        if not self.threaded:
-            extension.set_option(
-                self.profile_dir / "profile",
-                "/org.openoffice.Office.Calc/Formula/Calculation",
-                "UseThreadedCalculationForFormulaGroups",
-                "boolean",
-                "false",
-            )
+            raise
         dying = extension.death_signal_preexec()
 
         def preexec() -> None:  # in the child, before soffice runs: its signals as usual
@@ -286,12 +320,7 @@ class Office:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             self.process = subprocess.Popen(
-                [
-                    soffice,
-                    f"-env:UserInstallation={(self.profile_dir / 'profile').as_uri()}",
-                    "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-                    f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
-                ],
+                soffice_command(soffice, self.profile_dir, self.pipe),
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: stop() can end all of it
                 preexec_fn=preexec,
@@ -342,22 +371,34 @@ class Office:
     def _connect_locked(self) -> None:
         if self._desktop is not None:
             return
-        if self.process is None:
+        if self.process is None and self._server is None:
             self.start()
         uno = self._uno = _import_uno()
         local = uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         deadline = time.monotonic() + self.start_timeout
+        # A kept LibreOffice listens already: one that does not answer soon is given up.
+        serving_deadline = time.monotonic() + SERVER_CONNECT_TIMEOUT
         while True:
             try:
                 self._ctx = resolver.resolve(f"uno:pipe,name={self.pipe};urp;StarOffice.ComponentContext")
                 break
             except Exception as exc:  # NoConnectException until soffice listens
-                if self.process.poll() is not None:
-                    code = self.process.returncode
+                code = self._exit_code()
+                if code is not None or (self._server is not None and time.monotonic() > serving_deadline):
+                    if self._server is not None and not self._killed:
+                        # The kept LibreOffice died or hangs: this batch starts its own.
+                        if code is None:
+                            self.kill()
+                        self._release(kill=True)
+                        self._killed = False
+                        self.shared = False
+                        self.start()
+                        deadline = time.monotonic() + self.start_timeout
+                        continue
                     if code < 0 and self._killed:
                         raise OfficeError("LibreOffice was stopped") from None
-                    if code < 0 and not self._retried and self._template is not None:
+                    if code < 0 and not self._retried and self._template is not None and self._server is None:
                         # Crashed on start-up: the prepared profile may be damaged. Once:
                         # throw it away, build it again, start again.
                         self._retried = True
@@ -378,21 +419,40 @@ class Office:
     @property
     def work_dir(self) -> str | None:
         """A folder for this batch's temporary files, removed with LibreOffice's own."""
+        if self._server is not None:
+            return str(self._server.scratch)
         return str(self.profile_dir / "tmp") if self.profile_dir is not None else None
 
+    def _exit_code(self) -> int | None:
+        """soffice's exit status once it has ended, else None (a kept one's: -SIGKILL)."""
+        if self._server is not None:
+            return None if self._server.alive() else -signal.SIGKILL
+        return self.process.poll() if self.process is not None else -signal.SIGKILL
+
+    @property
+    def kept(self) -> bool:
+        """Whether the LibreOffice serving this batch is the kept one (``xlfuncs office start``)."""
+        return self._server is not None
+
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None and not self._killed
+        return (self.process is not None or self._server is not None) and self._exit_code() is None and not self._killed
 
     def kill(self) -> None:
         """Kill LibreOffice's whole process group now (stopped or hung processes too)."""
         self._killed = True
-        if self.process is not None:
+        group = self._server.pgid if self._server is not None else self.process.pid if self.process else None
+        if group is not None:
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(group, signal.SIGKILL)
             except OSError:
                 pass
 
     def _stop_process(self, kill: bool) -> None:
+        if self._server is not None:
+            # Not ours to stop: it serves the next run (it was killed if it hung).
+            self._desktop = self._ctx = self._reader = None
+            self._killed = False
+            return
         process = self.process
         if process is None:
             return
@@ -421,8 +481,12 @@ class Office:
         self._killed = False
 
     def stop(self, kill: bool = False) -> None:
-        """End soffice (politely unless ``kill``, then by signal) and delete its folder."""
-        if kill:
+        """End soffice (politely unless ``kill``, then by signal) and delete its folder.
+
+        A kept LibreOffice (``xlfuncs office start``) is only let go: an interrupted batch
+        does not end it for the next one (:meth:`kill` does, when it hangs).
+        """
+        if kill and self._server is None:
             self.kill()
         warm = self._warm
         if warm is not None and warm is not threading.current_thread():
@@ -435,8 +499,11 @@ class Office:
         self._release(kill or self._killed)
 
     def _release(self, kill: bool) -> None:
-        """End the process, delete its folder, dismiss its janitor."""
+        """End the process, delete its folder, dismiss its janitor (or let a kept one go)."""
         self._stop_process(kill)
+        claim, self._server = self._server, None
+        if claim is not None:
+            claim.release()
         _remove_sockets(self._sockets)  # left behind when LibreOffice was killed
         if self.profile_dir is not None:
             _remove_tree(self.profile_dir)

@@ -1,0 +1,203 @@
+"""``xlfuncs office start``: a LibreOffice kept running between runs of ``xlfuncs recalc``.
+
+Every test drives the real commands as subprocesses, with the cache folder (where the kept
+LibreOffice lives) and TMPDIR under ``tmp_path``: each process of a test names
+``tmp_path`` on its command line, so the test can find and count them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hostile_corpus import good_workbook
+
+import xlfuncs
+from xlfuncs.recalc import server
+
+ROOT = str(Path(xlfuncs.__file__).resolve().parent.parent)
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "PYTHONPATH": ROOT,
+        "TMPDIR": str(tmp_path / "tmp"),
+        "XLFUNCS_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+
+def _xlfuncs(tmp_path: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "xlfuncs", *args],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _offices(marker: Path) -> list[int]:
+    """Live soffice.bin processes whose command line names ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and argv[0].endswith(b"soffice.bin") and any(str(marker).encode() in a for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for(predicate, seconds: float = 60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s")
+
+
+@pytest.fixture
+def kept(tmp_path, monkeypatch):
+    """A kept LibreOffice for this test (stopped after it); its state."""
+    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+    started = _xlfuncs(tmp_path, "office", "start", "--idle", "600")
+    assert started.returncode == 0, started.stderr
+    assert "LibreOffice running" in started.stdout
+    state = server.read_state()
+    assert state is not None and state.alive()
+    yield state
+    _xlfuncs(tmp_path, "office", "stop")
+    _wait_for(lambda: not _offices(tmp_path), 60)
+
+
+def _sockets(state: server.State) -> list[str]:
+    from xlfuncs.recalc.office import osl_pipe_files  # noqa: PLC0415
+
+    return osl_pipe_files((state.folder / "profile").as_uri(), state.pipe)
+
+
+def test_runs_use_the_kept_libreoffice_and_write_what_their_own_would(tmp_path, kept):
+    source = str(good_workbook(tmp_path / "in" / "model.xlsx"))
+    (office,) = _offices(kept.folder)
+    for name in ("a", "b"):
+        run = _xlfuncs(tmp_path, "recalc", source, "-o", str(tmp_path / f"{name}.xlsx"))
+        assert run.returncode == 0, run.stderr
+        assert _offices(tmp_path) == [office]  # no LibreOffice of its own
+    assert list((kept.folder / "runs").iterdir()) == []  # the runs' scratch folders are gone
+    assert not list((tmp_path / "tmp").iterdir())
+    status = _xlfuncs(tmp_path, "office", "status")
+    assert status.returncode == 0 and "running (process" in status.stdout
+    again = _xlfuncs(tmp_path, "office", "start")
+    assert again.returncode == 0 and "already running" in again.stdout
+
+    stopped = _xlfuncs(tmp_path, "office", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not _offices(tmp_path) and not kept.folder.exists()
+    assert not [p for p in _sockets(kept) if os.path.lexists(p)]
+    assert _xlfuncs(tmp_path, "office", "status").returncode == 1
+    # Without it, a run starts its own LibreOffice: the same bytes come out.
+    own = _xlfuncs(tmp_path, "recalc", source, "-o", str(tmp_path / "own.xlsx"))
+    assert own.returncode == 0, own.stderr
+    assert (tmp_path / "own.xlsx").read_bytes() == (tmp_path / "a.xlsx").read_bytes()
+    assert (tmp_path / "b.xlsx").read_bytes() == (tmp_path / "a.xlsx").read_bytes()
+
+
+def test_a_busy_kept_libreoffice_is_left_to_its_run(tmp_path, kept):
+    source = str(good_workbook(tmp_path / "in" / "model.xlsx"))
+    held = server.claim()  # another run holds it
+    assert held is not None
+    try:
+        assert server.claim() is None
+        touched = os.stat(kept.folder / "lock").st_mtime_ns
+        run = _xlfuncs(tmp_path, "recalc", source, "--check")
+        assert run.returncode == 1, run.stderr  # --check: a stale value, nothing worse
+        assert f"{source}: Sheet!B1: (none) -> 700" in run.stdout
+        assert os.stat(kept.folder / "lock").st_mtime_ns == touched  # never claimed
+    finally:
+        held.release()
+    assert kept.alive()
+    assert server.claim() is not None  # free again (released at once below, at exit)
+
+
+def test_an_idle_kept_libreoffice_stops_by_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+    started = _xlfuncs(tmp_path, "office", "start", "--idle", "2")
+    assert started.returncode == 0, started.stderr
+    state = server.read_state()
+    held = server.claim()  # in use: never stopped for idleness
+    time.sleep(5)
+    assert state.alive()
+    held.release()
+    _wait_for(lambda: not _offices(tmp_path) and not state.folder.exists(), 60)
+    assert not [p for p in _sockets(state) if os.path.lexists(p)]
+    assert _xlfuncs(tmp_path, "office", "status").returncode == 1
+
+
+def test_a_killed_kept_libreoffice_is_cleaned_up_and_runs_start_their_own(tmp_path, kept):
+    source = str(good_workbook(tmp_path / "in" / "model.xlsx"))
+    os.killpg(kept.pgid, signal.SIGKILL)
+    run = _xlfuncs(tmp_path, "recalc", source, "--check")
+    assert run.returncode == 1, run.stderr
+    assert f"{source}: Sheet!B1: (none) -> 700" in run.stdout
+    _wait_for(lambda: not kept.folder.exists(), 30)  # its warden removed it
+
+
+def test_a_hung_kept_libreoffice_is_killed_by_the_timeout_and_the_batch_goes_on(tmp_path, kept):
+    files = [str(good_workbook(tmp_path / "in" / f"m{i}.xlsx")) for i in range(2)]
+    (office,) = _offices(kept.folder)
+    os.kill(office, signal.SIGSTOP)
+    run = _xlfuncs(tmp_path, "recalc", *files, "--check", "--timeout", "10", "--jobs", "1")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    timed_out = [line for line in run.stderr.splitlines() if line.startswith(files[0])]
+    assert len(timed_out) == 1 and "did not finish within 10 s (--timeout)" in timed_out[0], run.stderr
+    assert f"{files[1]}: Sheet!B1: (none) -> 700" in run.stdout  # on a LibreOffice of its own
+    _wait_for(lambda: not kept.folder.exists() and not _offices(tmp_path), 60)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        b"not json",
+        b"[]",
+        json.dumps({"pgid": 1, "warden": 1, "pipe": "p", "template": "/t", "idle": 1}).encode(),
+        json.dumps({"pgid": os.getpid(), "warden": os.getpid(), "pipe": "p;x", "template": "/t", "idle": 1}).encode(),
+        b"{" * 100_000,
+    ],
+    ids=["garbage", "list", "init", "pipe-with-separator", "deep"],
+)
+def test_a_damaged_or_planted_state_is_no_server(tmp_path, monkeypatch, state):
+    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+    where = server.folder()
+    where.mkdir(mode=0o700)
+    (where / "state").write_bytes(state)
+    (where / "lock").touch()
+    assert server.read_state() is None
+    assert server.claim() is None
+    assert server.stop() is None and not where.exists()
+
+
+def test_a_state_in_a_folder_open_to_others_is_no_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+    where = server.folder()
+    where.mkdir(mode=0o755)
+    data = {"pgid": os.getpid(), "warden": os.getpid(), "pipe": "p", "template": "/t", "idle": 1.0}
+    (where / "state").write_text(json.dumps(data))
+    (where / "lock").touch()
+    assert server.read_state() is None
+    os.chmod(where, 0o700)
+    assert server.read_state() is not None  # the same state, in a private folder
