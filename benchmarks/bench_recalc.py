@@ -42,7 +42,11 @@ Parts and targets (the final table prints PASS/FAIL, or "info" where no target a
 5. ``--jobs-copies N`` (default 20) stale models of ``--jobs-rows`` (default 10,000), each
    with its own margin so that no workbook reuses another's CLV results: ``--jobs 1`` /
    ``--jobs 2`` >= 1.75 (``--jobs-copies 0``: skipped);
-6. pycel, unless ``--skip-pycel`` (or not installed): loading the never-calculated model of
+6. ``--kept``: the small model and ``--kept-rows`` (default 10,000) again, with a LibreOffice
+   kept running by ``xlfuncs office start`` (its own cache folder, stopped at the end):
+   xlfuncs / LibreOffice alone <= 1.15 for the small model, <= 1.05 for the other. The kept
+   LibreOffice is not a child of the run: the tree figure is the client's alone;
+7. pycel, unless ``--skip-pycel`` (or not installed): loading the never-calculated model of
    the smallest ``--rows`` with CLV registered as a plugin and evaluating every formula cell
    (one run: it takes minutes), against ``xlfuncs recalc`` of the same file: >= 20x.
 
@@ -56,7 +60,7 @@ million; delete DIR after changing ``make_workbook``). Outputs always go to the 
 folder.
 
 Run: ``python benchmarks/bench_recalc.py`` (the issue's sizes), ``--quick`` for
-a fast look (2,000 rows, one run, 4 copies, the small file, no pycel), ``--million --keep
+a fast look (2,000 rows, one run, 4 copies, the small file and the kept LibreOffice, no pycel), ``--million --keep
 /tmp/xlfuncs-bench-models`` for the 1,000,000-row run.
 """
 
@@ -342,21 +346,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--small-runs", type=int, help="counted runs of the small model (default 7)")
     parser.add_argument("--jobs-copies", type=int, help="workbooks in the --jobs comparison (default 20; 0: skip)")
     parser.add_argument("--jobs-rows", type=int, help="rows of each of them (default 10000)")
+    parser.add_argument("--kept", action="store_true", help="add runs on a LibreOffice kept by xlfuncs office start")
+    parser.add_argument(
+        "--kept-rows", type=int, nargs="*", help="sizes for --kept besides the small model (default 10000)"
+    )
     parser.add_argument("--fresh", action="store_true", help="also compare on the never-calculated files (info)")
     parser.add_argument("--skip-pycel", action="store_true")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep generated workbooks in DIR, reuse them")
     parser.add_argument("--quick", action="store_true", help="a fast look: 2000 rows, 1 run, 4 copies, --small")
     args = parser.parse_args()
     defaults = (
-        dict(rows=[2000], runs=1, small_runs=3, jobs_copies=4, jobs_rows=2000)
+        dict(rows=[2000], runs=1, small_runs=3, jobs_copies=4, jobs_rows=2000, kept_rows=[2000])
         if args.quick
-        else dict(rows=[10_000, 100_000, 200_000], runs=3, small_runs=7, jobs_copies=20, jobs_rows=10_000)
+        else dict(
+            rows=[10_000, 100_000, 200_000], runs=3, small_runs=7, jobs_copies=20, jobs_rows=10_000, kept_rows=[10_000]
+        )
     )
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     if args.quick:
-        args.small = True
+        args.small = args.kept = True
         args.skip_pycel = True
     return args
 
@@ -377,6 +387,9 @@ def main() -> None:
         profile = lo_profile(work)
         out = work / "out"
         out.mkdir()
+        # Our runs keep their profile (and any kept LibreOffice) in a cache folder of their
+        # own: a LibreOffice the user keeps running must not serve the plain comparisons.
+        ours_env = {**os.environ, "XLFUNCS_CACHE_DIR": str(work / "cache")}
 
         def lo_side(path: Path, label="LibreOffice alone (native twin)") -> Side:
             cmd = [
@@ -387,17 +400,18 @@ def main() -> None:
             return Side(label, cmd, env={**os.environ, "TMPDIR": str(work / "lo-tmp")})
 
         def ours_side(path: Path, name: str, extra=(), label="xlfuncs recalc (CLV calls)") -> Side:
-            return Side(label, [*XLFUNCS, str(path), "-o", str(out / name), *extra], client=True)
+            return Side(label, [*XLFUNCS, str(path), "-o", str(out / name), *extra], client=True, env=ours_env)
 
-        def compare(rows: int, fresh: bool = False, runs: int = args.runs) -> tuple[Side, Side]:
+        def compare(rows: int, fresh: bool = False, runs: int = args.runs, label=None) -> tuple[Side, Side]:
             print()
             get = models.fresh if fresh else models.stale
             native, ours_file = get(rows, native=True), get(rows)
-            lo, ours = lo_side(native), ours_side(ours_file, "ours.xlsx")
+            lo, ours = lo_side(native), ours_side(ours_file, "ours.xlsx", label=label or "xlfuncs recalc (CLV calls)")
             interleaved([lo, ours], runs)
             cells = formula_cells(rows)
             state = "never calculated" if fresh else "stale cached values"
-            print(f"{rows} rows, {state}: {cells} formula cells ({rows} CLV); median of {runs} (min..max):")
+            kept = ", LibreOffice kept by xlfuncs office start" if label else ""
+            print(f"{rows} rows, {state}{kept}: {cells} formula cells ({rows} CLV); median of {runs} (min..max):")
             print(lo.line())
             print(ours.line(cells))
             print(
@@ -445,7 +459,11 @@ def main() -> None:
                 # so no workbook reuses another's CLV results.
                 make_stale(primed, batch / f"model_{i:02d}.xlsx", "B3", f"{0.7 + i / 100:.2f}")
             sides = [
-                Side(f"xlfuncs recalc --jobs {j}", [*XLFUNCS, str(batch), "-o", str(work / f"b{j}"), "--jobs", str(j)])
+                Side(
+                    f"xlfuncs recalc --jobs {j}",
+                    [*XLFUNCS, str(batch), "-o", str(work / f"b{j}"), "--jobs", str(j)],
+                    env=ours_env,
+                )
                 for j in (1, 2)
             ]
             interleaved(sides, args.runs, warmup=False)
@@ -459,7 +477,23 @@ def main() -> None:
                 )
             )
 
-        # 6: pycel.
+        # 6: on a kept LibreOffice.
+        if args.kept:
+            office = [sys.executable, "-m", "xlfuncs", "office"]
+            subprocess.run([*office, "start"], env=ours_env, check=True, stdout=subprocess.DEVNULL)
+            try:
+                for rows, small, target in [(20, True, 1.15)] + [(r, False, 1.05) for r in args.kept_rows]:
+                    lo, ours = compare(
+                        rows, runs=args.small_runs if small else args.runs, label="xlfuncs recalc, kept LibreOffice"
+                    )
+                    ratio = ours.wall / lo.wall
+                    checks.append(
+                        Check(f"time xlfuncs (kept LO) / LO alone, {rows} rows", ratio, f"<= {target}", ratio <= target)
+                    )
+            finally:
+                subprocess.run([*office, "stop"], env=ours_env, check=False, stdout=subprocess.DEVNULL)
+
+        # 7: pycel.
         if not args.skip_pycel:
             print()
             rows = min(args.rows)

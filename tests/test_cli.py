@@ -22,7 +22,7 @@ from xlfuncs.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-HELP_COMMANDS = [[], ["functions"], ["generate"], ["recalc"]]
+HELP_COMMANDS = [[], ["functions"], ["generate"], ["recalc"], ["office"], ["office", "start"]]
 
 
 def _help(args: list[str]) -> str:
