@@ -35,6 +35,32 @@ from .vectorise import group_replacements
 # a formula's result takes the format of its type and a logical result can be told apart
 # from a number shown as TRUE (see xlfuncs.recalc.addin._is_logical); no value depends on
 # a number format (CELL("format") is volatile and listed as such).
+#: Bytes of sheet XML a piece of LibreOffice's copy holds (at least: it ends at a cell's end).
+_PIECE = 1 << 20
+#: A sheet copy this long may pass 4 GiB once respelt: its zip entry gets Zip64 sizes.
+_ZIP64_FROM = 1 << 30
+
+
+def _spliced_pieces(data: bytes, spans: list[tuple[int, int, bytes]], cell_end: bytes):
+    """:func:`splice` of ``data`` in pieces of about :data:`_PIECE` bytes, each ending
+    where a replacement starts or ends or after a ``cell_end`` (``</c>``): no formula
+    element is ever cut, so each piece can be respelt on its own."""
+    pos = 0
+    for start, end, xml in [*sorted(spans, key=lambda span: span[0]), (len(data), len(data), b"")]:
+        while start - pos > _PIECE:
+            cut = data.find(cell_end, pos + _PIECE, start)
+            if cut < 0:
+                break
+            cut += len(cell_end)
+            yield data[pos:cut]
+            pos = cut
+        if start > pos:
+            yield data[pos:start]
+        if xml:
+            yield xml
+        pos = end
+
+
 _XF_NUMFMT = re.compile(rb'(<(?:\w+:)?xf\b[^>]*?\bnumFmtId\s*=\s*")(?!0")[0-9]+(")')
 
 
@@ -98,7 +124,10 @@ class Workbook(XlsxFile):
         Spill references (``A1#``, stored as ``_xlfn.ANCHORARRAY(A1)``) become the range
         of that spill. ``extra`` adds cells (sheet part -> (row, col) -> XML) to the copy.
         """
-        changed: dict[str, bytes] = {}
+        # Each sheet's copy is written in pieces as it is made (splice, then our calls
+        # spelt for Calc), never whole: at 100,000 rows the whole copy and its respelt
+        # twin were 200 MB on top of the original, the peak of the run.
+        copies: dict[str, tuple] = {}
         extra = extra or {}
         self.grouped = False
         anchors = {sheet.name.casefold(): sheet for sheet in self.sheets if sheet.arrays}
@@ -115,19 +144,18 @@ class Workbook(XlsxFile):
                 self.grouped = self.grouped or bool(groups)
                 replacements += groups
             replacements += self._resize_replacements(sheet)
-            data = splice(sheet.data, [(c.start, c.end, x) for c, x in replacements]) if replacements else sheet.data
+            spans = [(c.start, c.end, x) for c, x in replacements]
+            data = sheet.data
             if extra.get(sheet.part):
-                data = insert_cells(data, sheet.prefix, extra[sheet.part])
+                data = insert_cells(splice(data, spans) if spans else data, sheet.prefix, extra[sheet.part])
+                spans = []
                 hit = formulas.spelling_filter(
                     names | formulas.spellings(unescape_xml(x) for x in extra[sheet.part].values())
                 )
-            if hit is not None:
-                new = self._normalised_part(data, sheet.prefix, b"f", hit)
-                data = new if new is not None else data
-            if anchors and _ANCHORARRAY.search(data):
-                data = _ANCHORARRAY.sub(lambda m, own=sheet: _spill_range(m, own, anchors), data)
-            if data is not sheet.data:
-                changed[sheet.part] = data
+            respell = self._respelling(sheet, hit, anchors if anchors and _ANCHORARRAY.search(data) else None)
+            if spans or data is not sheet.data or respell is not None:
+                copies[sheet.part] = (data, spans, respell, b"</" + sheet.prefix + b"c>")
+        changed: dict[str, bytes] = {}
         names = formulas.spellings(text for _, text in self.defined_names())
         book = self.parts[self.workbook_part]
         if names:
@@ -142,7 +170,7 @@ class Workbook(XlsxFile):
             general = _XF_NUMFMT.sub(rb"\g<1>0\g<2>", self.parts[styles])
             if general != self.parts[styles]:
                 changed[styles] = general
-        if not changed:
+        if not changed and not copies:
             return self.path
         target = folder / ("engine" + self.path.suffix.lower())
         # Stored, not deflated: LibreOffice reads it once, and compressing costs time.
@@ -150,8 +178,30 @@ class Workbook(XlsxFile):
             for info in self.infos:
                 if info.is_dir():
                     continue
-                out.writestr(info.filename, changed.get(info.filename, self.parts[info.filename]))
+                if info.filename not in copies:
+                    out.writestr(info.filename, changed.get(info.filename, self.parts[info.filename]))
+                    continue
+                data, spans, respell, cell_end = copies.pop(info.filename)
+                with out.open(info.filename, "w", force_zip64=len(data) > _ZIP64_FROM) as stream:
+                    for piece in _spliced_pieces(data, spans, cell_end):
+                        stream.write(respell(piece) if respell is not None else piece)
         return target
+
+    def _respelling(self, sheet: Sheet, hit: re.Pattern | None, anchors: dict | None):
+        """What turns a piece of a sheet's XML into LibreOffice's: our calls spelt for
+        Calc (when ``hit``), spill references made ranges (when ``anchors``); or None."""
+        if hit is None and anchors is None:
+            return None
+
+        def respell(piece: bytes) -> bytes:
+            if hit is not None:
+                new = self._normalised_part(piece, sheet.prefix, b"f", hit)
+                piece = new if new is not None else piece
+            if anchors is not None:
+                piece = _ANCHORARRAY.sub(lambda m: _spill_range(m, sheet, anchors), piece)
+            return piece
+
+        return respell
 
     # ------------------------------------------------------------------ dynamic arrays
 
