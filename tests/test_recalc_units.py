@@ -157,6 +157,6 @@ def test_patch_touches_only_formula_cells(tmp_path):
     wb = Workbook(mixed_workbook(tmp_path / "m.xlsx"))
     sheet = next(s for s in wb.sheets if s.name == "Model")
     updates = {sheet.name: [(cell, 1.5) for cell in sheet.cells]}
-    new = wb.patched(updates)[sheet.part]
+    new = bytes(wb.patched(updates)[sheet.part])
     assert new.count(b"<v>1.5</v>") == len(sheet.cells)
     assert new.replace(b"<v>1.5</v>", b"<v />") == sheet.data.replace(b"<v></v>", b"<v />")

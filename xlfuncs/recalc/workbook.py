@@ -25,9 +25,9 @@ from ..xlsx.cells import (
     escape_xml,
     insert_cells,
     parse_ref,
-    splice,
     unescape_xml,
 )
+from ..xlsx.package import Patch
 from . import formula as formulas
 from .vectorise import group_replacements
 
@@ -35,30 +35,8 @@ from .vectorise import group_replacements
 # a formula's result takes the format of its type and a logical result can be told apart
 # from a number shown as TRUE (see xlfuncs.recalc.addin._is_logical); no value depends on
 # a number format (CELL("format") is volatile and listed as such).
-#: Bytes of sheet XML a piece of LibreOffice's copy holds (at least: it ends at a cell's end).
-_PIECE = 1 << 20
 #: A sheet copy this long may pass 4 GiB once respelt: its zip entry gets Zip64 sizes.
 _ZIP64_FROM = 1 << 30
-
-
-def _spliced_pieces(data: bytes, spans: list[tuple[int, int, bytes]], cell_end: bytes):
-    """:func:`splice` of ``data`` in pieces of about :data:`_PIECE` bytes, each ending
-    where a replacement starts or ends or after a ``cell_end`` (``</c>``): no formula
-    element is ever cut, so each piece can be respelt on its own."""
-    pos = 0
-    for start, end, xml in [*sorted(spans, key=lambda span: span[0]), (len(data), len(data), b"")]:
-        while start - pos > _PIECE:
-            cut = data.find(cell_end, pos + _PIECE, start)
-            if cut < 0:
-                break
-            cut += len(cell_end)
-            yield data[pos:cut]
-            pos = cut
-        if start > pos:
-            yield data[pos:start]
-        if xml:
-            yield xml
-        pos = end
 
 
 _XF_NUMFMT = re.compile(rb'(<(?:\w+:)?xf\b[^>]*?\bnumFmtId\s*=\s*")(?!0")[0-9]+(")')
@@ -147,7 +125,7 @@ class Workbook(XlsxFile):
             spans = [(c.start, c.end, x) for c, x in replacements]
             data = sheet.data
             if extra.get(sheet.part):
-                data = insert_cells(splice(data, spans) if spans else data, sheet.prefix, extra[sheet.part])
+                data = insert_cells(bytes(Patch(data, spans)) if spans else data, sheet.prefix, extra[sheet.part])
                 spans = []
                 hit = formulas.spelling_filter(
                     names | formulas.spellings(unescape_xml(x) for x in extra[sheet.part].values())
@@ -183,8 +161,8 @@ class Workbook(XlsxFile):
                     continue
                 data, spans, respell, cell_end = copies.pop(info.filename)
                 with out.open(info.filename, "w", force_zip64=len(data) > _ZIP64_FROM) as stream:
-                    for piece in _spliced_pieces(data, spans, cell_end):
-                        stream.write(respell(piece) if respell is not None else piece)
+                    for chunk in Patch(data, spans).chunks(boundary=cell_end):
+                        stream.write(respell(chunk) if respell is not None else chunk)
         return target
 
     def _respelling(self, sheet: Sheet, hit: re.Pattern | None, anchors: dict | None):

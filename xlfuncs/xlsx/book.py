@@ -12,6 +12,7 @@ well-formed, every cached value the one meant.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import zipfile
@@ -39,7 +40,6 @@ from .cells import (
     parse_range,
     parse_ref,
     show,
-    splice,
     unescape_xml,
 )
 from .package import (
@@ -49,6 +49,7 @@ from .package import (
     REL_SHARED_STRINGS,
     REL_WORKSHEET,
     BadWorkbook,
+    Patch,
     XmlCheck,
     XmlCheckAside,
     parse_xml,
@@ -438,8 +439,9 @@ class XlsxFile:
 
     # ------------------------------------------------------------------ writing
 
-    def patched(self, updates: dict[str, list[tuple[Cell | int, Value]]]) -> dict[str, bytes]:
-        """New bytes of every worksheet part with changed formula values.
+    def patched(self, updates: dict[str, list[tuple[Cell | int, Value]]]) -> dict[str, bytes | Patch]:
+        """New bytes of every worksheet part with changed formula values: a :class:`Patch`
+        (the original and the new cells, joined only as they are written), or the bytes.
 
         Parameters
         ----------
@@ -461,14 +463,14 @@ class XlsxFile:
                 self._new_xml(sheet, cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual
             ]
             real += [(cell.start, cell.end, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
-            data = splice(sheet.data, real) if real else sheet.data
+            data = Patch(sheet.data, real)
             virtual = {
                 (c.row, c.col): cell_xml(sheet.prefix, c, v)
                 for c, v in sheet_updates
                 if type(c) is not int and c.virtual
             }
             if virtual:
-                data = insert_cells(data, sheet.prefix, virtual)
+                data = insert_cells(bytes(data), sheet.prefix, virtual)
             out[sheet.part] = data
         return out
 
@@ -535,7 +537,7 @@ class XlsxFile:
             try:
                 if self._spliced_as_meant(sheet, changed[name], meant):
                     continue
-                again = self._scan(sheet.name, name, changed[name])
+                again = self._scan(sheet.name, name, bytes(changed[name]))
             except (ValueError, UnicodeDecodeError, IndexError) as exc:
                 refuse(f"{name} does not read back ({exc})")
             except BadWorkbook as exc:
@@ -545,7 +547,7 @@ class XlsxFile:
             if not _same_cells(sheet, again, meant):
                 _compare_cell_by_cell(sheet, again, meant)
 
-    def _spliced_as_meant(self, sheet: Sheet, written: bytes, meant) -> bool:
+    def _spliced_as_meant(self, sheet: Sheet, written: bytes | Patch, meant) -> bool:
         """Whether ``written`` is the sheet with exactly the ``meant`` cells replaced, each
         reading back as its value; False when the sheet is not one this can tell (arrays
         filled in or resized, prefixes): the caller scans it whole then. Refuses otherwise.
@@ -553,37 +555,63 @@ class XlsxFile:
         Every byte outside the replaced cells must be the original's, so every other cell
         keeps the value it was read with; the replaced cells are read again with the
         scanner's own pattern. The cost is that of the changed cells, not of the sheet.
+        A :class:`Patch` of the sheet is checked without joining it: its spans must be
+        the cells meant and each replacement must read back as its value; that the file
+        written holds the original between them is :func:`read_back`'s to prove.
         """
         if sheet.prefix or sheet.make_cell is None or sheet.cleared:
             return False
+        if isinstance(written, Patch):
+            return written.data is sheet.data and self._patch_as_meant(sheet, written, meant)
         if any(type(c) is not int and c.virtual for c, _ in meant):
             return False
-        data, table = sheet.data, sheet.table
-        spans = []  # (start, end, row, col, value) of each replaced cell
-        for cell, value in meant:
-            if type(cell) is int:
-                spans.append((table.starts[cell], table.ends[cell], table.rows[cell], table.cols[cell], value))
-            else:
-                spans.append((cell.start, cell.end, cell.row, cell.col, value))
-        spans.sort(key=lambda span: span[0])
+        data = sheet.data
+        spans = sorted((_span_of(sheet, cell, value) for cell, value in meant), key=lambda span: span[0])
         old_pos = new_pos = 0
-        for start, end, row, col, value in spans:
-            ref = f"{col_name(col)}{row + 1}"
+        for start, end, ref, value in spans:
             gap = start - old_pos
             if gap < 0 or not written.startswith(data[old_pos:start], new_pos):
                 refuse(f"{sheet.name}: the bytes before {ref} are not the original's")
-            new_pos += gap
-            match = FAST_CELL.match(written, new_pos)
-            if match is None or (match.group(2) + match.group(3)).decode() != ref:
-                refuse(f"{sheet.name}!{ref} is not where it was written")
-            attrs, rest = match.group(1), match.group(7)
-            got = self._cached(_cell_type(attrs), rest, b"") if rest else None
-            if not identical(got, value):
-                refuse(f"{sheet.name}!{ref} reads back as {show(got)}, not {show(value)}")
-            old_pos, new_pos = end, match.end()
+            new_pos = self._read_back_cell(sheet, written, new_pos + gap, ref, value)
+            old_pos = end
         if len(written) - new_pos != len(data) - old_pos or not written.startswith(data[old_pos:], new_pos):
             refuse(f"{sheet.name}: the bytes after the last changed cell are not the original's")
         return True
+
+    def _patch_as_meant(self, sheet: Sheet, patch: Patch, meant) -> bool:
+        """:meth:`_spliced_as_meant` of a :class:`Patch`: its spans are the cells meant,
+        each replacement one cell reading back as its value."""
+        if len(meant) != len(patch.spans):
+            refuse(f"{sheet.name}: {len(patch.spans)} cells replaced, {len(meant)} meant")
+        spans = (_span_of(sheet, cell, value) for cell, value in meant)
+        # Changes come in the sheet's order: then no list of them is made (a million).
+        starts = (sheet.table.starts[cell] if type(cell) is int else cell.start for cell, _ in meant)
+        if not all(a <= b for a, b in itertools.pairwise(starts)):
+            spans = sorted(spans, key=lambda span: span[0])
+        for (start, end, ref, value), (at, to, xml) in zip(spans, patch.spans):
+            if (start, end) != (at, to) or self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
+                refuse(f"{sheet.name}!{ref} is not where it was written")
+        return True
+
+    def _read_back_cell(self, sheet: Sheet, written: bytes, at: int, ref: str, value) -> int:
+        """Read the cell written at ``at`` with the scanner's own pattern: refuses unless it
+        is ``ref`` holding ``value``; returns where it ends."""
+        match = FAST_CELL.match(written, at)
+        if match is None or (match.group(2) + match.group(3)).decode() != ref:
+            refuse(f"{sheet.name}!{ref} is not where it was written")
+        attrs, rest = match.group(1), match.group(7)
+        got = self._cached(_cell_type(attrs), rest, b"") if rest else None
+        if not identical(got, value):
+            refuse(f"{sheet.name}!{ref} reads back as {show(got)}, not {show(value)}")
+        return match.end()
+
+
+def _span_of(sheet: Sheet, cell: Cell | int, value) -> tuple[int, int, str, object]:
+    """(start, end, reference, value) of a changed cell."""
+    table = sheet.table
+    if type(cell) is int:
+        return table.starts[cell], table.ends[cell], f"{col_name(table.cols[cell])}{table.rows[cell] + 1}", value
+    return cell.start, cell.end, f"{col_name(cell.col)}{cell.row + 1}", value
 
 
 def _same_cells(sheet: Sheet, again: Sheet, meant) -> bool:

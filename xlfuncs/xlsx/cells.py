@@ -2,7 +2,7 @@
 
 A worksheet is never re-serialised: a cell's ``<c>`` element is found by its byte offsets
 (:class:`Cell` ``start``/``end``) and a new element is spliced in its place
-(:func:`splice`, :func:`insert_cells`). Texts are read and written as Excel does
+(:class:`~xlfuncs.xlsx.package.Patch`, :func:`insert_cells`). Texts are read and written as Excel does
 (:func:`decode_text`, :func:`encode_text`); numbers as :func:`xlfuncs.numtext.number_text`.
 """
 
@@ -316,22 +316,6 @@ def empty_cell_xml(prefix: bytes, cell: Cell) -> bytes:
     attrs = attr_map(cell.attrs)
     keep = b"".join(b" " + k + b'="' + attrs[k] + b'"' for k in (b"r", b"s") if k in attrs)
     return b"<" + prefix + b"c" + keep + b"/>"
-
-
-def splice(data: bytes, replacements: list[tuple[int, int, bytes]]) -> bytearray:
-    """``data`` with each byte span ``(start, end, new XML)`` replaced by its new XML."""
-    replacements = sorted(replacements, key=lambda item: item[0])
-    # Copied straight into the result: no list of pieces (a million changed cells would
-    # make two million objects) and no second copy of the sheet before a join.
-    view = memoryview(data)
-    out = bytearray()
-    pos = 0
-    for start, end, xml in replacements:
-        out += view[pos:start]
-        out += xml
-        pos = end
-    out += view[pos:]
-    return out
 
 
 def identical(read: Value | None, meant: Value | None) -> bool:

@@ -354,7 +354,7 @@ def write_package(
     target: Path,
     infos: list[zipfile.ZipInfo],
     parts: dict[str, bytes],
-    changed: dict[str, bytes],
+    changed: dict[str, bytes | Patch],
     check: Callable[[Path], None],
     mode_of: Path,
 ) -> None:
@@ -386,11 +386,18 @@ def write_package(
                     data = changed.get(info.filename)
                     if data is None:
                         out.writestr(clone, parts[info.filename])
-                    else:
-                        # A rewritten sheet can be megabytes: deflate level 1 is three
-                        # times faster than the default and any zip reader inflates it.
-                        level = 1 if len(data) > 1024**2 and clone.compress_type == zipfile.ZIP_DEFLATED else None
+                        continue
+                    # A rewritten sheet can be megabytes: deflate level 1 is three times
+                    # faster than the default and any zip reader inflates it.
+                    level = 1 if len(data) > 1024**2 and clone.compress_type == zipfile.ZIP_DEFLATED else None
+                    if not isinstance(data, Patch):
                         out.writestr(clone, data, compresslevel=level)
+                        continue
+                    clone.file_size = len(data)  # known: Zip64 sizes only where needed, as writestr
+                    _compresslevel(clone, level)
+                    with out.open(clone, "w") as entry:
+                        for chunk in data.chunks():
+                            entry.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         check(tmp)
@@ -410,11 +417,122 @@ def refuse(why: str) -> None:
     raise BadWorkbook(f"safety check failed, nothing written: {why}")
 
 
+class Patch:
+    """A part's new bytes: ``data`` with byte spans replaced, made in chunks, never whole.
+
+    A patched sheet is written, read back and checked chunk by chunk from the original
+    and the replacements: at no time is a second copy of a sheet of hundreds of
+    megabytes held (it was the peak of a recalculation's memory).
+
+    Parameters
+    ----------
+    data : bytes
+        The original part.
+    spans : list of (start, end, bytes)
+        Byte spans of ``data`` and their replacements; they must not overlap.
+
+    Examples
+    --------
+    >>> patch = Patch(b"<a>1</a><b>2</b>", [(11, 12, b"22"), (3, 4, b"")])
+    >>> bytes(patch), len(patch)
+    (b'<a></a><b>22</b>', 16)
+    """
+
+    __slots__ = ("data", "spans", "size")
+
+    def __init__(self, data: bytes, spans: list[tuple[int, int, bytes]]):
+        self.data = data
+        self.spans = sorted(spans, key=lambda span: (span[0], span[1]))
+        pos = 0
+        for start, end, _ in self.spans:
+            if start < pos or end < start or end > len(data):
+                raise ValueError(f"overlapping or misplaced span {start}..{end}")
+            pos = end
+        self.size = len(data) + sum(len(xml) - (end - start) for start, end, xml in self.spans)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.pieces())
+
+    def pieces(self):
+        """What the new bytes are, piece by piece: the original between the spans, and
+        each span's replacement. The read-back check compares the written part with
+        these (not with :meth:`chunks`, which it checks)."""
+        view, pos = memoryview(self.data), 0
+        for start, end, xml in self.spans:
+            yield view[pos:start]
+            yield xml
+            pos = end
+        yield view[pos:]
+
+    def chunks(self, size: int = _CHUNK, boundary: bytes | None = None):
+        """The new bytes in chunks of about ``size`` bytes; with ``boundary`` (``</c>``) a
+        chunk ends only right after one, or where a replacement ends: no element inside
+        a cell is cut, so each chunk can be rewritten on its own."""
+        data, view = self.data, memoryview(self.data)
+        out = bytearray()
+        pos = 0
+        for start, end, xml in [*self.spans, (len(data), len(data), b"")]:
+            while start - pos > size - len(out):
+                cut = pos + max(size - len(out), 0)
+                if boundary is not None:
+                    found = data.find(boundary, cut, start)
+                    if found < 0:
+                        break
+                    cut = found + len(boundary)
+                out += view[pos:cut]
+                pos = cut
+                yield out
+                out = bytearray()
+            out += view[pos:start]
+            out += xml
+            pos = end
+            if len(out) >= size:
+                yield out
+                out = bytearray()
+        if out:
+            yield out
+
+
+def _chunks(part: bytes | Patch, meant: bool = False):
+    """A part's bytes in chunks of about :data:`_CHUNK` (views of ``part`` itself if bytes;
+    with ``meant``, a :class:`Patch` by its definition, :meth:`Patch.pieces`)."""
+    if isinstance(part, Patch):
+        yield from _coalesced(part.pieces()) if meant else part.chunks()
+        return
+    view = memoryview(part)
+    for pos in range(0, len(part), _CHUNK):
+        yield view[pos : pos + _CHUNK]
+
+
+def _coalesced(pieces, size: int = _CHUNK):
+    """Pieces joined into chunks of about ``size`` bytes (one comparison a chunk, not a
+    piece: a million changed cells are two million pieces)."""
+    out = bytearray()
+    for piece in pieces:
+        out += piece
+        if len(out) >= size:
+            yield out
+            out = bytearray()
+    if out:
+        yield out
+
+
+def _compresslevel(info: zipfile.ZipInfo, level: int | None) -> None:
+    """Set the deflate level of an entry written through ``ZipFile.open(info, "w")``."""
+    if hasattr(info, "compress_level"):  # Python 3.13+
+        info.compress_level = level
+    else:
+        info._compresslevel = level
+
+
 def read_back(
     path: Path,
     infos: list[zipfile.ZipInfo],
     parts: dict[str, bytes],
-    changed: dict[str, bytes],
+    changed: dict[str, bytes | Patch],
     xml_checked: bool = False,
 ) -> None:
     """Check a written package: :class:`BadWorkbook` unless the zip holds the same entries
@@ -439,15 +557,25 @@ def read_back(
                     meant = parts.get(info.filename)
                 if meant is None:
                     refuse(f"{info.filename} is not what was meant to be written")
-                seen = 0
+                expected = _chunks(meant, meant=True)
+                pending = memoryview(b"")
                 with zf.open(info) as member:
                     while chunk := member.read(_CHUNK):
-                        if not meant.startswith(chunk, seen):
-                            refuse(f"{info.filename} is not what was meant to be written")
-                        seen += len(chunk)
+                        at = 0
+                        while at < len(chunk):
+                            while not pending:
+                                more = next(expected, None)
+                                if more is None:
+                                    refuse(f"{info.filename} is not what was meant to be written")
+                                pending = memoryview(more)
+                            n = min(len(chunk) - at, len(pending))
+                            if not chunk.startswith(pending[:n], at):
+                                refuse(f"{info.filename} is not what was meant to be written")
+                            at += n
+                            pending = pending[n:]
                         if parser is not None:
                             _parse(parser, info.filename, chunk, False)
-                if seen != len(meant):
+                if pending or any(len(more) for more in expected):
                     refuse(f"{info.filename} is not what was meant to be written")
                 if parser is not None:
                     _parse(parser, info.filename, b"", True)
@@ -464,7 +592,7 @@ class XmlCheckAside:
     running any of this process's exit handlers.
     """
 
-    def __init__(self, parts: dict[str, bytes]):
+    def __init__(self, parts: dict[str, bytes | Patch]):
         self._read, write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child
@@ -474,7 +602,10 @@ class XmlCheckAside:
                 for each in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     signal.signal(each, signal.SIG_DFL)
                 for name, data in parts.items():
-                    well_formed(name, data)
+                    parser = _well_formed_parser(name)
+                    for chunk in _chunks(data):
+                        _parse(parser, name, chunk, False)
+                    _parse(parser, name, b"", True)
             except BadWorkbook as exc:
                 message = str(exc).encode("utf-8", "replace")
             except BaseException as exc:  # noqa: BLE001 - anything else: a failure too
