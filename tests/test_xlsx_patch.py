@@ -52,7 +52,7 @@ def test_chunks_with_a_boundary_never_cut_inside_a_cell(made, size):
     patch = Patch(data, spans)
     # Where each replacement ends in the new bytes: a chunk may end there too.
     ends, shift = set(), 0
-    for start, end, xml in patch.spans:
+    for start, end, xml in patch.spans():
         shift += len(xml) - (end - start)
         ends.add(end + shift)
     chunks = [bytes(c) for c in patch.chunks(size, boundary=CELL_END)]

@@ -459,11 +459,7 @@ class XlsxFile:
             sheet_updates = sheet_updates or []
             if sheet.make_cell is None:  # the general scanner's sheet: its cells exist (some virtual)
                 sheet_updates = [(sheet.cell(c) if type(c) is int else c, v) for c, v in sheet_updates]
-            real = [
-                self._new_xml(sheet, cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual
-            ]
-            real += [(cell.start, cell.end, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
-            data = Patch(sheet.data, real)
+            data = self._patch(sheet, sheet_updates)
             virtual = {
                 (c.row, c.col): cell_xml(sheet.prefix, c, v)
                 for c, v in sheet_updates
@@ -473,6 +469,21 @@ class XlsxFile:
                 data = insert_cells(bytes(data), sheet.prefix, virtual)
             out[sheet.part] = data
         return out
+
+    def _patch(self, sheet: Sheet, sheet_updates) -> Patch:
+        """The sheet with its changed cells rewritten (and cleared cells emptied)."""
+        real = ((cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual)
+        patch = Patch(sheet.data)
+        if not sheet.cleared:
+            try:  # changes in the sheet's order, as a recalculation makes them: no list
+                for cell, new in real:
+                    patch.add(*self._new_xml(sheet, cell, new))
+                return patch
+            except ValueError:
+                real = ((cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual)
+        spans = [self._new_xml(sheet, cell, new) for cell, new in real]
+        spans += [(cell.start, cell.end, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
+        return Patch(sheet.data, spans)
 
     def _new_xml(self, sheet: Sheet, cell: Cell | int, value: Value) -> tuple[int, int, bytes]:
         """(start, end, new XML) of a formula cell given a new value (see :meth:`patched`)."""
@@ -581,14 +592,14 @@ class XlsxFile:
     def _patch_as_meant(self, sheet: Sheet, patch: Patch, meant) -> bool:
         """:meth:`_spliced_as_meant` of a :class:`Patch`: its spans are the cells meant,
         each replacement one cell reading back as its value."""
-        if len(meant) != len(patch.spans):
-            refuse(f"{sheet.name}: {len(patch.spans)} cells replaced, {len(meant)} meant")
+        if len(meant) != len(patch.starts):
+            refuse(f"{sheet.name}: {len(patch.starts)} cells replaced, {len(meant)} meant")
         spans = (_span_of(sheet, cell, value) for cell, value in meant)
         # Changes come in the sheet's order: then no list of them is made (a million).
         starts = (sheet.table.starts[cell] if type(cell) is int else cell.start for cell, _ in meant)
         if not all(a <= b for a, b in itertools.pairwise(starts)):
             spans = sorted(spans, key=lambda span: span[0])
-        for (start, end, ref, value), (at, to, xml) in zip(spans, patch.spans):
+        for (start, end, ref, value), (at, to, xml) in zip(spans, patch.spans()):
             if (start, end) != (at, to) or self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
                 refuse(f"{sheet.name}!{ref} is not where it was written")
         return True

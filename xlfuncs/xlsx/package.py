@@ -20,6 +20,7 @@ anything (temporary file, fsync, rename).
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ import tempfile
 import weakref
 import zipfile
 import zlib
+from array import array
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -422,46 +424,62 @@ class Patch:
 
     A patched sheet is written, read back and checked chunk by chunk from the original
     and the replacements: at no time is a second copy of a sheet of hundreds of
-    megabytes held (it was the peak of a recalculation's memory).
+    megabytes held (it was the peak of a recalculation's memory). The spans are kept
+    flat (two arrays of offsets, the replacements end to end in one buffer): a tuple and
+    a bytes object per changed cell cost about 150 bytes each, and a forked child
+    reading them (:class:`XmlCheckAside`) copied every page their reference counts are on.
 
     Parameters
     ----------
     data : bytes
         The original part.
-    spans : list of (start, end, bytes)
-        Byte spans of ``data`` and their replacements; they must not overlap.
+    spans : iterable of (start, end, bytes)
+        Byte spans of ``data`` and their replacements, in any order; they must not
+        overlap. More can be added, in order, with :meth:`add`.
 
     Examples
     --------
     >>> patch = Patch(b"<a>1</a><b>2</b>", [(11, 12, b"22"), (3, 4, b"")])
-    >>> bytes(patch), len(patch)
-    (b'<a></a><b>22</b>', 16)
+    >>> bytes(patch), len(patch), len(patch.starts)
+    (b'<a></a><b>22</b>', 16, 2)
     """
 
-    __slots__ = ("data", "spans", "size")
+    __slots__ = ("data", "starts", "ends", "blob", "offsets")
 
-    def __init__(self, data: bytes, spans: list[tuple[int, int, bytes]]):
+    def __init__(self, data: bytes, spans=()):
         self.data = data
-        self.spans = sorted(spans, key=lambda span: (span[0], span[1]))
-        pos = 0
-        for start, end, _ in self.spans:
-            if start < pos or end < start or end > len(data):
-                raise ValueError(f"overlapping or misplaced span {start}..{end}")
-            pos = end
-        self.size = len(data) + sum(len(xml) - (end - start) for start, end, xml in self.spans)
+        self.starts, self.ends, self.offsets = array("q"), array("q"), array("q", [0])
+        self.blob = bytearray()
+        for start, end, xml in sorted(spans, key=lambda span: (span[0], span[1])):
+            self.add(start, end, xml)
+
+    def add(self, start: int, end: int, xml: bytes) -> None:
+        """Replace ``data[start:end]`` by ``xml``; after every span added before it."""
+        if start < (self.ends[-1] if self.ends else 0) or end < start or end > len(self.data):
+            raise ValueError(f"overlapping or misplaced span {start}..{end}")
+        self.starts.append(start)
+        self.ends.append(end)
+        self.blob += xml
+        self.offsets.append(len(self.blob))
 
     def __len__(self) -> int:
-        return self.size
+        return len(self.data) + len(self.blob) - sum(self.ends) + sum(self.starts)
 
     def __bytes__(self) -> bytes:
         return b"".join(self.pieces())
+
+    def spans(self):
+        """(start, end, replacement) of each span, in order."""
+        blob, offsets = memoryview(self.blob), self.offsets
+        for i, (start, end) in enumerate(zip(self.starts, self.ends)):
+            yield start, end, blob[offsets[i] : offsets[i + 1]]
 
     def pieces(self):
         """What the new bytes are, piece by piece: the original between the spans, and
         each span's replacement. The read-back check compares the written part with
         these (not with :meth:`chunks`, which it checks)."""
         view, pos = memoryview(self.data), 0
-        for start, end, xml in self.spans:
+        for start, end, xml in self.spans():
             yield view[pos:start]
             yield xml
             pos = end
@@ -474,7 +492,7 @@ class Patch:
         data, view = self.data, memoryview(self.data)
         out = bytearray()
         pos = 0
-        for start, end, xml in [*self.spans, (len(data), len(data), b"")]:
+        for start, end, xml in itertools.chain(self.spans(), [(len(data), len(data), b"")]):
             while start - pos > size - len(out):
                 cut = pos + max(size - len(out), 0)
                 if boundary is not None:
