@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from array import array
 from pathlib import Path
 
 import openpyxl
@@ -450,3 +451,81 @@ def test_the_libreoffice_started_early_is_stopped_when_the_command_fails(tmp_pat
     _, err = process.communicate(timeout=120)
     assert process.returncode == 2 and "use --in-place" in err, err
     _assert_nothing_left(tmp_path)
+
+
+class _Addresses:
+    def __init__(self, cells):
+        self.cells = cells
+
+    def getRangeAddresses(self):  # noqa: N802 - UNO's spelling
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(StartRow=r, EndRow=r, StartColumn=c, EndColumn=c) for r, c in self.cells]
+
+
+class _ValuesSheet:
+    """A calculated sheet as read_values meets it: numbers, 0/1 logicals, texts, errors."""
+
+    def __init__(self, values: dict):
+        self.values = values  # (row, col) -> value as getDataArray gives it
+
+    def getCellRangeByPosition(self, c0, r0, c1, r1):  # noqa: N802
+        values = self.values
+
+        class Range:
+            def getDataArray(self):  # noqa: N802
+                return tuple(tuple(values.get((r, c), "") for c in range(c0, c1 + 1)) for r in range(r0, r1 + 1))
+
+        return Range()
+
+    def queryFormulaCells(self, kind):  # noqa: N802
+        if kind == 4:  # errors
+            return _Addresses([cell for cell, v in self.values.items() if v is None])
+        return _Addresses([cell for cell, v in self.values.items() if isinstance(v, str)])
+
+    def getUniqueCellFormatRanges(self):  # noqa: N802
+        raise RuntimeError("cell by cell, then")
+
+    def getCellByPosition(self, col, row):  # noqa: N802
+        from types import SimpleNamespace
+
+        value = self.values.get((row, col))
+        return SimpleNamespace(getError=lambda: 503 if value is None else 0, NumberFormat=1 if row % 3 == 0 else 0)
+
+
+def test_values_read_a_band_at_a_time_are_those_read_at_once(monkeypatch):
+    """read_values sorts cells out a band at a time (LibreOffice's memory): bands of 7
+    cells give what one band of the whole sheet does."""
+    from types import SimpleNamespace
+
+    from xlfuncs.recalc import addin
+
+    values = {}
+    for r in range(40):
+        for c in range(3):
+            values[r, c] = [float(r * 10 + c), 0.0, 1.0, "text", None, ""][(r + c) % 6]
+    sheets = SimpleNamespace(
+        hasByName=lambda name: name == "S",
+        getByName=lambda name: _ValuesSheet(values),
+        getCount=lambda: 1,
+    )
+    formats = SimpleNamespace(getByKey=lambda key: SimpleNamespace(Type=1024 if key == 1 else 0))
+    doc = SimpleNamespace(Sheets=sheets, NumberFormats=formats)
+    cells = sorted(values)
+    wanted = {
+        "S": (array("q", [r for r, _ in cells]).tobytes(), array("q", [c for _, c in cells]).tobytes()),
+        "Missing": (array("q", [0]).tobytes(), array("q", [0]).tobytes()),
+    }
+    whole = addin.read_values(doc, wanted)
+    monkeypatch.setattr(addin, "_BAND", 7)
+    assert addin.read_values(doc, wanted) == whole
+    numbers = array("d")
+    numbers.frombytes(whole["S"][0])
+    others = whole["S"][1]
+    assert numbers[cells.index((0, 0))] == 0.0 and others[cells.index((0, 0))] is False  # logical format
+    assert others[cells.index((0, 2))] is True  # 1 in a logical format
+    assert numbers[cells.index((1, 1))] == 1.0 and cells.index((1, 1)) not in others  # 1, a number
+    assert others[cells.index((1, 2))] == "text"
+    assert others[cells.index((2, 2))] == (503,)
+    assert numbers[cells.index((6, 0))] == 60.0 and cells.index((6, 0)) not in others
+    assert whole["Missing"][1] == {0: None}

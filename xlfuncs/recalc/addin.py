@@ -174,6 +174,8 @@ def _cells_of(ranges) -> set[tuple[int, int]]:
 
 #: Empty cells a block may span between two wanted ones (their values are fetched too).
 MAX_GAP = 16
+#: Wanted cells fetched and sorted out at a time (see :func:`read_values`).
+_BAND = 1 << 16
 
 
 def value_blocks(cells) -> list[tuple[int, int, int, int]]:
@@ -333,24 +335,31 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
         if not rows:
             out[name] = (b"", {})
             continue
-        cells = list(zip(rows, cols))
-        fetched = fetch_values(sheet, cells)
-        picked = fetched.pick(cells) if isinstance(fetched, _Box) else [fetched[cell] for cell in cells]
         errors = _cells_of(sheet.queryFormulaCells(_RESULT_ERROR))
         strings = _cells_of(sheet.queryFormulaCells(_RESULT_STRING))
-        # Most cells hold a number that is neither 0 nor 1 (which may be logicals): those
-        # in two passes at C speed, the rest one by one.
-        numbers = array("d", [v if type(v) is float else 0.0 for v in picked])
-        look = [
-            i
-            for i, v in enumerate(picked)
-            if type(v) is not float or v == 0.0 or v == 1.0 or not -_LARGEST <= v <= _LARGEST
-        ]
-        if errors:
-            look = sorted(set(look).union(i for i, cell in enumerate(cells) if cell in errors))
+        numbers = array("d", bytes(8 * len(rows)))
+        look: list[tuple[int, tuple[int, int], object]] = []  # (index, cell, value)
+        # A band of cells at a time: a tuple per cell and a Python float per value for a
+        # whole sheet of 800,000 formulas was 150 MB more in LibreOffice, its peak.
+        for first in range(0, len(rows), _BAND):
+            cells = list(zip(rows[first : first + _BAND], cols[first : first + _BAND]))
+            fetched = fetch_values(sheet, cells)
+            picked = fetched.pick(cells) if isinstance(fetched, _Box) else [fetched[cell] for cell in cells]
+            del fetched
+            # Most cells hold a number that is neither 0 nor 1 (which may be logicals):
+            # those in two passes at C speed, the rest one by one.
+            numbers[first : first + len(cells)] = array("d", [v if type(v) is float else 0.0 for v in picked])
+            look += [
+                (first + i, cells[i], v)
+                for i, v in enumerate(picked)
+                if type(v) is not float
+                or v == 0.0
+                or v == 1.0
+                or not -_LARGEST <= v <= _LARGEST
+                or (errors and cells[i] in errors)
+            ]
         logical = _logical_cells(sheet, formats, types) if look else None
-        for i in look:
-            cell, value = cells[i], picked[i]
+        for i, cell, value in look:
             numbers[i] = 0.0
             row, col = cell
             if cell in errors:
