@@ -93,6 +93,8 @@ def _sockets(state: server.State) -> list[str]:
 def test_runs_use_the_kept_libreoffice_and_write_what_their_own_would(tmp_path, kept):
     source = str(good_workbook(tmp_path / "in" / "model.xlsx"))
     (office,) = _offices(kept.folder)
+    listening = [p for p in _sockets(kept) if os.path.exists(p) and kept.pipe in p]
+    assert listening and all(os.stat(p).st_mode & 0o077 == 0 for p in listening)  # no other user connects
     for name in ("a", "b"):
         run = _xlfuncs(tmp_path, "recalc", source, "-o", str(tmp_path / f"{name}.xlsx"))
         assert run.returncode == 0, run.stderr
@@ -201,3 +203,15 @@ def test_a_state_in_a_folder_open_to_others_is_no_server(tmp_path, monkeypatch):
     assert server.read_state() is None
     os.chmod(where, 0o700)
     assert server.read_state() is not None  # the same state, in a private folder
+
+
+def test_an_unstartable_libreoffice_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+    env = {**_env(tmp_path), "XLFUNCS_SOFFICE": "/bin/false"}
+    done = subprocess.run(
+        [sys.executable, "-m", "xlfuncs", "office", "start"], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "cannot start LibreOffice" in done.stderr, done.stderr
+    assert not server.folder().exists()
+    assert server.claim() is None

@@ -304,6 +304,7 @@ class Office:
 
         def preexec() -> None:  # in the child, before soffice runs: its signals as usual
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+            os.umask(0o077)  # its pipe's socket too: no other user may connect to it
             if dying is not None:
                 dying()
 

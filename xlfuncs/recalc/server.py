@@ -58,6 +58,7 @@ import fcntl, os, shutil, signal, stat, subprocess, sys, time
 folder, idle, sockets, command = sys.argv[1], float(sys.argv[2]), sys.argv[3].split("\n"), sys.argv[4:]
 for each in (signal.SIGINT, signal.SIGHUP):
     signal.signal(each, signal.SIG_IGN)
+os.umask(0o077)  # its pipe's socket too: no other user may connect to it
 office = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, start_new_session=True)
 print(office.pid, flush=True)
