@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -192,3 +194,35 @@ def sheet_without_values(data: bytes) -> bytes:
         return re.sub(rb'^(<c\b[^>]*?)\s+t="[^"]*"', rb"\1", element)
 
     return re.sub(rb"<c\b[^>]*?(?:/>|>.*?</c>)", strip, data, flags=re.S)
+
+
+# ---------------------------------------------------------------------- processes
+
+
+def processes(marker: str, program: bytes | None = None) -> list[int]:
+    """Live processes whose command line names ``marker`` (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state == "Z" or not any(marker.encode() in arg for arg in argv):
+            continue
+        if program is not None and not argv[0].endswith(program):
+            continue
+        found.append(int(entry.name))
+    return found
+
+
+def wait_for(predicate, seconds: float = 120.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"not within {seconds} s")

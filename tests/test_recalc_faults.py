@@ -22,6 +22,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from hostile_corpus import XML_BOMBS, corrupt_deflate, good_workbook, many_zero_parts, utf16_but_harmless
+from recalc_support import processes, wait_for
 from typer.testing import CliRunner
 
 import xlfuncs
@@ -309,40 +310,11 @@ def _start(tmp_path: Path, *args: str, **extra: str) -> subprocess.Popen:
     )
 
 
-def _processes(marker: str, program: bytes | None = None) -> list[int]:
-    """Live processes whose command line names ``marker`` (zombies excluded)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state == "Z" or not any(marker.encode() in arg for arg in argv):
-            continue
-        if program is not None and not argv[0].endswith(program):
-            continue
-        found.append(int(entry.name))
-    return found
-
-
-def _wait_for(predicate, seconds: float = 120.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"not within {seconds} s")
-
-
 def _stop_first_office(tmp_path: Path, listening: bool = False) -> list[str]:
     """SIGSTOP the first LibreOffice (``soffice.bin``, not its launcher) as soon as it
     appears, or with ``listening`` once it has made its pipes; returns the socket files it
     leaves in /tmp when it is killed."""
-    pids = _wait_for(lambda: _processes(str(tmp_path), b"soffice.bin"))
+    pids = wait_for(lambda: processes(str(tmp_path), b"soffice.bin"))
     sockets = []
     for pid in pids:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
@@ -350,16 +322,16 @@ def _stop_first_office(tmp_path: Path, listening: bool = False) -> list[str]:
         pipe = next(a for a in argv if a.startswith("--accept=")).split("name=", 1)[1].split(";")[0]
         mine = osl_pipe_files(url, pipe)
         if listening:
-            _wait_for(lambda mine=mine: sum(os.path.exists(p) for p in mine) == 2)
+            wait_for(lambda mine=mine: sum(os.path.exists(p) for p in mine) == 2)
         os.kill(pid, signal.SIGSTOP)
         sockets += mine
     return sockets
 
 
 def _assert_nothing_left(tmp_path: Path, sockets: list[str] = ()) -> None:
-    _wait_for(lambda: not _processes(str(tmp_path)), 60)
-    _wait_for(lambda: not list((tmp_path / "tmp").iterdir()), 60)
-    _wait_for(lambda: not [p for p in sockets if os.path.lexists(p)], 60)
+    wait_for(lambda: not processes(str(tmp_path)), 60)
+    wait_for(lambda: not list((tmp_path / "tmp").iterdir()), 60)
+    wait_for(lambda: not [p for p in sockets if os.path.lexists(p)], 60)
 
 
 def _workbooks(tmp_path: Path, count: int) -> list[str]:

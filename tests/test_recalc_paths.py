@@ -132,20 +132,44 @@ def test_called_names_reads_as_a_forward_scan_would(pieces):
     assert called_names(data) == {n.decode() for n in _FORWARD.findall(data)}
 
 
-def test_the_xml_check_beside_the_write_refuses_a_malformed_sheet(offices, tmp_path, monkeypatch):
-    """The patched sheet's well-formedness is checked in a child process when there is a
-    core to spare, on the parent's bytes otherwise: both refuse, and write nothing."""
+def _malformed_cell(monkeypatch) -> None:
     from xlfuncs.xlsx import book
 
     real = book.element_xml
     # A value that reads back right inside an element that is not closed properly.
     monkeypatch.setattr(book, "element_xml", lambda *a: real(*a).replace(b"</v>", b"</v><oops>", 1))
+
+
+def _another_input_in_the_chunks(monkeypatch) -> None:
+    from xlfuncs.xlsx import package
+
+    real = package.Patch.chunks
+
+    def another_input(self, size=package._CHUNK, boundary=None):
+        for chunk in real(self, size, boundary):
+            yield chunk.replace(b"<v>11</v>", b"<v>12</v>", 1) if boundary is None else chunk  # A1
+
+    monkeypatch.setattr(package.Patch, "chunks", another_input)
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [(_malformed_cell, "not well-formed"), (_another_input_in_the_chunks, "not what was meant")],
+    ids=["malformed", "chunk-differs"],
+)
+def test_a_patched_sheet_written_other_than_meant_is_refused(offices, tmp_path, monkeypatch, damage, why):
+    """The patched sheet's well-formedness is checked in a child process when there is a
+    core to spare, on the parent's bytes otherwise; it is written chunk by chunk
+    (``Patch.chunks``) and read back against its definition (``Patch.pieces``), so a chunk
+    with another value in a cell that was not to change (still well-formed XML) is caught
+    too. Every path refuses, and writes nothing."""
+    damage(monkeypatch)
     source = _column_of_calls(tmp_path / "in.xlsx")
     for i, office in enumerate(offices):
         target = tmp_path / f"out{i}.xlsx"
         result = recalc_file(office, source, target, check=False)
         assert result.status == FAILED, result.message
-        assert "safety check failed" in result.message and "not well-formed" in result.message, result.message
+        assert "safety check failed" in result.message and why in result.message, result.message
         assert not target.exists()
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -159,26 +183,3 @@ def test_a_recalculated_workbook_is_freed_before_the_next(offices, tmp_path):
     for office in offices:
         assert recalc_file(office, source, tmp_path / "out.xlsx", check=False).status == CHANGED
         assert not [o for o in gc.get_objects() if isinstance(o, Workbook)]
-
-
-def test_a_patched_sheet_written_other_than_meant_is_refused(offices, tmp_path, monkeypatch):
-    """A patched sheet is written chunk by chunk (``Patch.chunks``) and read back against
-    its definition (``Patch.pieces``): a chunk with another value in a cell that was not
-    to change (still well-formed XML) fails the file."""
-    from xlfuncs.xlsx import package
-
-    real = package.Patch.chunks
-
-    def another_input(self, size=package._CHUNK, boundary=None):
-        for chunk in real(self, size, boundary):
-            yield chunk.replace(b"<v>11</v>", b"<v>12</v>", 1) if boundary is None else chunk  # A1
-
-    monkeypatch.setattr(package.Patch, "chunks", another_input)
-    source = _column_of_calls(tmp_path / "in.xlsx")
-    for i, office in enumerate(offices):
-        target = tmp_path / f"out{i}.xlsx"
-        result = recalc_file(office, source, target, check=False)
-        assert result.status == FAILED, result.message
-        assert "safety check failed" in result.message and "not what was meant" in result.message, result.message
-        assert not target.exists()
-        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

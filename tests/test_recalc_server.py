@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from hostile_corpus import good_workbook
+from recalc_support import processes, wait_for
 
 import xlfuncs
 from xlfuncs.recalc import server
@@ -44,30 +45,8 @@ def _xlfuncs(tmp_path: Path, *args: str, timeout: float = 240) -> subprocess.Com
     )
 
 
-def _offices(marker: Path) -> list[int]:
-    """Live soffice.bin processes whose command line names ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and argv[0].endswith(b"soffice.bin") and any(str(marker).encode() in a for a in argv):
-            found.append(int(entry.name))
-    return found
-
-
-def _wait_for(predicate, seconds: float = 60.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s")
+def _soffices(marker: Path) -> list[int]:
+    return processes(str(marker), b"soffice.bin")
 
 
 @pytest.fixture
@@ -81,7 +60,7 @@ def kept(tmp_path, monkeypatch):
     assert state is not None and state.alive()
     yield state
     _xlfuncs(tmp_path, "office", "stop")
-    _wait_for(lambda: not _offices(tmp_path), 60)
+    wait_for(lambda: not _soffices(tmp_path), 60)
 
 
 def _sockets(state: server.State) -> list[str]:
@@ -92,13 +71,13 @@ def _sockets(state: server.State) -> list[str]:
 
 def test_runs_use_the_kept_libreoffice_and_write_what_their_own_would(tmp_path, kept):
     source = str(good_workbook(tmp_path / "in" / "model.xlsx"))
-    (office,) = _offices(kept.folder)
+    (office,) = _soffices(kept.folder)
     listening = [p for p in _sockets(kept) if os.path.exists(p) and kept.pipe in p]
     assert listening and all(os.stat(p).st_mode & 0o077 == 0 for p in listening)  # no other user connects
     for name in ("a", "b"):
         run = _xlfuncs(tmp_path, "recalc", source, "-o", str(tmp_path / f"{name}.xlsx"))
         assert run.returncode == 0, run.stderr
-        assert _offices(tmp_path) == [office]  # no LibreOffice of its own
+        assert _soffices(tmp_path) == [office]  # no LibreOffice of its own
     assert list((kept.folder / "runs").iterdir()) == []  # the runs' scratch folders are gone
     assert not list((tmp_path / "tmp").iterdir())
     status = _xlfuncs(tmp_path, "office", "status")
@@ -108,7 +87,7 @@ def test_runs_use_the_kept_libreoffice_and_write_what_their_own_would(tmp_path, 
 
     stopped = _xlfuncs(tmp_path, "office", "stop")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
-    assert not _offices(tmp_path) and not kept.folder.exists()
+    assert not _soffices(tmp_path) and not kept.folder.exists()
     assert not [p for p in _sockets(kept) if os.path.lexists(p)]
     assert _xlfuncs(tmp_path, "office", "status").returncode == 1
     # Without it, a run starts its own LibreOffice: the same bytes come out.
@@ -144,7 +123,7 @@ def test_an_idle_kept_libreoffice_stops_by_itself(tmp_path, monkeypatch):
     time.sleep(5)
     assert state.alive()
     held.release()
-    _wait_for(lambda: not _offices(tmp_path) and not state.folder.exists(), 60)
+    wait_for(lambda: not _soffices(tmp_path) and not state.folder.exists(), 60)
     assert not [p for p in _sockets(state) if os.path.lexists(p)]
     assert _xlfuncs(tmp_path, "office", "status").returncode == 1
 
@@ -155,12 +134,12 @@ def test_a_killed_kept_libreoffice_is_cleaned_up_and_runs_start_their_own(tmp_pa
     run = _xlfuncs(tmp_path, "recalc", source, "--check")
     assert run.returncode == 1, run.stderr
     assert f"{source}: Sheet!B1: (none) -> 700" in run.stdout
-    _wait_for(lambda: not kept.folder.exists(), 30)  # its warden removed it
+    wait_for(lambda: not kept.folder.exists(), 30)  # its warden removed it
 
 
 def test_a_hung_kept_libreoffice_is_killed_by_the_timeout_and_the_batch_goes_on(tmp_path, kept):
     files = [str(good_workbook(tmp_path / "in" / f"m{i}.xlsx")) for i in range(2)]
-    (office,) = _offices(kept.folder)
+    (office,) = _soffices(kept.folder)
     os.kill(office, signal.SIGSTOP)
     run = _xlfuncs(tmp_path, "recalc", *files, "--check", "--timeout", "10", "--jobs", "1")
     assert run.returncode == 1
@@ -168,7 +147,7 @@ def test_a_hung_kept_libreoffice_is_killed_by_the_timeout_and_the_batch_goes_on(
     timed_out = [line for line in run.stderr.splitlines() if line.startswith(files[0])]
     assert len(timed_out) == 1 and "did not finish within 10 s (--timeout)" in timed_out[0], run.stderr
     assert f"{files[1]}: Sheet!B1: (none) -> 700" in run.stdout  # on a LibreOffice of its own
-    _wait_for(lambda: not kept.folder.exists() and not _offices(tmp_path), 60)
+    wait_for(lambda: not kept.folder.exists() and not _soffices(tmp_path), 60)
 
 
 @pytest.mark.parametrize(

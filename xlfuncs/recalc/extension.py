@@ -300,9 +300,10 @@ def death_signal_preexec():
     return die_with_parent
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, group: bool = False) -> bool:
+    """Whether process ``pid`` (process group, with ``group``) exists, ours or not."""
     try:
-        os.kill(pid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:

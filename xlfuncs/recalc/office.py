@@ -90,34 +90,43 @@ def _remove_sockets(paths: list[str]) -> None:
             pass
 
 
+# The end of the janitor's and of the kept LibreOffice's warden's script (``folder`` and
+# ``sockets`` defined): LibreOffice's folder and the sockets a killed one leaves go.
+CLEAN_UP = r"""
+shutil.rmtree(folder, ignore_errors=True)
+for path in sockets:
+    try:
+        st = os.lstat(path)
+        if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
+            os.unlink(path)
+    except OSError:
+        pass
+"""
+
 # The janitor: a tiny process of its own session that holds one end of a pipe. When the
 # pipe closes without "done" (xlfuncs ended in any way, kill -9 included) it kills
 # LibreOffice's process group and removes its temporary folder.
-_JANITOR = r"""
+_JANITOR = (
+    r"""
 import os, shutil, signal, stat, sys, time
 pgid, folder, sockets = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 said = sys.stdin.buffer.read(4)  # "done", or less at EOF (the pipe's writer is gone)
-if said != b"done":
+if said == b"done":
+    sys.exit(0)
+try:
+    os.killpg(pgid, signal.SIGKILL)
+except OSError:
+    pass
+for _ in range(100):
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, 0)
     except OSError:
-        pass
-    for _ in range(100):
-        try:
-            os.killpg(pgid, 0)
-        except OSError:
-            break
-        time.sleep(0.05)
-    shutil.rmtree(folder, ignore_errors=True)
-    for path in sockets:
-        try:
-            st = os.lstat(path)
-            if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
-                os.unlink(path)
-        except OSError:
-            pass
+        break
+    time.sleep(0.05)
 """
+    + CLEAN_UP
+)
 
 
 def _start_janitor(pgid: int, folder: Path, sockets: list[str]) -> subprocess.Popen | None:

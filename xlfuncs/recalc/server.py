@@ -93,14 +93,6 @@ try:
     os.killpg(office.pid, signal.SIGKILL)  # whatever of its group is left
 except OSError:
     pass
-shutil.rmtree(folder, ignore_errors=True)
-for path in sockets:
-    try:
-        st = os.lstat(path)
-        if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
-            os.unlink(path)
-    except OSError:
-        pass
 """
 
 
@@ -120,7 +112,7 @@ class State:
     idle: float
 
     def alive(self) -> bool:
-        return _group_alive(self.pgid)
+        return extension.pid_alive(self.pgid, group=True)
 
     def idle_for(self) -> float:
         """Seconds since the last run ended (or since the start)."""
@@ -151,16 +143,6 @@ class Claim:
             pass
         os.close(self._lock)  # and with it the flock
         self._lock = -1
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # there, not ours to signal (a reused number): claim() checks the owner
-    return True
 
 
 def folder() -> Path:
@@ -239,6 +221,7 @@ def start(idle: float = DEFAULT_IDLE, timeout: float = 120.0) -> tuple[State, bo
         LibreOffice could not be started, or did not answer within ``timeout`` seconds.
     """
     from .office import (  # noqa: PLC0415 - office imports this module
+        CLEAN_UP,
         Office,
         OfficeError,
         find_soffice,
@@ -269,7 +252,7 @@ def start(idle: float = DEFAULT_IDLE, timeout: float = 120.0) -> tuple[State, bo
             pipe = f"xlfuncs-kept-{where.name.removeprefix('kept-')}"
             sockets = osl_pipe_files((where / "profile").as_uri(), pipe)
             warden = subprocess.Popen(
-                [sys.executable, "-S", "-c", _WARDEN, str(where), repr(float(idle)), "\n".join(sockets),
+                [sys.executable, "-S", "-c", _WARDEN + CLEAN_UP, str(where), repr(float(idle)), "\n".join(sockets),
                  *soffice_command(soffice, where, pipe)],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 start_new_session=True,
