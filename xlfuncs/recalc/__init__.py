@@ -19,6 +19,7 @@ command over it), :mod:`~xlfuncs.recalc.reports` (terminal, GitHub, JUnit output
 :mod:`~xlfuncs.recalc.workbook` (LibreOffice's copy of a workbook),
 :mod:`~xlfuncs.recalc.formula` (our calls spelt for Calc), :mod:`~xlfuncs.recalc.vectorise`
 (column groups as array formulas), :mod:`~xlfuncs.recalc.office` (driving soffice),
+:mod:`~xlfuncs.recalc.server` (a LibreOffice kept running: ``xlfuncs office start``),
 :mod:`~xlfuncs.recalc.extension` (the add-in's profile), :mod:`~xlfuncs.recalc.addin` (runs
 inside soffice), :mod:`~xlfuncs.recalc.lonames` (LibreOffice's names and codes),
 :mod:`~xlfuncs.recalc.fidelity` (where LibreOffice and Excel differ).
