@@ -16,6 +16,7 @@ From Python, :func:`run` does what the command does and returns one
 The rooms: :mod:`~xlfuncs.recalc.batch` (:func:`run`), :mod:`~xlfuncs.recalc.cli` (the
 command over it), :mod:`~xlfuncs.recalc.reports` (terminal, GitHub, JUnit output),
 :mod:`~xlfuncs.recalc.engine` (one file, and batches over LibreOffice processes),
+:mod:`~xlfuncs.recalc.changes` (the changed cells' lines, made when read),
 :mod:`~xlfuncs.recalc.workbook` (LibreOffice's copy of a workbook),
 :mod:`~xlfuncs.recalc.formula` (our calls spelt for Calc), :mod:`~xlfuncs.recalc.vectorise`
 (column groups as array formulas), :mod:`~xlfuncs.recalc.office` (driving soffice),

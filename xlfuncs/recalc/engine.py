@@ -25,6 +25,7 @@ from ..xlsx import MAX_TEXT, SPILL, BadWorkbook, copy_unchanged, same_value, sho
 from ..xlsx.cells import col_name
 from . import fidelity
 from . import formula as formulas
+from .changes import Changes
 from .lonames import CIRCULAR, NO_NAME
 from .office import (
     DEFAULT_TIMEOUT,
@@ -61,7 +62,7 @@ class FileResult:
     status: str = OK
     output: Path | None = None
     message: str = ""  # one line: why the file failed
-    changes: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new": stale cached values
+    changes: Changes = field(default_factory=Changes)  # "Sheet!A1: old -> new": stale cached values
     errors: list[str] = field(default_factory=list)  # "Sheet!A1: #DIV/0!": cells evaluating to an error
     volatile: list[str] = field(default_factory=list)  # "Sheet!A1: old -> new" of volatile cells
     kept: list[str] = field(default_factory=list)  # "Sheet!A1: why": cached values LibreOffice cannot compute
@@ -418,6 +419,9 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                     letters[col] = col_name(col)
                 if not check:
                     sheet_updates.append((i, new))  # by index: no object per changed cell
+                if type(old) is float and not volatile_possible and sheet.part not in differing:
+                    result.changes.add_number(qualifier, table.rows[i], col, old, new)  # its line when read
+                    continue
                 line = f"{qualifier}{letters[col]}{table.rows[i] + 1}: {show(old)} -> {show(new)}"
                 changed(sheet, i, line)
                 continue
