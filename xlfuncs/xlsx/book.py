@@ -476,8 +476,7 @@ class XlsxFile:
         patch = Patch(sheet.data)
         if not sheet.cleared:
             try:  # changes in the sheet's order, as a recalculation makes them: no list
-                for cell, new in real:
-                    patch.add(*self._new_xml(sheet, cell, new))
+                patch.extend(self._new_xml(sheet, cell, new) for cell, new in real)
                 return patch
             except ValueError:
                 real = ((cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual)

@@ -435,7 +435,7 @@ class Patch:
         The original part.
     spans : iterable of (start, end, bytes)
         Byte spans of ``data`` and their replacements, in any order; they must not
-        overlap. More can be added, in order, with :meth:`add`.
+        overlap. More can be added, in order, with :meth:`extend`.
 
     Examples
     --------
@@ -450,17 +450,21 @@ class Patch:
         self.data = data
         self.starts, self.ends, self.offsets = array("q"), array("q"), array("q", [0])
         self.blob = bytearray()
-        for start, end, xml in sorted(spans, key=lambda span: (span[0], span[1])):
-            self.add(start, end, xml)
+        self.extend(sorted(spans, key=lambda span: (span[0], span[1])))
 
-    def add(self, start: int, end: int, xml: bytes) -> None:
-        """Replace ``data[start:end]`` by ``xml``; after every span added before it."""
-        if start < (self.ends[-1] if self.ends else 0) or end < start or end > len(self.data):
-            raise ValueError(f"overlapping or misplaced span {start}..{end}")
-        self.starts.append(start)
-        self.ends.append(end)
-        self.blob += xml
-        self.offsets.append(len(self.blob))
+    def extend(self, spans) -> None:
+        """Replace ``data[start:end]`` by ``xml`` for each ``(start, end, xml)``, in order,
+        after every span added before them."""
+        starts, ends, offsets, blob, size = self.starts, self.ends, self.offsets, self.blob, len(self.data)
+        last = ends[-1] if ends else 0
+        for start, end, xml in spans:
+            if start < last or end < start or end > size:
+                raise ValueError(f"overlapping or misplaced span {start}..{end}")
+            starts.append(start)
+            ends.append(end)
+            blob += xml
+            offsets.append(len(blob))
+            last = end
 
     def __len__(self) -> int:
         return len(self.data) + len(self.blob) - sum(self.ends) + sum(self.starts)
