@@ -136,8 +136,17 @@ def _malformed_cell(monkeypatch) -> None:
     from xlfuncs.xlsx import book
 
     real = book.element_xml
-    # A value that reads back right inside an element that is not closed properly.
+    # Every cell rewritten whole (not only its number's text), with a value that reads
+    # back right inside an element that is not closed properly.
+    monkeypatch.setattr(book, "_value_text", lambda *a: None)
     monkeypatch.setattr(book, "element_xml", lambda *a: real(*a).replace(b"</v>", b"</v><oops>", 1))
+
+
+def _markup_in_a_number(monkeypatch) -> None:
+    from xlfuncs.xlsx import cells
+
+    real = cells.number_text
+    monkeypatch.setattr(cells, "number_text", lambda value: real(value) + "<oops/>")
 
 
 def _another_input_in_the_chunks(monkeypatch) -> None:
@@ -154,8 +163,12 @@ def _another_input_in_the_chunks(monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     ("damage", "why"),
-    [(_malformed_cell, "not well-formed"), (_another_input_in_the_chunks, "not what was meant")],
-    ids=["malformed", "chunk-differs"],
+    [
+        (_malformed_cell, "not well-formed"),
+        (_markup_in_a_number, "reads back as (none)"),
+        (_another_input_in_the_chunks, "not what was meant"),
+    ],
+    ids=["malformed", "number-text", "chunk-differs"],
 )
 def test_a_patched_sheet_written_other_than_meant_is_refused(offices, tmp_path, monkeypatch, damage, why):
     """The patched sheet's well-formedness is checked in a child process when there is a

@@ -49,14 +49,43 @@ def _soffices(marker: Path) -> list[int]:
     return processes(str(marker), b"soffice.bin")
 
 
+def _python(tmp_path: Path, code: str) -> str:
+    """``code``'s output, run as the commands run (the kept LibreOffice's folder is named
+    after the xlfuncs and numpy that process imports, which this one need not share)."""
+    done = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _folder(tmp_path: Path) -> Path:
+    return Path(_python(tmp_path, "from xlfuncs.recalc import server; print(server.folder())"))
+
+
+def _claimable(tmp_path: Path) -> bool:
+    return _python(tmp_path, "from xlfuncs.recalc import server; print(server.claim() is not None)") == "True"
+
+
+class _Holder:
+    """Another run holding the kept LibreOffice (a process of its own) until :meth:`release`."""
+
+    def __init__(self, tmp_path: Path):
+        code = "from xlfuncs.recalc import server; import sys; c = server.claim(); print(c is not None, flush=True); sys.stdin.read()"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], env=_env(tmp_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout.readline().strip() == "True"
+
+    def release(self) -> None:
+        self.process.communicate("", timeout=60)
+
+
 @pytest.fixture
 def kept(tmp_path, monkeypatch):
     """A kept LibreOffice for this test (stopped after it); its state."""
-    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
     started = _xlfuncs(tmp_path, "office", "start", "--idle", "600")
     assert started.returncode == 0, started.stderr
     assert "LibreOffice running" in started.stdout
-    state = server.read_state()
+    state = server.read_state(_folder(tmp_path))
     assert state is not None and state.alive()
     yield state
     _xlfuncs(tmp_path, "office", "stop")
@@ -99,10 +128,9 @@ def test_runs_use_the_kept_libreoffice_and_write_what_their_own_would(tmp_path, 
 
 def test_a_busy_kept_libreoffice_is_left_to_its_run(tmp_path, kept):
     source = str(good_workbook(tmp_path / "in" / "model.xlsx"))
-    held = server.claim()  # another run holds it
-    assert held is not None
+    held = _Holder(tmp_path)  # another run holds it
     try:
-        assert server.claim() is None
+        assert not _claimable(tmp_path)
         touched = os.stat(kept.folder / "lock").st_mtime_ns
         run = _xlfuncs(tmp_path, "recalc", source, "--check")
         assert run.returncode == 1, run.stderr  # --check: a stale value, nothing worse
@@ -111,15 +139,14 @@ def test_a_busy_kept_libreoffice_is_left_to_its_run(tmp_path, kept):
     finally:
         held.release()
     assert kept.alive()
-    assert server.claim() is not None  # free again (released at once below, at exit)
+    assert _claimable(tmp_path)  # free again
 
 
-def test_an_idle_kept_libreoffice_stops_by_itself(tmp_path, monkeypatch):
-    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+def test_an_idle_kept_libreoffice_stops_by_itself(tmp_path):
     started = _xlfuncs(tmp_path, "office", "start", "--idle", "2")
     assert started.returncode == 0, started.stderr
-    state = server.read_state()
-    held = server.claim()  # in use: never stopped for idleness
+    state = server.read_state(_folder(tmp_path))
+    held = _Holder(tmp_path)  # in use: never stopped for idleness
     time.sleep(5)
     assert state.alive()
     held.release()
@@ -184,13 +211,12 @@ def test_a_state_in_a_folder_open_to_others_is_no_server(tmp_path, monkeypatch):
     assert server.read_state() is not None  # the same state, in a private folder
 
 
-def test_an_unstartable_libreoffice_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+def test_an_unstartable_libreoffice_is_one_line_and_leaves_nothing(tmp_path):
     env = {**_env(tmp_path), "XLFUNCS_SOFFICE": "/bin/false"}
     done = subprocess.run(
         [sys.executable, "-m", "xlfuncs", "office", "start"], env=env, capture_output=True, text=True, timeout=240
     )
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot start LibreOffice" in done.stderr, done.stderr
-    assert not server.folder().exists()
-    assert server.claim() is None
+    assert not _folder(tmp_path).exists()
+    assert not _claimable(tmp_path)

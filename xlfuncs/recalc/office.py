@@ -169,13 +169,8 @@ def find_soffice() -> str:
     raise OfficeStartError("LibreOffice (soffice) not found: install libreoffice-calc-nogui")
 
 
-def office_env() -> dict[str, str]:
-    """The environment soffice runs in: our package and numpy importable, a system PATH.
-
-    LibreOffice's embedded Python locates its standard library through PATH; with a
-    pyenv or venv ``python3`` first on PATH it picks that one and fails to start, so the
-    system folders go first.
-    """
+def addin_paths() -> list[str]:
+    """Where LibreOffice's Python finds the add-in: this xlfuncs and its numpy."""
     import importlib.util  # noqa: PLC0415
 
     import xlfuncs  # noqa: PLC0415
@@ -187,6 +182,18 @@ def office_env() -> dict[str, str]:
         site = str(Path(numpy.origin).resolve().parent.parent)
         if site not in paths:
             paths.append(site)
+    return paths
+
+
+def office_env() -> dict[str, str]:
+    """The environment soffice runs in: our package and numpy importable, a system PATH.
+
+    LibreOffice's embedded Python locates its standard library through PATH; with a
+    pyenv or venv ``python3`` first on PATH it picks that one and fails to start, so the
+    system folders go first.
+    """
+
+    paths = addin_paths()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "_PYENV", "VIRTUAL_ENV", "PYTHONHOME"))}
     system = ["/usr/local/bin", "/usr/bin", "/bin"]
     rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p not in system]

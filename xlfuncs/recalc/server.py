@@ -146,11 +146,12 @@ class Claim:
 
 
 def folder() -> Path:
-    """The kept LibreOffice's folder for this xlfuncs, LibreOffice and Python environment."""
-    from .office import office_env  # noqa: PLC0415 - office imports this module
+    """The kept LibreOffice's folder for this xlfuncs, LibreOffice and Python environment
+    (not the user's PYTHONPATH: the add-in imports xlfuncs and numpy, found first)."""
+    from .office import addin_paths  # noqa: PLC0415 - office imports this module
 
     digest = hashlib.sha256()
-    for part in (extension.profile_key(), sys.prefix, office_env()["PYTHONPATH"]):
+    for part in (extension.profile_key(), sys.prefix, *addin_paths()):
         digest.update(part.encode() + b"\0")
     return extension.cache_root() / f"kept-{digest.hexdigest()[:16]}"
 

@@ -37,6 +37,7 @@ from .cells import (
     ext_list,
     identical,
     insert_cells,
+    number_xml,
     parse_range,
     parse_ref,
     show,
@@ -488,6 +489,10 @@ class XlsxFile:
         """(start, end, new XML) of a formula cell given a new value (see :meth:`patched`)."""
         if type(cell) is not int:
             return cell.start, cell.end, cell_xml(sheet.prefix, cell, value)
+        if type(value) is float:
+            inside = _value_text(sheet.data, sheet.table.starts[cell], sheet.table.ends[cell])
+            if inside is not None:  # a number replacing a number: only the text of its <v>
+                return inside[0], inside[1], number_xml(value)
         match = FAST_CELL.match(sheet.data, sheet.table.starts[cell])
         attrs, f_xml, rest = match.group(1), match.group(4), match.group(7)
         ext = ext_list(rest, b"") if b"extLst" in rest else b""
@@ -598,9 +603,17 @@ class XlsxFile:
         starts = (sheet.table.starts[cell] if type(cell) is int else cell.start for cell, _ in meant)
         if not all(a <= b for a, b in itertools.pairwise(starts)):
             spans = sorted(spans, key=lambda span: span[0])
+        data = sheet.data
         for (start, end, ref, value), (at, to, xml) in zip(spans, patch.spans()):
-            if (start, end) != (at, to) or self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
+            if (at, to) == (start, end):  # the whole cell rewritten
+                if self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
+                    refuse(f"{sheet.name}!{ref} is not where it was written")
+                continue
+            if _value_text(data, start, end) != (at, to):  # else: the text of its number only
                 refuse(f"{sheet.name}!{ref} is not where it was written")
+            got = float(xml) if _NUMBER.fullmatch(xml) else None
+            if not identical(got, value):
+                refuse(f"{sheet.name}!{ref} reads back as {show(got)}, not {show(value)}")
         return True
 
     def _read_back_cell(self, sheet: Sheet, written: bytes, at: int, ref: str, value) -> int:
@@ -614,6 +627,29 @@ class XlsxFile:
         if not identical(got, value):
             refuse(f"{sheet.name}!{ref} reads back as {show(got)}, not {show(value)}")
         return match.end()
+
+
+def _value_text(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """Where the text of the ``<v>`` of the number cell ``data[start:end]`` lies (a cell
+    as the fast scanner reads it: ``<c ...><f ...>...</f><v>...</v>...</c>``), or None:
+    a cell with a type (``t=``), or whose ``<v>`` has attributes or does not follow its
+    formula at once."""
+    tag = data.find(b">", start, end)
+    if tag < 0 or data[tag - 1] == 0x2F or T_ATTR.search(data, start, tag) is not None:
+        return None
+    if not data.startswith(b"<f", tag + 1):
+        return None
+    v = data.find(b"<v>", tag, end)  # the first: "<" cannot stand in a formula or an attribute
+    if v < 0 or not (data.startswith(b"</f>", v - 4) or data.startswith(b"/>", v - 2)):
+        return None
+    close = data.find(b"</v>", v + 3, end)
+    if close < 0 or data.find(b"<", v + 3, close) >= 0:
+        return None
+    return v + 3, close
+
+
+#: The text of a number as :func:`xlfuncs.numtext.number_text` writes it.
+_NUMBER = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?(?:[Ee][+-]?[0-9]+)?")
 
 
 def _span_of(sheet: Sheet, cell: Cell | int, value) -> tuple[int, int, str, object]:

@@ -401,6 +401,11 @@ def cell_xml(prefix: bytes, cell: Cell, value: Value) -> bytes:
     return element_xml(prefix, cell.attrs, cell.f_xml, cell.ext_xml, value)
 
 
+def number_xml(value: float) -> bytes:
+    """The text of a number's ``<v>`` (Excel's 17 significant digits at most)."""
+    return number_text(value).encode()
+
+
 def element_xml(prefix: bytes, attrs: bytes, f_xml: bytes, ext_xml: bytes, value: Value) -> bytes:
     """:func:`cell_xml` from the parts of the element: its start tag's attributes, its
     ``<f>`` and its ``<extLst>``, verbatim."""
@@ -416,7 +421,7 @@ def element_xml(prefix: bytes, attrs: bytes, f_xml: bytes, ext_xml: bytes, value
         if value[:1].isspace() or value[-1:].isspace():
             v_open = b'v xml:space="preserve">'
     else:
-        t, text = None, number_text(value).encode()
+        t, text = None, number_xml(value)
     if b"t=" in attrs:
         attrs = T_ATTR_WITH_SPACE.sub(b"", attrs)
     attrs = attrs.rstrip()
