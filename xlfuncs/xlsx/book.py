@@ -598,22 +598,24 @@ class XlsxFile:
         each replacement one cell reading back as its value."""
         if len(meant) != len(patch.starts):
             refuse(f"{sheet.name}: {len(patch.starts)} cells replaced, {len(meant)} meant")
-        spans = (_span_of(sheet, cell, value) for cell, value in meant)
+        table = sheet.table
+        spans = ((*_bounds(table, cell), cell, value) for cell, value in meant)
         # Changes come in the sheet's order: then no list of them is made (a million).
-        starts = (sheet.table.starts[cell] if type(cell) is int else cell.start for cell, _ in meant)
+        starts = (table.starts[cell] if type(cell) is int else cell.start for cell, _ in meant)
         if not all(a <= b for a, b in itertools.pairwise(starts)):
             spans = sorted(spans, key=lambda span: span[0])
         data = sheet.data
-        for (start, end, ref, value), (at, to, xml) in zip(spans, patch.spans()):
+        for (start, end, cell, value), (at, to, xml) in zip(spans, patch.spans()):
             if (at, to) == (start, end):  # the whole cell rewritten
+                ref = _ref(table, cell)
                 if self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
                     refuse(f"{sheet.name}!{ref} is not where it was written")
                 continue
             if _value_text(data, start, end) != (at, to):  # else: the text of its number only
-                refuse(f"{sheet.name}!{ref} is not where it was written")
+                refuse(f"{sheet.name}!{_ref(table, cell)} is not where it was written")
             got = float(xml) if _NUMBER.fullmatch(xml) else None
             if not identical(got, value):
-                refuse(f"{sheet.name}!{ref} reads back as {show(got)}, not {show(value)}")
+                refuse(f"{sheet.name}!{_ref(table, cell)} reads back as {show(got)}, not {show(value)}")
         return True
 
     def _read_back_cell(self, sheet: Sheet, written: bytes, at: int, ref: str, value) -> int:
@@ -652,12 +654,21 @@ def _value_text(data: bytes, start: int, end: int) -> tuple[int, int] | None:
 _NUMBER = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?(?:[Ee][+-]?[0-9]+)?")
 
 
+def _bounds(table, cell: Cell | int) -> tuple[int, int]:
+    """Where a formula cell (an index in ``table`` or a :class:`Cell`) starts and ends."""
+    return (table.starts[cell], table.ends[cell]) if type(cell) is int else (cell.start, cell.end)
+
+
+def _ref(table, cell: Cell | int) -> str:
+    """A formula cell's reference (``B7``)."""
+    if type(cell) is int:
+        return f"{col_name(table.cols[cell])}{table.rows[cell] + 1}"
+    return f"{col_name(cell.col)}{cell.row + 1}"
+
+
 def _span_of(sheet: Sheet, cell: Cell | int, value) -> tuple[int, int, str, object]:
     """(start, end, reference, value) of a changed cell."""
-    table = sheet.table
-    if type(cell) is int:
-        return table.starts[cell], table.ends[cell], f"{col_name(table.cols[cell])}{table.rows[cell] + 1}", value
-    return cell.start, cell.end, f"{col_name(cell.col)}{cell.row + 1}", value
+    return *_bounds(sheet.table, cell), _ref(sheet.table, cell), value
 
 
 def _same_cells(sheet: Sheet, again: Sheet, meant) -> bool:
