@@ -11,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from recalc_support import decorated_workbook, mixed_workbook
 
 from xlfuncs import adapter, registry
@@ -160,3 +162,19 @@ def test_patch_touches_only_formula_cells(tmp_path):
     new = bytes(wb.patched(updates)[sheet.part])
     assert new.count(b"<v>1.5</v>") == len(sheet.cells)
     assert new.replace(b"<v>1.5</v>", b"<v />") == sheet.data.replace(b"<v></v>", b"<v />")
+
+
+@settings(max_examples=2000)
+@given(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e-12, 1e-12).map(lambda e: e),
+    st.booleans(),
+)
+def test_same_value_of_numbers_is_the_documented_one(a, noise, near):
+    """Equal, alike at Excel's 15 digits, or within NOISE of each other (the shortcut that
+    skips formatting two numbers far apart must not change the answer)."""
+    from xlfuncs.xlsx.cells import NOISE
+
+    b = a * (1 + noise) if near and noise == noise and abs(noise) < 1 else noise
+    spelled = a == b or f"{a:.15g}" == f"{b:.15g}" or abs(a - b) <= NOISE * max(abs(a), abs(b))
+    assert same_value(a, b) == spelled

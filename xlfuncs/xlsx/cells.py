@@ -274,9 +274,14 @@ def same_value(old: Value | None, new: Value) -> bool:
     they differ only in CR LF against LF line ends.
     """
     if type(old) is float and type(new) is float:  # most cells: first, without the checks below
-        if old == new or f"{old:.15g}" == f"{new:.15g}":
+        if old == new:
             return True
-        return abs(old - new) <= NOISE * max(abs(old), abs(new))
+        diff = abs(old - new)
+        if diff <= NOISE * max(abs(old), abs(new)):
+            return True
+        # Two finite numbers alike at 15 digits differ by 1e-14 of their size at most, well
+        # within NOISE: only NaN and infinities are left to compare as Excel shows them.
+        return diff - diff != 0.0 and f"{old:.15g}" == f"{new:.15g}"
     if old is None:
         return False
     if isinstance(old, bool) or isinstance(new, bool):
