@@ -32,14 +32,10 @@ from .errors import NUM, OK
 __all__ = ["sbg_survival", "sbg_clv", "sbg_fit"]
 
 
-def _invalid(xp, x, low=-math.inf, high=math.inf, *, open_low=False):
-    """Where x is NaN, inf or outside [low, high] (or (low, high] with ``open_low``)."""
-    inside = xp.isfinite(x)
-    if low > -math.inf:
-        inside = inside & ((x > low) if open_low else (x >= low))
-    if high < math.inf:
-        inside = inside & (x <= high)
-    return xp.not_(inside)
+def _valid(x, low, high=math.inf, *, open_low=False):
+    """Where x is finite and inside [low, high] (or (low, high] with ``open_low``), for a
+    finite low: comparisons only (NaN fails them all), on arrays and floats alike."""
+    return ((x > low) if open_low else (x >= low)) & ((x <= high) if high < math.inf else (x < math.inf))
 
 
 # ---------------------------------------------------------------- log-gamma slopes
@@ -163,7 +159,7 @@ def _lgamma_one_minus_over(xp, eps):
     # Only the terms that the largest |eps| needs.
     n = _lgamma3_terms(max(xp.largest(eps), -xp.smallest(eps), 0.0))
     poly = xp.full_like(eps, _LGAMMA3[n - 1])
-    for coefficient in _LGAMMA3[n - 2 :: -1]:
+    for coefficient in reversed(_LGAMMA3[: n - 1]):
         poly *= eps
         poly += coefficient
     eps_safe = xp.where(eps == 0, 2.0**-60, eps)
@@ -183,7 +179,10 @@ def _log_survival(xp, a, b, n):
     # the others are 1.)
     ab = a + b
     product = xp.ones_like(a)
-    for i in range(int(min(xp.largest(n), _DIRECT_TERMS))):
+    every = int(min(xp.smallest(n), _DIRECT_TERMS))  # factors that every cell has: no mask
+    for i in range(every):
+        product *= (b + i) / (ab + i)
+    for i in range(every, int(min(xp.largest(n), _DIRECT_TERMS))):
         product *= xp.where(i < n, (b + i) / (ab + i), 1.0)
     deep = product < 1e-280  # the product may have underflowed: sum logs
     log_s = xp.log(xp.where(deep, 1.0, product))
@@ -251,7 +250,7 @@ def sbg_survival(xp, alpha, beta, t):
     """
     alpha, beta, t = xp.broadcast(alpha, beta, t)
     err = xp.errors(alpha, beta, t)
-    bad = _invalid(xp, t, 0) | _invalid(xp, alpha, 0, open_low=True) | _invalid(xp, beta, 0, open_low=True)
+    bad = xp.not_(_valid(t, 0) & _valid(alpha, 0, open_low=True) & _valid(beta, 0, open_low=True))
     err.where(bad, NUM)
     values = xp.full_like(t, math.nan, dtype=float)
     ok = xp.not_(bad)
@@ -343,16 +342,16 @@ def _expected_near(xp, a, bb, d):
     # As many terms as the largest (B + j) x and x need for w_k < 1e-18 (a bound, so no
     # test in the loop), in place: this loop runs over every cell of the near branch.
     top_bx, top_x = max(xp.largest(bj * x), 0.0), max(xp.largest(x), 0.0)
-    bound, terms = 1.0, 1
-    while terms < _NEAR_TERMS and bound >= 1e-18:
-        bound *= (top_bx + (terms - 1) * top_x) / terms
-        terms += 1
+    bound = 1.0  # >= w_(k-1)
     w = xp.ones_like(a)
     u = xp.zeros_like(a)
     series = xp.zeros_like(a)
     factor = bj * x - x  # (B + j + k - 1) x, for k = 0
     gap = -eps  # k - eps, for k = 0
-    for k in range(1, terms):
+    for k in range(1, _NEAR_TERMS):
+        if bound < 1e-18:
+            break
+        bound *= (top_bx + (k - 1) * top_x) / k
         factor += x
         w *= factor
         w *= 1.0 / k
@@ -484,12 +483,10 @@ def _route_key(xp, a, bb, d):
     """
     x = d / (d + 1.0)
     cx = (a + bb) * x
-    group = 0.0
-    for bound in _NEAR_GROUPS:
-        group = group + xp.where(cx > bound, 1.0, 0.0)
-    j = a - 0.5
-    j = xp.where(j > 0.0, j, 0.0)
-    key = group * (_NEAR_J + 1) + xp.floor(xp.where(j < _NEAR_J, j, float(_NEAR_J))) + 1.0
+    group = (cx > _NEAR_GROUPS[0]) * 1.0 + (cx > _NEAR_GROUPS[1]) * 1.0
+    j = xp.floor(a - 0.5)
+    j = xp.where(j < _NEAR_J, xp.where(j > 0.0, j, 0.0), float(_NEAR_J))
+    key = group * (_NEAR_J + 1) + j + 1.0
     far = (cx > _NEAR_CX) | (x > _NEAR_X)
     if xp.any(far):
         cx_far, x_far = xp.take(far, cx, x)
@@ -601,14 +598,14 @@ def sbg_clv(xp, arpu, alpha, beta, margin, discount, renewals):
     cells = xp.broadcast(arpu, alpha, beta, margin, discount, renewals)
     arpu, alpha, beta, margin, discount, renewals = cells
     err = xp.errors(*cells)
-    bad = (
-        _invalid(xp, arpu, 0)
-        | _invalid(xp, alpha, 0, open_low=True)
-        | _invalid(xp, beta, 0, open_low=True)
-        | _invalid(xp, margin, 0, 1)
-        | _invalid(xp, discount, 0)
-        | _invalid(xp, renewals, 0)
-        | ((discount == 0) & xp.not_(alpha > 1))
+    bad = xp.not_(
+        _valid(arpu, 0)
+        & _valid(alpha, 0, open_low=True)
+        & _valid(beta, 0, open_low=True)
+        & _valid(margin, 0, 1)
+        & _valid(discount, 0)
+        & _valid(renewals, 0)
+        & ((discount != 0) | (alpha > 1))  # no discount needs alpha > 1
     )
     err.where(bad, NUM)
     values = xp.full_like(arpu, math.nan, dtype=float)
