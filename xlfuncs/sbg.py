@@ -59,26 +59,24 @@ def _lgamma_slope(xp, x, h, shift=_STIRLING_FROM):
     # h = 0 becomes a step so small (x 2^-60) that the divided difference is the
     # derivative to the last bit, and no branch is needed below.
     h = xp.where(h == 0, x * 2.0**-60, h)
-    out = xp.zeros_like(h)
-    big = x
-    if shift:
-        low = x < shift
-        if xp.any(low):
-            xl, hl = xp.take(low, x, h)
-            # sum_i ln(1 + h/(x+i)) as ln(1 + h/x) + ln(1 + D), with the product
-            # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
-            # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
-            lifted = xp.log1p(hl / xl)
-            rest = xp.zeros_like(xl)
-            for i in range(1, shift):
-                r = hl / (xl + i)
-                rest += rest * r
-                rest += r
-            lifted += xp.log1p(rest)
-            out = xp.put(out, low, -lifted / hl)
-            big = x + xp.where(low, float(shift), 0.0)
+    low = x < shift
+    lift = shift and xp.any(low)
+    big = x + xp.where(low, float(shift), 0.0) if lift else x  # X
     # [(X + h - 1/2) ln(X + h) - (X - 1/2) ln X - h] / h, without the large terms
-    out += (big - 0.5) * (xp.log1p(h / big) / h) + xp.log(big + h) - 1.0
+    out = (big - 0.5) * (xp.log1p(h / big) / h) + xp.log(big + h) - 1.0
+    if lift:
+        xl, hl, out_low = xp.take(low, x, h, out)
+        # sum_i ln(1 + h/(x+i)) as ln(1 + h/x) + ln(1 + D), with the product
+        # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
+        # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
+        lifted = xp.log1p(hl / xl)
+        rest = xp.zeros_like(xl)
+        for i in range(1, shift):
+            r = hl / (xl + i)
+            rest += rest * r
+            rest += r
+        lifted += xp.log1p(rest)
+        out = xp.put(out, low, out_low - lifted / hl)
     # Stirling's corrections sum_k c_k [(X + h)^-n - X^-n] / h with n = 2k - 1: each
     # difference is -u v h_(n-1)(u, v), u = 1/X, v = 1/(X + h), h_m the complete
     # homogeneous polynomial (sum of u^i v^(m-i)): positive terms only, for any sign of h.
@@ -86,10 +84,11 @@ def _lgamma_slope(xp, x, h, shift=_STIRLING_FROM):
     v = 1.0 / (big + h)
     total = u + v
     product = u * v
-    previous, current = xp.ones_like(u), total  # h_0, h_1
-    corrections = _STIRLING[0] * previous
-    for c in _STIRLING[1:]:
-        previous, current = current, total * current - product * previous  # h_2, h_4, ...
+    previous, current = total, total * total - product  # h_1, h_2
+    previous, current = current, total * current - product * previous  # h_2, h_3
+    corrections = _STIRLING[0] + _STIRLING[1] * previous
+    for c in _STIRLING[2:]:
+        previous, current = current, total * current - product * previous  # h_4, h_6, ...
         previous, current = current, total * current - product * previous
         corrections += c * previous
     out -= product * corrections
@@ -250,10 +249,9 @@ def sbg_survival(xp, alpha, beta, t):
     """
     alpha, beta, t = xp.broadcast(alpha, beta, t)
     err = xp.errors(alpha, beta, t)
-    bad = xp.not_(_valid(t, 0) & _valid(alpha, 0, open_low=True) & _valid(beta, 0, open_low=True))
-    err.where(bad, NUM)
+    ok = _valid(t, 0) & _valid(alpha, 0, open_low=True) & _valid(beta, 0, open_low=True)
+    err.where(xp.not_(ok), NUM)
     values = xp.full_like(t, math.nan, dtype=float)
-    ok = xp.not_(bad)
     if xp.any(ok):
         a, b, n = xp.take(ok, alpha, beta, t)
         values = xp.put(values, ok, xp.exp(_log_survival(xp, a, b, xp.floor(n))))
