@@ -121,8 +121,12 @@ class ARRAYS:
     ones_like = staticmethod(np.ones_like)
     full_like = staticmethod(np.full_like)
     broadcast = staticmethod(np.broadcast_arrays)
-    #: the cells in one flat array (a copy where x is a broadcast view)
-    flat = staticmethod(np.ravel)
+
+    @staticmethod
+    def flat(*operands):
+        """Each operand's cells as one flat array (a copy where it is a broadcast view)."""
+        return [np.ravel(operand) for operand in operands]
+
     # 0-d results become arrays, so that take and put can index them.
     asarray = staticmethod(np.asarray)
     #: ``take(mask, *operands)``: the operands' cells where mask holds (all of one shape),
@@ -245,7 +249,6 @@ class FLOATS:
     expm1 = staticmethod(_guarded(np.expm1, -math.inf, 709.0))
     searchsorted = staticmethod(bisect.bisect_left)
     select = staticmethod(_select)
-    flat = staticmethod(_same)
     largest = smallest = staticmethod(_same)
 
     @staticmethod
@@ -285,6 +288,8 @@ class FLOATS:
     @staticmethod
     def broadcast(*operands):
         return operands
+
+    flat = broadcast
 
     @staticmethod
     def asarray(x):

@@ -32,16 +32,16 @@ from .errors import NUM, OK
 __all__ = ["sbg_survival", "sbg_clv", "sbg_fit"]
 
 
-def _valid(x, low, high=math.inf, *, open_low=False):
-    """Where x is finite and inside [low, high] (or (low, high] with ``open_low``), for a
-    finite low: comparisons only (NaN fails them all), on arrays and floats alike."""
-    return ((x > low) if open_low else (x >= low)) & ((x <= high) if high < math.inf else (x < math.inf))
+_INF = math.inf
+# The arguments' ranges are checked with comparisons only, on arrays and floats alike: NaN
+# fails them all, and x < _INF rules out inf.
 
 
 # ---------------------------------------------------------------- log-gamma slopes
 
 # B_2k / (2k (2k - 1)): the coefficients of Stirling's series for ln Gamma(x).
 _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360)
+_STIRLING_0, _STIRLING_1, *_STIRLING_REST = _STIRLING
 # Below this, x is shifted up by the recurrence Gamma(x + 1) = x Gamma(x): from 12 on,
 # six terms of Stirling's series leave an error under 1e-15.
 _STIRLING_FROM = 12
@@ -85,12 +85,11 @@ def _lgamma_slope(xp, x, h, shift=_STIRLING_FROM):
     total = u + v
     product = u * v
     previous, current = total, total * total - product  # h_1, h_2
-    previous, current = current, total * current - product * previous  # h_2, h_3
-    corrections = _STIRLING[0] + _STIRLING[1] * previous
-    for c in _STIRLING[2:]:
-        previous, current = current, total * current - product * previous  # h_4, h_6, ...
+    corrections = _STIRLING_0 + _STIRLING_1 * current
+    for c in _STIRLING_REST:
         previous, current = current, total * current - product * previous
-        corrections += c * previous
+        previous, current = current, total * current - product * previous  # h_4, h_6, ...
+        corrections += c * current
     out -= product * corrections
     return out
 
@@ -249,7 +248,7 @@ def sbg_survival(xp, alpha, beta, t):
     """
     alpha, beta, t = xp.broadcast(alpha, beta, t)
     err = xp.errors(alpha, beta, t)
-    ok = _valid(t, 0) & _valid(alpha, 0, open_low=True) & _valid(beta, 0, open_low=True)
+    ok = (t >= 0) & (t < _INF) & (alpha > 0) & (alpha < _INF) & (beta > 0) & (beta < _INF)
     err.where(xp.not_(ok), NUM)
     values = xp.full_like(t, math.nan, dtype=float)
     if xp.any(ok):
@@ -481,32 +480,39 @@ def _route_key(xp, a, bb, d):
     """
     x = d / (d + 1.0)
     cx = (a + bb) * x
+    far = (cx > _NEAR_CX) | (x > _NEAR_X)
+    if xp.all(far):  # (no discount is never far)
+        return xp.lookup(_KEY_OF_DEPTH, _cf_depth(xp, cx, x))
     group = (cx > _NEAR_GROUPS[0]) * 1.0 + (cx > _NEAR_GROUPS[1]) * 1.0
     j = xp.floor(a - 0.5)
     j = xp.where(j < _NEAR_J, xp.where(j > 0.0, j, 0.0), float(_NEAR_J))
     key = group * (_NEAR_J + 1) + j + 1.0
-    far = (cx > _NEAR_CX) | (x > _NEAR_X)
     if xp.any(far):
         cx_far, x_far = xp.take(far, cx, x)
-        key = xp.put(key, far, 1 + _NEAR_KEYS + xp.lookup(_CODE_OF_DEPTH, _cf_depth(xp, cx_far, x_far)))
+        key = xp.put(key, far, xp.lookup(_KEY_OF_DEPTH, _cf_depth(xp, cx_far, x_far)))
     return xp.where(d == 0, 0, key)
 
 
-# The index in _CF_LEVELS of each depth there (0 elsewhere).
-_CODE_OF_DEPTH = tuple(_CF_LEVELS.index(depth) if depth in _CF_LEVELS else 0 for depth in range(_CF_DEEPEST + 1))
+# The key of the continued fraction of each depth in _CF_LEVELS (0 for the other depths).
+_KEY_OF_DEPTH = tuple(
+    1 + _NEAR_KEYS + _CF_LEVELS.index(depth) if depth in _CF_LEVELS else 0 for depth in range(_CF_DEEPEST + 1)
+)
 
 
 def _undiscounted(xp, a, bb, d):
     return (a + bb - 1.0) / (a - 1.0)
 
 
-def _route(code):
+_ROUTES = (
+    (_undiscounted,)
+    + (_expected_near,) * _NEAR_KEYS
+    + tuple(functools.partial(_expected_cf, depth=depth) for depth in _CF_LEVELS)
+)
+
+
+def _route(key):
     """The kernel of the cells of one key."""
-    if code == 0:
-        return _undiscounted
-    if code <= _NEAR_KEYS:
-        return _expected_near
-    return functools.partial(_expected_cf, depth=_CF_LEVELS[int(code) - 1 - _NEAR_KEYS])
+    return _ROUTES[int(key)]
 
 
 def _expected_payments(xp, a, bb, d):
@@ -597,12 +603,18 @@ def sbg_clv(xp, arpu, alpha, beta, margin, discount, renewals):
     arpu, alpha, beta, margin, discount, renewals = cells
     err = xp.errors(*cells)
     bad = xp.not_(
-        _valid(arpu, 0)
-        & _valid(alpha, 0, open_low=True)
-        & _valid(beta, 0, open_low=True)
-        & _valid(margin, 0, 1)
-        & _valid(discount, 0)
-        & _valid(renewals, 0)
+        (arpu >= 0)
+        & (arpu < _INF)
+        & (alpha > 0)
+        & (alpha < _INF)
+        & (beta > 0)
+        & (beta < _INF)
+        & (margin >= 0)
+        & (margin <= 1)
+        & (discount >= 0)
+        & (discount < _INF)
+        & (renewals >= 0)
+        & (renewals < _INF)
         & ((discount != 0) | (alpha > 1))  # no discount needs alpha > 1
     )
     err.where(bad, NUM)
@@ -612,7 +624,7 @@ def sbg_clv(xp, arpu, alpha, beta, margin, discount, renewals):
     if xp.any(bad):  # only the valid cells
         arpu, alpha, beta, margin, discount, renewals = xp.take(xp.not_(bad), *cells)
     else:  # the usual case: no gather of every argument
-        arpu, alpha, beta, margin, discount, renewals = map(xp.flat, cells)
+        arpu, alpha, beta, margin, discount, renewals = xp.flat(*cells)
     expected = _expected_payments(xp, alpha, beta + xp.floor(renewals), discount)
     values = xp.put(values, xp.not_(bad), arpu * margin * expected)
     err.where(xp.not_(xp.isfinite(values)), NUM)
