@@ -127,6 +127,11 @@ class ARRAYS:
         """Each operand's cells as one flat array (a copy where it is a broadcast view)."""
         return [np.ravel(operand) for operand in operands]
 
+    @staticmethod
+    def shaped(values, like):
+        """Flat values in the shape of ``like``."""
+        return np.reshape(values, np.shape(like))
+
     # 0-d results become arrays, so that take and put can index them.
     asarray = staticmethod(np.asarray)
     #: ``take(mask, *operands)``: the operands' cells where mask holds (all of one shape),
@@ -290,6 +295,10 @@ class FLOATS:
         return operands
 
     flat = broadcast
+
+    @staticmethod
+    def shaped(values, like):
+        return values
 
     @staticmethod
     def asarray(x):

@@ -250,10 +250,14 @@ def sbg_survival(xp, alpha, beta, t):
     err = xp.errors(alpha, beta, t)
     ok = (t >= 0) & (t < _INF) & (alpha > 0) & (alpha < _INF) & (beta > 0) & (beta < _INF)
     err.where(xp.not_(ok), NUM)
-    values = xp.full_like(t, math.nan, dtype=float)
-    if xp.any(ok):
-        a, b, n = xp.take(ok, alpha, beta, t)
-        values = xp.put(values, ok, xp.exp(_log_survival(xp, a, b, xp.floor(n))))
+    if xp.all(ok):  # the usual case: no gather and scatter
+        a, b, n = xp.flat(alpha, beta, t)
+        values = xp.shaped(xp.exp(_log_survival(xp, a, b, xp.floor(n))), t)
+    else:
+        values = xp.full_like(t, math.nan, dtype=float)
+        if xp.any(ok):
+            a, b, n = xp.take(ok, alpha, beta, t)
+            values = xp.put(values, ok, xp.exp(_log_survival(xp, a, b, xp.floor(n))))
     err.where(xp.not_(xp.isfinite(values)), NUM)
     return values, err.plane
 
