@@ -36,7 +36,6 @@ CALLS = (
     ("SBG_SURVIVAL", (0.7, 2.5, 36)),  # t > 16: the product and two log-gamma slopes
     ("SBG_CLV", (100, 2, 3, 0.8, 0)),  # no discount: (C - 1) / (alpha - 1)
     ("SBG_CLV", (100, 2, 3, 0.8, 0.05)),  # a small discount: the 1 - z transformation's series
-    ("SBG_CLV", (100, 0.7, 2.5, 1, 0.1, 12)),  # the same, alpha < 1, after 12 renewals
     ("SBG_CLV", (100, 2, 30, 0.8, 0.5)),  # a large discount: the continued fraction, 24 levels
     ("SBG_CLV", (100, 3, 50, 1, 0.05, 36)),  # C x = 4.2: the continued fraction, 48 levels
 )
