@@ -177,10 +177,11 @@ def _log_survival(xp, a, b, n):
     # the others are 1.)
     ab = a + b
     product = xp.ones_like(a)
-    every = int(min(xp.smallest(n), _DIRECT_TERMS))  # factors that every cell has: no mask
+    top = int(min(max(xp.largest(n), 0.0), _DIRECT_TERMS))
+    every = int(min(xp.smallest(n), top))  # factors that every cell has: no mask
     for i in range(every):
         product *= (b + i) / (ab + i)
-    for i in range(every, int(min(xp.largest(n), _DIRECT_TERMS))):
+    for i in range(every, top):
         product *= xp.where(i < n, (b + i) / (ab + i), 1.0)
     deep = product < 1e-280  # the product may have underflowed: sum logs
     log_s = xp.log(xp.where(deep, 1.0, product))

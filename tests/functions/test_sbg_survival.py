@@ -9,7 +9,7 @@ from contract_checks import contract_tests
 from sbg_exact import SURVIVAL_GRID, A, exact_survival, relative_errors
 
 from xlfuncs.errors import NUM
-from xlfuncs.sbg import sbg_survival
+from xlfuncs.sbg import sbg_clv, sbg_survival
 
 test_contract_in_cells, test_contract_in_python = contract_tests("SBG_SURVIVAL")
 
@@ -47,3 +47,11 @@ def test_survival_num_conditions():
     values, errors = sbg_survival(alpha, beta, t)
     assert errors.tolist() == [0] + [NUM] * 8
     assert values[0] == pytest.approx(0.6)
+
+
+def test_survival_and_clv_of_no_cells():
+    empty = np.zeros((0, 3))
+    values, errors = sbg_survival(empty, empty, empty)
+    assert values.shape == errors.shape == (0, 3)
+    values, errors = sbg_clv(*[empty] * 6)
+    assert values.shape == errors.shape == (0, 3)
