@@ -32,7 +32,12 @@ CALLS = (
     ("TTFV", (46000, 46045.5)),
     ("HEALTH_STATUS", (60,)),
     ("SEGMENT", (900, 0, 800, 200)),
-    ("SBG_SURVIVAL", (2, 3, 4)),  # the sBG model has no float backend: both sides alike
+    ("SBG_SURVIVAL", (2, 3, 4)),  # t <= 16: the survival product alone
+    ("SBG_SURVIVAL", (0.7, 2.5, 36)),  # t > 16: the product and two log-gamma slopes
+    ("SBG_CLV", (100, 2, 3, 0.8, 0)),  # no discount: (C - 1) / (alpha - 1)
+    ("SBG_CLV", (100, 2, 3, 0.8, 0.05)),  # a small discount: the 1 - z transformation's series
+    ("SBG_CLV", (100, 2, 30, 0.8, 0.5)),  # a large discount: the continued fraction, 24 levels
+    ("SBG_CLV", (100, 3, 50, 1, 0.05, 36)),  # C x = 4.2: the continued fraction, 48 levels
 )
 
 

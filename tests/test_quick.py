@@ -18,11 +18,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import retention_exact as exact
+import sbg_exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xlfuncs
-from xlfuncs import adapter, registry
+from xlfuncs import adapter, backend, registry
 from xlfuncs.errors import ExcelError, ExcelErrorValue
 
 EDGES = [0.0, -0.0, 1.0, 0.5, 1e-300, 5e-324, 2.0**-1022, 1 - 2.0**-53, 1e300, 1.7e308, -1.0, 36.0, 36.9, 2, 0]
@@ -128,9 +129,15 @@ def test_float_backend_is_the_array_metric(name, data):
 
 def _sweep_rows(name):
     """The mpmath sweeps' rows (ordinary values to subnormal churn, churn one ulp below 1,
-    cac / m of 1e-600, inf and 1e308 periods) as the metric's arguments."""
+    cac / m of 1e-600, inf and 1e308 periods; the sBG model's grids and random cells) as
+    the metric's arguments."""
     if name == "CLV":
         return [(m, churn, 1.0, d, n, t) for m, churn, d, n, t in exact.clv_sweep()]
+    if name == "SBG_SURVIVAL":
+        return sbg_exact.SURVIVAL_GRID
+    if name == "SBG_CLV":
+        random = zip(*sbg_exact.clv_random_cells())
+        return [(100.0, a, b, 0.8, d, n) for a, b, n, d in [*sbg_exact.CLV_GRID, *random]]
     cac, arpu, churn, discount, type_, periods = exact.random_cells(300)
     ordinary = [(k, a, 1.0, c, d, t) for k, a, c, d, t in zip(cac, arpu, churn, discount, type_)]
     return [(k, m, 1.0, c, d, t) for k, m, c, d, t in exact.payback_sweep()] + ordinary
@@ -144,6 +151,74 @@ def test_float_backend_over_the_mpmath_sweeps(name):
     on_floats = fn.impl.on_floats
     for row, value, code in zip(rows, values.tolist(), errors.tolist()):
         assert _same_cell(fn, on_floats(*row), (value, code)), row
+
+
+@pytest.mark.parametrize("name", ["SBG_SURVIVAL", "SBG_CLV"])
+def test_sbg_float_backend_over_the_mpmath_sweeps(name):
+    """Against each row as a one-cell range: over a whole range the sBG model's loops run
+    as long as the cells of a group need (the series' terms for the largest C x, ...), so a
+    cell among others may differ from the cell alone in the last bits (see
+    test_clv_does_not_depend_on_the_other_cells); alone, it is the float backend's."""
+    fn = registry.get(name)
+    for row in _sweep_rows(name):
+        numbers = tuple(map(float, row))
+        assert _same_cell(fn, fn.impl.on_floats(*numbers), _cell_of_arrays(fn, numbers)), numbers
+
+
+# The sBG model's edges: alpha whose alpha - 1 rounds half to even (0.5, 1.5, 2.5) or sits
+# an ulp off a whole number, the near branch's groups of j (16.5, 17) and its 64 terms,
+# discounts at the branches' bounds (x = 1/4 at 1/3), the direct product's 16 terms.
+SBG_EDGES = [
+    *(0.5, 1.5, 2.5, 1.0, 2.0, 3.0, 1 - 2.0**-53, 1 + 2.0**-52, 2 - 2.0**-52, 16.5, 17.0, 64.0, 65.0, 100.0),
+    *(0.05, 0.01, 0.1, 0.25, 1 / 3, 1 / 3 + 2.0**-54, 1 / 3 - 2.0**-54, 15.0, 16.0, 17.0, 36.0, 1000.0),
+    *(1e-300, 5e-324, 1e-9, 1e5, 1e9, 1e300, 0.0, -0.0, -1.0, math.inf, -math.inf, math.nan),
+]
+sbg_floats = st.one_of(
+    st.sampled_from(SBG_EDGES),
+    st.floats(min_value=0, max_value=3),
+    st.floats(min_value=-7, max_value=6).map(lambda e: 10.0**e),
+    st.integers(min_value=0, max_value=1000).map(float),
+    st.floats(),
+)
+
+
+@pytest.mark.parametrize("name", ["SBG_SURVIVAL", "SBG_CLV"])
+@settings(max_examples=1500, deadline=None)
+@given(data=st.data())
+def test_sbg_float_backend_is_the_array_metric(name, data):
+    """The sBG model over its edges, valid or not (#NUM! from a negative, NaN or inf
+    argument, no discount with alpha <= 1, an overflow): the float backend's cell is the
+    array metric's, bit for bit, its error code too."""
+    fn = registry.get(name)
+    numbers = [data.draw(sbg_floats, label=a.name) for a in fn.args]
+    got = fn.impl.on_floats(*numbers)
+    assert _same_cell(fn, got, _cell_of_arrays(fn, numbers)), (got, numbers)
+
+
+def _log_uniform(low, high):
+    return st.floats(min_value=math.log(low), max_value=math.log(high)).map(math.exp)
+
+
+@pytest.mark.parametrize("name", ["SBG_SURVIVAL", "SBG_CLV"])
+@settings(max_examples=600, deadline=None)
+@given(data=st.data())
+def test_sbg_float_backend_answers_typical_cells_itself(name, data):
+    """For typical arguments (alpha, beta 0.1-100, whole or not, t up to 1000, discount
+    0-0.5, renewals up to 1000) the kernel on floats answers without falling back to the
+    array metric (what makes a scalar call fast), and with the array metric's bits."""
+    fn = registry.get(name)
+    shape = st.one_of(_log_uniform(0.1, 100), st.integers(1, 100).map(float))
+    alpha, beta = data.draw(shape, label="alpha"), data.draw(shape, label="beta")
+    whole = st.integers(0, 1000).map(float)
+    if name == "SBG_SURVIVAL":
+        numbers = [alpha, beta, data.draw(whole, label="t")]
+    else:
+        discount = data.draw(st.one_of(st.just(0.0), st.floats(0, 0.5)), label="discount")
+        if discount == 0:
+            alpha += 1.0  # no discount needs alpha > 1
+        numbers = [100.0, alpha, beta, 0.8, discount, data.draw(whole, label="renewals")]
+    got = fn.impl.__wrapped__(backend.FLOATS, *numbers)  # no fallback: it would raise here
+    assert _same_cell(fn, got, _cell_of_arrays(fn, numbers)), (got, numbers)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)

@@ -706,8 +706,8 @@ class _Quick:
 
     def __init__(self, fn: registry.Function):
         self.fn = fn
-        # Every metric of metrics.py has a float backend; one that has not (the sBG model's)
-        # runs its array code on the numbers.
+        # Every element-wise metric of metrics.py and sbg.py has a float backend; one that
+        # has not would run its array code on the numbers.
         self.metric = getattr(fn.impl, "on_floats", None) or functools.partial(backend.on_one, fn.impl)
         self.defaults = tuple(float(arg.default) if arg.optional else MISSING for arg in fn.args)
         # rest[k]: the defaults of the arguments after the first k, None if one is required.

@@ -31,10 +31,24 @@ instead of answering and ``.on_floats`` reruns the array metric on the numbers:
 So a fallback costs one exception and one run of the array metric, and happens only on
 degenerate inputs (a churn of 1, a share of the margin >= 1 that is never earned back,
 arguments out of their range).
+
+Longer kernels (the sBG model's series and continued fractions) need a little more, each
+written so that the two backends agree:
+
+* loops whose length depends on the data run to what the cells need: ``xp.largest(x)``
+  (``xp.smallest``) is the largest (smallest) cell as a Python float, the float itself on
+  the float backend;
+* in-place updates are augmented assignments (``total += term``): in place on arrays,
+  a new float on floats, the same IEEE operation either way;
+* ``xp.by_key(key, kernel_of, *operands)`` evaluates cells in groups: ``key(xp, ...)``
+  gives each cell a small whole number, and ``kernel_of(k)(xp, ...)`` computes the cells
+  of key k. On arrays the cells are sorted by key and each group computed a chunk at a
+  time; on floats the one cell's kernel is simply called.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import inspect
 import math
@@ -94,11 +108,30 @@ class ARRAYS:
     any = staticmethod(np.any)
     all = staticmethod(np.all)
     floor = staticmethod(np.floor)
+    rint = staticmethod(np.rint)
     isinf = staticmethod(np.isinf)
+    isfinite = staticmethod(np.isfinite)
+    sqrt = staticmethod(np.sqrt)
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
+    exp = staticmethod(np.exp)
     expm1 = staticmethod(np.expm1)
+    searchsorted = staticmethod(np.searchsorted)  # side="left"
+    zeros_like = staticmethod(np.zeros_like)
+    ones_like = staticmethod(np.ones_like)
+    full_like = staticmethod(np.full_like)
     broadcast = staticmethod(np.broadcast_arrays)
+
+    @staticmethod
+    def flat(*operands):
+        """Each operand's cells as one flat array (a copy where it is a broadcast view)."""
+        return [np.ravel(operand) for operand in operands]
+
+    @staticmethod
+    def shaped(values, like):
+        """Flat values in the shape of ``like``."""
+        return np.reshape(values, np.shape(like))
+
     # 0-d results become arrays, so that take and put can index them.
     asarray = staticmethod(np.asarray)
     #: ``take(mask, *operands)``: the operands' cells where mask holds (all of one shape),
@@ -111,6 +144,44 @@ class ARRAYS:
     def index(x):
         """Label indices as the int8 array the adapter looks labels up with."""
         return np.asarray(x).astype(np.int8)
+
+    @staticmethod
+    def largest(x) -> float:
+        return float(np.max(x, initial=-np.inf))
+
+    @staticmethod
+    def smallest(x) -> float:
+        return float(np.min(x, initial=np.inf))
+
+    @staticmethod
+    def lookup(table, index):
+        """``table[index]`` for a tuple ``table`` and an array of indices."""
+        return np.asarray(table)[index]
+
+    @staticmethod
+    def by_key(key, kernel_of, *operands, scan: int = 1 << 16, chunk: int = 1 << 15):
+        """``kernel_of(k)(ARRAYS, *operands)`` on the cells of key k, for every k.
+
+        The operands are flat arrays of one size. The keys (uint8) are formed ``scan`` cells
+        at a time (small temporaries), the cells grouped over the whole array by key (a
+        stable argsort of uint8 keys is a radix sort) and each group computed ``chunk``
+        cells at a time, so that groups stay large and numpy's per-call cost does not
+        weigh on deep loops, while the temporaries stay in cache.
+        """
+        size = np.size(operands[0])
+        keys = np.empty(size, dtype=np.uint8)
+        for start in range(0, size, scan):
+            part = slice(start, start + scan)
+            keys[part] = key(ARRAYS, *(operand[part] for operand in operands))
+        out = np.empty(size)
+        order = np.argsort(keys, kind="stable")
+        ends = np.cumsum(np.bincount(keys))
+        for code, (begin, end) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
+            kernel = kernel_of(code) if end > begin else None
+            for first in range(begin, end, chunk):
+                cells = order[first : min(first + chunk, end)]
+                out[cells] = kernel(ARRAYS, *(operand[cells] for operand in operands))
+        return out
 
 
 class _Fallback(ArithmeticError):
@@ -136,6 +207,24 @@ def _floor(x: float) -> float:
     return x if x == 0.0 or not math.isfinite(x) else float(math.floor(x))
 
 
+def _rint(x: float) -> float:
+    # round() rounds half to even, as np.rint does in the default rounding mode.
+    if math.isfinite(x):
+        return float(round(x))
+    raise _Fallback("rint")
+
+
+def _sqrt(x: float) -> float:
+    # Correctly rounded in math and in numpy alike (IEEE); -0.0 stays -0.0 in both.
+    if x >= 0.0:
+        return math.sqrt(x)
+    raise _Fallback("sqrt")
+
+
+def _same(x):
+    return x
+
+
 def _select(conditions, choices, default):
     for condition, choice in zip(conditions, choices):
         if condition:
@@ -153,12 +242,39 @@ class FLOATS:
     not_ = staticmethod(operator.not_)
     any = all = staticmethod(bool)
     floor = staticmethod(_floor)
+    rint = staticmethod(_rint)
     isinf = staticmethod(math.isinf)
+    isfinite = staticmethod(math.isfinite)
+    sqrt = staticmethod(_sqrt)
     log = staticmethod(_guarded(np.log, 0.0, math.inf))
     log1p = staticmethod(_guarded(np.log1p, -1.0, math.inf))
-    # expm1 overflows from ln(DBL_MAX) = 709.78...; a little below is just as good a bound.
+    # exp and expm1 overflow from ln(DBL_MAX) = 709.78...; a little below is just as good
+    # a bound. (exp's underflow numpy ignores, as said above.)
+    exp = staticmethod(_guarded(np.exp, -math.inf, 709.0))
     expm1 = staticmethod(_guarded(np.expm1, -math.inf, 709.0))
+    searchsorted = staticmethod(bisect.bisect_left)
     select = staticmethod(_select)
+    largest = smallest = staticmethod(_same)
+
+    @staticmethod
+    def zeros_like(x):
+        return 0.0
+
+    @staticmethod
+    def ones_like(x):
+        return 1.0
+
+    @staticmethod
+    def full_like(x, value, dtype=float):
+        return float(value)
+
+    @staticmethod
+    def lookup(table, index):
+        return table[index]
+
+    @staticmethod
+    def by_key(key, kernel_of, *operands, scan: int = 0, chunk: int = 0):
+        return kernel_of(key(FLOATS, *operands))(FLOATS, *operands)
 
     @staticmethod
     def where(condition, x, y):
@@ -177,6 +293,12 @@ class FLOATS:
     @staticmethod
     def broadcast(*operands):
         return operands
+
+    flat = broadcast
+
+    @staticmethod
+    def shaped(values, like):
+        return values
 
     @staticmethod
     def asarray(x):

@@ -12,74 +12,71 @@ after t periods, and the probability that a customer churns in period t is
 The functions follow :mod:`xlfuncs.metrics`: float arrays in (already broadcast to one
 shape, possibly read-only views, possibly NaN or inf from bad cells), a pair
 ``(values, errors)`` out, with an ``int8`` error plane of Excel ``ERROR.TYPE`` codes.
-Only numpy and the standard library are used, so the module loads in Pyodide.
+SBG_SURVIVAL and SBG_CLV are written once, as kernels of the backend ``xp`` (see
+:mod:`xlfuncs.backend`): the array metric, and its ``.on_floats`` for one cell's plain
+floats, the same bits. Only numpy and the standard library are used, so the module loads
+in Pyodide.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 
 import numpy as np
 
-from .errors import NUM, OK, nonfinite_as_num
+from .backend import elementwise
+from .errors import NUM, OK
 
 __all__ = ["sbg_survival", "sbg_clv", "sbg_fit"]
 
 
-def _invalid(x, low=-np.inf, high=np.inf, *, open_low=False):
-    """Where x is NaN, inf or outside [low, high] (or (low, high] with ``open_low``)."""
-    inside = np.isfinite(x)
-    if low > -np.inf:
-        inside &= (x > low) if open_low else (x >= low)
-    if high < np.inf:
-        inside &= x <= high
-    return ~inside
+_INF = math.inf
+# The arguments' ranges are checked with comparisons only, on arrays and floats alike: NaN
+# fails them all, and x < _INF rules out inf.
 
 
 # ---------------------------------------------------------------- log-gamma slopes
 
 # B_2k / (2k (2k - 1)): the coefficients of Stirling's series for ln Gamma(x).
 _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360)
+_STIRLING_0, _STIRLING_1, *_STIRLING_REST = _STIRLING
 # Below this, x is shifted up by the recurrence Gamma(x + 1) = x Gamma(x): from 12 on,
 # six terms of Stirling's series leave an error under 1e-15.
 _STIRLING_FROM = 12
 
 
-def _lgamma_slope(x, h, shift=_STIRLING_FROM):
+def _lgamma_slope(xp, x, h, shift=_STIRLING_FROM):
     """(ln Gamma(x + h) - ln Gamma(x)) / h, element-wise, for x > 0 and x + h > 0.
 
     Accurate to a few ulps relative to the larger of the two log-gamma terms divided
     by h, including for tiny h (and digamma(x) at h = 0): every piece of the difference
     is formed in a way that keeps its factor h, so nothing cancels. ``shift`` is how far
     the recurrence Gamma(x + 1) = x Gamma(x) lifts the cells with x < ``shift`` before
-    Stirling's series is used (0 when every x is already >= 12).
+    Stirling's series is used (0 when every x is already >= 12). x and h have one shape.
     """
     # h = 0 becomes a step so small (x 2^-60) that the divided difference is the
     # derivative to the last bit, and no branch is needed below.
-    h = np.where(h == 0, x * 2.0**-60, h)
-    out = np.zeros(np.broadcast_shapes(np.shape(x), np.shape(h)))
-    big = x
-    if shift:
-        low = np.flatnonzero(x < shift)
-        if low.size:
-            xl, hl = x[low], h[low]
-            # sum_i ln(1 + h/(x+i)) as ln(1 + h/x) + ln(1 + D), with the product
-            # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
-            # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
-            lifted = np.log1p(hl / xl)
-            rest = np.zeros(low.size)
-            r = np.empty(low.size)
-            for i in range(1, shift):
-                np.add(xl, i, out=r)
-                np.divide(hl, r, out=r)
-                rest += rest * r
-                rest += r
-            lifted += np.log1p(rest)
-            out[low] = -lifted / hl
-            big = x + np.where(x < shift, float(shift), 0.0)
+    h = xp.where(h == 0, x * 2.0**-60, h)
+    low = x < shift
+    lift = shift and xp.any(low)
+    big = x + xp.where(low, float(shift), 0.0) if lift else x  # X
     # [(X + h - 1/2) ln(X + h) - (X - 1/2) ln X - h] / h, without the large terms
-    out += (big - 0.5) * (np.log1p(h / big) / h) + np.log(big + h) - 1.0
+    out = (big - 0.5) * (xp.log1p(h / big) / h) + xp.log(big + h) - 1.0
+    if lift:
+        xl, hl, out_low = xp.take(low, x, h, out)
+        # sum_i ln(1 + h/(x+i)) as ln(1 + h/x) + ln(1 + D), with the product
+        # prod_(i>=1) (1 + h/(x+i)) = 1 + D built up as D = D (1 + r) + r: one log1p for
+        # eleven, and terms of one sign (each 1 + r >= 1 / 13 here), so nothing cancels.
+        lifted = xp.log1p(hl / xl)
+        rest = xp.zeros_like(xl)
+        for i in range(1, shift):
+            r = hl / (xl + i)
+            rest += rest * r
+            rest += r
+        lifted += xp.log1p(rest)
+        out = xp.put(out, low, out_low - lifted / hl)
     # Stirling's corrections sum_k c_k [(X + h)^-n - X^-n] / h with n = 2k - 1: each
     # difference is -u v h_(n-1)(u, v), u = 1/X, v = 1/(X + h), h_m the complete
     # homogeneous polynomial (sum of u^i v^(m-i)): positive terms only, for any sign of h.
@@ -87,12 +84,12 @@ def _lgamma_slope(x, h, shift=_STIRLING_FROM):
     v = 1.0 / (big + h)
     total = u + v
     product = u * v
-    previous, current = np.ones_like(u), total  # h_0, h_1
-    corrections = _STIRLING[0] * previous
-    for c in _STIRLING[1:]:
-        previous, current = current, total * current - product * previous  # h_2, h_4, ...
+    previous, current = total, total * total - product  # h_1, h_2
+    corrections = _STIRLING_0 + _STIRLING_1 * current
+    for c in _STIRLING_REST:
         previous, current = current, total * current - product * previous
-        corrections += c * previous
+        previous, current = current, total * current - product * previous  # h_4, h_6, ...
+        corrections += c * current
     out -= product * corrections
     return out
 
@@ -115,25 +112,56 @@ def _zeta_tail_coefficients(count=34):
 
 
 _LGAMMA3 = _zeta_tail_coefficients()
+_LGAMMA3_DROPPED = 1e-18  # the largest sum of the terms a series may leave out
 
 
-def _lgamma_one_minus_over(eps):
+def _tail(n: int, r: float) -> float:
+    """sum_(k>=n) |a_k| r^(k+1), the terms that a series of n terms leaves out, at |eps| <= r."""
+    return math.fsum(abs(c) * r ** (k + 1) for k, c in enumerate(_LGAMMA3[n:], n))
+
+
+@functools.cache
+def _lgamma3_bounds() -> tuple[float, ...]:
+    """bounds[n - 1]: the smallest |eps| at which n terms leave out more than 1e-18 (the
+    tail grows with |eps|): bisected over the floats (ordered as their bits) in [0, 2]."""
+    bounds = []
+    for n in range(1, len(_LGAMMA3)):
+        low, high = 0, 0x4000000000000000  # the bits of 0.0 and 2.0
+        while high - low > 1:
+            middle = (low + high) // 2
+            r = _from_bits(middle)
+            if _tail(n, r) > _LGAMMA3_DROPPED:
+                high = middle
+            else:
+                low = middle
+        bounds.append(_from_bits(high))
+    return tuple(bounds)
+
+
+def _from_bits(bits: int) -> float:
+    return float(np.int64(bits).view(np.float64))
+
+
+def _lgamma3_terms(r: float) -> int:
+    """The terms of the series that |eps| <= r needs: the fewest that leave out <= 1e-18."""
+    return bisect.bisect_right(_lgamma3_bounds(), r) + 1
+
+
+def _lgamma_one_minus_over(xp, eps):
     """ln Gamma(1 - eps) / eps for -1 < eps <= 1/2 (its limit, Euler's gamma, at 0).
 
     ln Gamma(1 - e) = ln Gamma(3 - e) - ln(1 - e) - ln(2 - e), and ln Gamma(3 - e) - ln 2 is
-    a power series of radius 3 (a Horner pass of 34 terms) instead of a log-gamma slope.
+    a power series of radius 3 (a Horner pass of up to 34 terms) instead of a log-gamma
+    slope.
     """
-    # Only the terms that the largest |eps| needs: the tail sum_(k>n) |a_k| r^k < 1e-18.
-    r = float(np.abs(eps).max(initial=0.0))
-    n = len(_LGAMMA3)
-    while n > 1 and sum(abs(c) * r ** (k + 1) for k, c in enumerate(_LGAMMA3[n - 1 :], n - 1)) < 1e-18:
-        n -= 1
-    poly = np.full_like(eps, _LGAMMA3[n - 1])
-    for coefficient in _LGAMMA3[n - 2 :: -1]:
+    # Only the terms that the largest |eps| needs.
+    n = _lgamma3_terms(max(xp.largest(eps), -xp.smallest(eps), 0.0))
+    poly = xp.full_like(eps, _LGAMMA3[n - 1])
+    for coefficient in reversed(_LGAMMA3[: n - 1]):
         poly *= eps
         poly += coefficient
-    eps_safe = np.where(eps == 0, 2.0**-60, eps)
-    return poly - (np.log1p(-eps_safe) + np.log1p(-0.5 * eps_safe)) / eps_safe
+    eps_safe = xp.where(eps == 0, 2.0**-60, eps)
+    return poly - (xp.log1p(-eps_safe) + xp.log1p(-0.5 * eps_safe)) / eps_safe
 
 
 # ---------------------------------------------------------------- survival
@@ -142,30 +170,37 @@ def _lgamma_one_minus_over(eps):
 _DIRECT_TERMS = 16
 
 
-def _log_survival(a, b, n):
-    """ln S(n) for valid a, b > 0 and whole n >= 0 (flat arrays)."""
+def _log_survival(xp, a, b, n):
+    """ln S(n) for valid a, b > 0 and whole n >= 0 (flat arrays, or floats)."""
     # The product of the first factors, then one logarithm: a relative error of an ulp or
-    # so per factor, whatever a and b are.
+    # so per factor, whatever a and b are. (Only as many factors as the largest n has:
+    # the others are 1.)
     ab = a + b
-    product = np.ones_like(a)
-    for i in range(_DIRECT_TERMS):
-        product *= np.where(i < n, (b + i) / (ab + i), 1.0)
-    log_s = np.log(product)
-    deep = np.flatnonzero(product < 1e-280)  # the product may have underflowed: sum logs
-    if deep.size:
-        ad, bd, nd = a[deep], b[deep], n[deep]
-        log_s[deep] = sum(np.where(i < nd, np.log((bd + i) / (ad + bd + i)), 0.0) for i in range(_DIRECT_TERMS))
-    far = np.flatnonzero(n > _DIRECT_TERMS)
-    if far.size:
-        af, bf, nf = a[far], b[far], n[far]
+    product = xp.ones_like(a)
+    top = int(min(max(xp.largest(n), 0.0), _DIRECT_TERMS))
+    every = int(min(xp.smallest(n), top))  # factors that every cell has: no mask
+    for i in range(every):
+        product *= (b + i) / (ab + i)
+    for i in range(every, top):
+        product *= xp.where(i < n, (b + i) / (ab + i), 1.0)
+    deep = product < 1e-280  # the product may have underflowed: sum logs
+    log_s = xp.log(xp.where(deep, 1.0, product))
+    if xp.any(deep):
+        ad, bd, nd = xp.take(deep, a, b, n)
+        steps = sum(xp.where(i < nd, xp.log((bd + i) / (ad + bd + i)), 0.0) for i in range(_DIRECT_TERMS))
+        log_s = xp.put(log_s, deep, steps)
+    far = n > _DIRECT_TERMS
+    if xp.any(far):
+        af, bf, nf, log_f = xp.take(far, a, b, n, log_s)
         # ln Gamma(b+n) - ln Gamma(a+b+n) - [same at n0] = -a [slope(b+n, a) - slope(b+n0, a)]
         start = bf + _DIRECT_TERMS
-        tail = _lgamma_slope(bf + nf, af, shift=0) - _lgamma_slope(start, af, shift=0)
-        log_s[far] -= af * tail
+        tail = _lgamma_slope(xp, bf + nf, af, shift=0) - _lgamma_slope(xp, start, af, shift=0)
+        log_s = xp.put(log_s, far, log_f - af * tail)
     return log_s
 
 
-def sbg_survival(alpha, beta, t):
+@elementwise
+def sbg_survival(xp, alpha, beta, t):
     """Share of a cohort still active after t periods under the sBG model.
 
     Parameters
@@ -186,7 +221,8 @@ def sbg_survival(alpha, beta, t):
     .. math:: S(t) = \\frac{B(\\alpha, \\beta + t)}{B(\\alpha, \\beta)}
               = \\prod_{i=0}^{t-1} \\frac{\\beta + i}{\\alpha + \\beta + i}
 
-    For t <= 16 the logarithms of the factors are summed. Beyond, the rest of the product
+    For t <= 16 the factors are multiplied (their logarithms summed where the product
+    would underflow). Beyond, the rest of the product
     is :math:`\\Gamma(\\beta + t)\\,\\Gamma(\\alpha + \\beta + 16) /
     (\\Gamma(\\alpha + \\beta + t)\\,\\Gamma(\\beta + 16))`, taken as
     :math:`-\\alpha\\,[s(\\beta + t) - s(\\beta + 16)]` with
@@ -205,19 +241,26 @@ def sbg_survival(alpha, beta, t):
     >>> values, errors = sbg_survival(np.array(2.0), np.array(3.0), np.array([1.0, 3.0]))
     >>> values.tolist(), errors.tolist()
     ([0.6, 0.2857142857142857], [0, 0])
+
+    One cell, on plain floats (what a scalar call runs):
+
+    >>> sbg_survival.on_floats(2.0, 3.0, 3.0)
+    (0.2857142857142857, 0)
     """
-    with np.errstate(all="ignore"):
-        shape = np.broadcast_shapes(np.shape(alpha), np.shape(beta), np.shape(t))
-        errors = np.zeros(shape, dtype=np.int8)
-        bad = _invalid(t, 0) | _invalid(alpha, 0, open_low=True) | _invalid(beta, 0, open_low=True)
-        errors[bad] = NUM
-        ok = ~bad
-        values = np.full(shape, np.nan)
-        a = np.broadcast_to(alpha, shape)[ok]
-        b = np.broadcast_to(beta, shape)[ok]
-        n = np.floor(np.broadcast_to(t, shape)[ok])
-        values[ok] = np.exp(_log_survival(a, b, n))
-        return values, nonfinite_as_num(values, errors)
+    alpha, beta, t = xp.broadcast(alpha, beta, t)
+    err = xp.errors(alpha, beta, t)
+    ok = (t >= 0) & (t < _INF) & (alpha > 0) & (alpha < _INF) & (beta > 0) & (beta < _INF)
+    err.where(xp.not_(ok), NUM)
+    if xp.all(ok):  # the usual case: no gather and scatter
+        a, b, n = xp.flat(alpha, beta, t)
+        values = xp.shaped(xp.exp(_log_survival(xp, a, b, xp.floor(n))), t)
+    else:
+        values = xp.full_like(t, math.nan, dtype=float)
+        if xp.any(ok):
+            a, b, n = xp.take(ok, alpha, beta, t)
+            values = xp.put(values, ok, xp.exp(_log_survival(xp, a, b, xp.floor(n))))
+    err.where(xp.not_(xp.isfinite(values)), NUM)
+    return values, err.plane
 
 
 # ---------------------------------------------------------------- CLV
@@ -232,7 +275,7 @@ _NEAR_J = 16  # cells with j = round(alpha - 1) >= _NEAR_J share one group (per 
 _CHUNK = 1 << 15
 
 
-def _expected_near(a, bb, d):
+def _expected_near(xp, a, bb, d):
     """E = 2F1(1, B; C; 1/(1+d)) for small x = d/(1+d), by the 1 - z transformation.
 
     With m = a - 1 and C = a + B (DLMF 15.8.4, the second series summed in closed form):
@@ -253,64 +296,64 @@ def _expected_near(a, bb, d):
     x = d / (1.0 + d)
     m = a - 1.0
     cm1 = m + bb  # C - 1
-    j = np.maximum(np.rint(m), 0.0)
+    rounded = xp.rint(m)
+    j = xp.where(rounded < 0.0, 0.0, rounded)
     eps = m - j
     zero = eps == 0
-    eps_safe = np.where(zero, 1.0, eps)
+    eps_safe = xp.where(zero, 1.0, eps)
 
-    # Terms i < j of (C-1)/m 2F1(1, B; 1-m; x), and x^j (B)_j / (1+eps)_j: masked in place.
-    total = np.zeros_like(a)
-    pre = np.ones_like(a)
-    steps = int(min(j.max(initial=0.0), _NEAR_TERMS))
+    # Terms i < j of (C-1)/m 2F1(1, B; 1-m; x), and x^j (B)_j / (1+eps)_j: masked.
+    total = xp.zeros_like(a)
+    pre = xp.ones_like(a)
+    steps = int(min(max(xp.largest(j), 0.0), _NEAR_TERMS))
     if steps:
-        term = cm1 / np.where(j > 0, m, 1.0)
+        term = cm1 / xp.where(j > 0, m, 1.0)
         one_minus_m = 1.0 - m
         one_plus_eps = 1.0 + eps
         # The payments route groups the cells by j: usually one j, and no mask is needed.
-        uniform = j.min() == j.max()
-        mask = True if uniform else np.empty(a.shape, dtype=bool)
-        ratio, scratch = np.empty_like(a), np.empty_like(a)
+        uniform = xp.smallest(j) == xp.largest(j)
         for i in range(steps):
-            if not uniform:
-                np.greater(j, i, out=mask)
-            np.add(total, term, out=total, where=mask)
-            np.add(bb, i, out=ratio)
-            ratio *= x  # (B + i) x
-            np.add(one_plus_eps, i, out=scratch)
-            np.divide(ratio, scratch, out=scratch)
-            np.multiply(pre, scratch, out=pre, where=mask)
+            ratio = (bb + i) * x
+            scratch = ratio / (one_plus_eps + i)
+            if uniform:
+                total += term
+                pre *= scratch
+            else:
+                inside = j > i
+                total = xp.where(inside, total + term, total)
+                pre = xp.where(inside, pre * scratch, pre)
             if i + 1 < steps:
-                np.add(one_minus_m, i, out=scratch)
-                ratio /= scratch
-                term *= ratio
+                term *= ratio / (one_minus_m + i)
 
     bj = bb + j
-    log_d = np.log(d)
-    # C > 1: T = exp(eps phi) with phi = ln d + lnGamma(1-eps)/eps + (lnGamma(B+j+eps) - lnGamma(B+j))/eps
-    phi = log_d + _lgamma_one_minus_over(eps) + _lgamma_slope(bj, eps)
-    v = cm1 * np.where(zero, phi, np.expm1(eps * phi) / eps_safe)
+    log_d = xp.log(d)
     low = cm1 <= 0  # only for j = 0, alpha < 1, alpha + B <= 1: Gamma(C-1) is not positive
-    if low.any():
-        al, bl, el, cl = a[low], bb[low], eps[low], cm1[low]
+    # C > 1: T = exp(eps phi) with phi = ln d + lnGamma(1-eps)/eps + (lnGamma(B+j+eps) - lnGamma(B+j))/eps
+    # (where C <= 1, B + j + eps <= 0 is out of the slope's domain: a step of 0 there, and
+    # V is replaced below)
+    phi = log_d + _lgamma_one_minus_over(xp, eps) + _lgamma_slope(xp, bj, xp.where(low, 0.0, eps))
+    v = cm1 * xp.where(zero, phi, xp.expm1(eps * phi) / eps_safe)
+    if xp.any(low):
+        al, bl, el, cl, log_dl = xp.take(low, a, bb, eps, cm1, log_d)
         # (C-1) T = Gamma(2-a) Gamma(C) / Gamma(B) d^eps
-        log_ct = (1.0 - al) * _lgamma_slope(np.ones_like(al), 1.0 - al) + al * _lgamma_slope(bl, al)
-        v[low] = (np.exp(log_ct + el * log_d[low]) - cl) / el
+        log_ct = (1.0 - al) * _lgamma_slope(xp, xp.ones_like(al), 1.0 - al) + al * _lgamma_slope(xp, bl, al)
+        v = xp.put(v, low, (xp.exp(log_ct + el * log_dl) - cl) / el)
 
     # sum_k u_k, u_k = w_k H_k, with H_k = (k H_(k-1) + 1) / (k - eps), so that
     # u_k = ((B + j + k - 1) x u_(k-1) + w_k) / (k - eps): positive terms, no cancellation.
     # As many terms as the largest (B + j) x and x need for w_k < 1e-18 (a bound, so no
     # test in the loop), in place: this loop runs over every cell of the near branch.
-    top_bx, top_x = float((bj * x).max(initial=0.0)), float(x.max(initial=0.0))
-    bound, terms = 1.0, 1
-    while terms < _NEAR_TERMS and bound >= 1e-18:
-        bound *= (top_bx + (terms - 1) * top_x) / terms
-        terms += 1
-    w = np.ones_like(a)
-    u = np.zeros_like(a)
-    series = np.zeros_like(a)
+    top_bx, top_x = max(xp.largest(bj * x), 0.0), max(xp.largest(x), 0.0)
+    bound = 1.0  # >= w_(k-1)
+    w = xp.ones_like(a)
+    u = xp.zeros_like(a)
+    series = xp.zeros_like(a)
     factor = bj * x - x  # (B + j + k - 1) x, for k = 0
     gap = -eps  # k - eps, for k = 0
-    for k in range(1, terms):
+    for k in range(1, _NEAR_TERMS):
+        if bound < 1e-18:
+            break
+        bound *= (top_bx + (k - 1) * top_x) / k
         factor += x
         w *= factor
         w *= 1.0 / k
@@ -320,9 +363,9 @@ def _expected_near(a, bb, d):
         u /= gap
         series += u
 
-    sign = np.where(j % 2 == 0, -1.0, 1.0)
-    pole_part = sign * pre * (np.exp(bj * np.log1p(d)) * v - cm1 * series)
-    return total + np.where(j < _NEAR_TERMS, pole_part, 0.0)
+    sign = xp.where(j % 2 == 0, -1.0, 1.0)
+    pole_part = sign * pre * (xp.exp(bj * xp.log1p(d)) * v - cm1 * series)
+    return total + xp.where(j < _NEAR_TERMS, pole_part, 0.0)
 
 
 # Continued-fraction depth by C x: the depth that brought the truncation error under 3e-15
@@ -348,28 +391,29 @@ _CF_DEPTHS = (
 )
 _CF_DEEPEST = 160
 _CF_FAR_X = 24  # the depth that suffices wherever x > 1/4
+_CF_BOUNDS = tuple(low for low, _ in reversed(_CF_DEPTHS))
+_CF_LEVELS_BY_CX = (_CF_DEEPEST,) + tuple(depth for _, depth in reversed(_CF_DEPTHS))
 
 
-def _cf_depth(cx, x):
+def _cf_depth(xp, cx, x):
     """Levels of the continued fraction that bring its truncation error under 3e-15."""
-    bounds = np.array([low for low, _ in reversed(_CF_DEPTHS)])
-    levels = np.array([_CF_DEEPEST] + [depth for _, depth in reversed(_CF_DEPTHS)])
-    depth = levels[np.searchsorted(bounds, cx, side="left")]
-    return np.where((x > _NEAR_X) & (depth > _CF_FAR_X), _CF_FAR_X, depth)
+    depth = xp.lookup(_CF_LEVELS_BY_CX, xp.searchsorted(_CF_BOUNDS, cx))
+    return xp.where((x > _NEAR_X) & (depth > _CF_FAR_X), _CF_FAR_X, depth)
 
 
-def _cf_period_fixed_point(a, bb, c, cm1, r0, y, z, i):
+def _cf_period_fixed_point(xp, a, bb, c, cm1, r0, y, z, i):
     """The tail f(2i+1) if the coefficients stayed at c(2i+1), c(2i+2): the fixed point t of
     f = 1 - p / (1 - q / f), and the slope h = p q / (t - q)^2 of that map at t."""
     one_minus_p = ((cm1 + i) * (r0 + i * y) + i * (c + 2 * i)) / ((cm1 + 2 * i) * (c + 2 * i))
     p = z * (cm1 + i) * (bb + i) / ((cm1 + 2 * i) * (c + 2 * i))
     q = z * (a + i) * (i + 1) / ((c + 2 * i) * (c + 2 * i + 1))
     s = one_minus_p + q
-    t = 0.5 * (s + np.sqrt(np.maximum(s * s - 4.0 * q, 0.0)))
+    square = s * s - 4.0 * q
+    t = 0.5 * (s + xp.sqrt(xp.where(square < 0.0, 0.0, square)))
     return t, p * q / ((t - q) * (t - q))
 
 
-def _expected_cf(a, bb, d, depth):
+def _expected_cf(xp, a, bb, d, depth):
     """E = 2F1(1, B; C; z) by Gauss's continued fraction, ``depth`` (even) levels, evaluated backward.
 
     E = 1 / f1 with f(n) = 1 - c(n) / f(n+1), c(1) = z B / C,
@@ -396,122 +440,100 @@ def _expected_cf(a, bb, d, depth):
     r0 = a + x * bb
     y = 1.0 + x
     top = depth // 2
-    t, h = _cf_period_fixed_point(a, bb, c, cm1, r0, y, z, top)
-    t_next, _ = _cf_period_fixed_point(a, bb, c, cm1, r0, y, z, top + 1)
-    h = np.minimum(h, 0.9)  # near the parabolic case the correction is only a hint
+    t, h = _cf_period_fixed_point(xp, a, bb, c, cm1, r0, y, z, top)
+    t_next, _ = _cf_period_fixed_point(xp, a, bb, c, cm1, r0, y, z, top + 1)
+    h = xp.where(h > 0.9, 0.9, h)  # near the parabolic case the correction is only a hint
     f = t + h * (t_next - t) / (1.0 - h)
-    e = np.zeros_like(a)
-    num, den, tmp = np.empty_like(a), np.empty_like(a), np.empty_like(a)
-    for level in range(depth, 1, -1):  # in place: the hot loop of the far branch
-        i = level // 2
-        if level % 2:
+    e = xp.zeros_like(a)
+    for i in range(top, 0, -1):  # the hot loop of the far branch: levels 2i + 1 and 2i
+        if i < top:
             # one_minus_c = (p (r0 + i y) + i (C + 2i)) / ((C-1+2i)(C+2i)), p = C-1+i
-            np.multiply(y, i, out=num)
+            num = y * i
             num += r0
-            np.add(cm1, i, out=tmp)
-            num *= tmp
-            np.add(c, 2 * i, out=tmp)
-            np.add(cm1, 2 * i, out=den)
+            num *= cm1 + i
+            tmp = c + 2 * i
+            den = cm1 + 2 * i
             den *= tmp
             tmp *= i
             num += tmp
             num /= den
             # f = (one_minus_c - e) / (1 - e)
             num -= e
-            np.subtract(1.0, e, out=den)
-            np.divide(num, den, out=f)
-        else:
-            # e = z (a-1+i) i / ((C+2i-2)(C+2i-1) f)
-            np.add(c, 2 * i - 2, out=den)
-            np.add(c, 2 * i - 1, out=tmp)
-            den *= tmp
-            den *= f
-            np.add(a, i - 1, out=num)
-            num *= z
-            num *= i
-            np.divide(num, den, out=e)
+            f = num / (1.0 - e)
+        # e = z (a-1+i) i / ((C+2i-2)(C+2i-1) f)
+        den = c + (2 * i - 2)
+        den *= c + (2 * i - 1)
+        den *= f
+        num = a + (i - 1)
+        num *= z
+        num *= i
+        e = num / den
     f = ((a + x * bb) / c - e) / (1.0 - e)
     return 1.0 / f
 
 
-def _in_chunks(function, out, idx, *args):
-    """out[idx] = function(*(arg[idx] for arg in args)), _CHUNK cells at a time."""
-    for start in range(0, idx.size, _CHUNK):
-        part = idx[start : start + _CHUNK]
-        out[part] = function(*(arg[part] for arg in args))
-
-
-_SCAN = 1 << 16  # cells a pass of the routing takes at a time (small temporaries)
 _CF_LEVELS = (_CF_DEEPEST,) + tuple(levels for _, levels in _CF_DEPTHS)
 _NEAR_KEYS = (len(_NEAR_GROUPS) + 1) * (_NEAR_J + 1)
 
 
-def _route_keys(a, bb, d):
-    """One uint8 per cell: 0 without discount, 1 + (C x group) (_NEAR_J + 1) + j on the near
-    branch, 1 + _NEAR_KEYS + k for the continued fraction of depth _CF_LEVELS[k].
+def _route_key(xp, a, bb, d):
+    """0 without discount, 1 + (C x group) (_NEAR_J + 1) + j on the near branch,
+    1 + _NEAR_KEYS + k for the continued fraction of depth _CF_LEVELS[k].
 
-    Formed _SCAN cells at a time, so that no full-size float temporaries are allocated.
     (The key's j, truncated from alpha - 1/2, may differ from round(alpha - 1) at a tie:
     _expected_near checks that its cells share one j before it drops the masks.)
     """
-    code_of_depth = np.zeros(_CF_DEEPEST + 1, dtype=np.uint8)
-    code_of_depth[list(_CF_LEVELS)] = 1 + _NEAR_KEYS + np.arange(len(_CF_LEVELS))
-    keys = np.empty(a.size, dtype=np.uint8)
-    for start in range(0, a.size, _SCAN):
-        part = slice(start, start + _SCAN)
-        ap, dp = a[part], d[part]
-        x = dp + 1.0
-        np.divide(dp, x, out=x)
-        cx = ap + bb[part]
-        cx *= x
-        key = (cx > _NEAR_GROUPS[0]).astype(np.uint8)
-        for bound in _NEAR_GROUPS[1:]:
-            key += cx > bound
-        key *= np.uint8(_NEAR_J + 1)
-        j = ap - 0.5
-        np.maximum(j, 0.0, out=j)
-        np.minimum(j, _NEAR_J, out=j)
-        key += j.astype(np.uint8)
-        key += np.uint8(1)
-        far = (cx > _NEAR_CX) | (x > _NEAR_X)
-        if far.any():
-            key[far] = code_of_depth[_cf_depth(cx[far], x[far])]
-        key[dp == 0] = 0
-        keys[part] = key
-    return keys
+    x = d / (d + 1.0)
+    cx = (a + bb) * x
+    far = (cx > _NEAR_CX) | (x > _NEAR_X)
+    if xp.all(far):  # (no discount is never far)
+        return xp.lookup(_KEY_OF_DEPTH, _cf_depth(xp, cx, x))
+    group = (cx > _NEAR_GROUPS[0]) * 1.0 + (cx > _NEAR_GROUPS[1]) * 1.0
+    j = xp.floor(a - 0.5)
+    j = xp.where(j < _NEAR_J, xp.where(j > 0.0, j, 0.0), float(_NEAR_J))
+    key = group * (_NEAR_J + 1) + j + 1.0
+    if xp.any(far):
+        cx_far, x_far = xp.take(far, cx, x)
+        key = xp.put(key, far, xp.lookup(_KEY_OF_DEPTH, _cf_depth(xp, cx_far, x_far)))
+    return xp.where(d == 0, 0, key)
 
 
-def _undiscounted(a, bb, d):
+# The key of the continued fraction of each depth in _CF_LEVELS (0 for the other depths).
+_KEY_OF_DEPTH = tuple(
+    1 + _NEAR_KEYS + _CF_LEVELS.index(depth) if depth in _CF_LEVELS else 0 for depth in range(_CF_DEEPEST + 1)
+)
+
+
+def _undiscounted(xp, a, bb, d):
     return (a + bb - 1.0) / (a - 1.0)
 
 
-def _expected_payments(a, bb, d):
-    """E for flat arrays of valid a > 0, B = beta + renewals > 0 and d >= 0 (a > 1 where d = 0).
+_ROUTES = (
+    (_undiscounted,)
+    + (_expected_near,) * _NEAR_KEYS
+    + tuple(functools.partial(_expected_cf, depth=depth) for depth in _CF_LEVELS)
+)
+
+
+def _route(key):
+    """The kernel of the cells of one key."""
+    return _ROUTES[int(key)]
+
+
+def _expected_payments(xp, a, bb, d):
+    """E for flat arrays (or floats) of valid a > 0, B = beta + renewals > 0 and d >= 0 (a > 1
+    where d = 0).
 
     The cells are grouped over the whole array by route: the near branch's by C x (which
     bounds (B + j) x and so the number of series terms) and by j = round(alpha - 1) (its
     loops then need no masks), the continued fraction's by depth; each group is then
-    computed _CHUNK cells at a time, so groups stay large and numpy's per-call cost does
-    not weigh on the deep loops. A stable argsort of uint8 keys is a radix sort.
+    computed _CHUNK cells at a time (:meth:`xlfuncs.backend.ARRAYS.by_key`).
     """
-    e = np.empty_like(a)
-    keys = _route_keys(a, bb, d)
-    order = np.argsort(keys, kind="stable")
-    ends = np.cumsum(np.bincount(keys))
-    for code, (start, end) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
-        if end == start:
-            continue
-        if code == 0:
-            function = _undiscounted
-        elif code <= _NEAR_KEYS:
-            function = _expected_near
-        else:
-            function = functools.partial(_expected_cf, depth=_CF_LEVELS[code - 1 - _NEAR_KEYS])
-        _in_chunks(function, e, order[start:end], a, bb, d)
-    return e
+    return xp.by_key(_route_key, _route, a, bb, d, chunk=_CHUNK)
 
 
-def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
+@elementwise
+def sbg_clv(xp, arpu, alpha, beta, margin, discount, renewals):
     """Customer lifetime value under the sBG model, first payment undiscounted.
 
     Parameters
@@ -576,37 +598,42 @@ def sbg_clv(arpu, alpha, beta, margin, discount, renewals):
     >>> values, errors = sbg_clv(a(100.0), a(2.0), a(3.0), a(0.8), a([0.0, 0.05]), a(0.0))
     >>> values.tolist(), errors.tolist()
     ([320.0, 244.948066225...], [0, 0])
+
+    One cell, on plain floats (what a scalar call runs):
+
+    >>> sbg_clv.on_floats(100.0, 2.0, 3.0, 0.8, 0.0, 0.0)
+    (320.0, 0)
     """
-    with np.errstate(all="ignore"):
-        args = (arpu, alpha, beta, margin, discount, renewals)
-        shape = np.broadcast_shapes(*(np.shape(v) for v in args))
-        arpu, alpha, beta, margin, discount, renewals = (np.broadcast_to(v, shape) for v in args)
-        bad = (
-            _invalid(arpu, 0)
-            | _invalid(alpha, 0, open_low=True)
-            | _invalid(beta, 0, open_low=True)
-            | _invalid(margin, 0, 1)
-            | _invalid(discount, 0)
-            | _invalid(renewals, 0)
-            | ((discount == 0) & ~(alpha > 1))
-        )
-        if not bad.any():  # the usual case: no gather and scatter of every argument
-            a = alpha.ravel().astype(float, copy=False)
-            bb = np.floor(renewals.ravel())
-            bb += beta.ravel()
-            expected = _expected_payments(a, bb, discount.ravel().astype(float, copy=False))
-            values = arpu.ravel() * margin.ravel()
-            values *= expected
-            values = values.reshape(shape)
-            return values, np.where(np.isfinite(values), np.int8(OK), np.int8(NUM))
-        errors = np.where(bad, NUM, OK).astype(np.int8)
-        ok = ~bad
-        values = np.full(shape, np.nan)
-        a = alpha[ok]
-        bb = beta[ok] + np.floor(renewals[ok])
-        expected = _expected_payments(a, bb, discount[ok])
-        values[ok] = arpu[ok] * margin[ok] * expected
-        return values, nonfinite_as_num(values, errors)
+    cells = xp.broadcast(arpu, alpha, beta, margin, discount, renewals)
+    arpu, alpha, beta, margin, discount, renewals = cells
+    err = xp.errors(*cells)
+    bad = xp.not_(
+        (arpu >= 0)
+        & (arpu < _INF)
+        & (alpha > 0)
+        & (alpha < _INF)
+        & (beta > 0)
+        & (beta < _INF)
+        & (margin >= 0)
+        & (margin <= 1)
+        & (discount >= 0)
+        & (discount < _INF)
+        & (renewals >= 0)
+        & (renewals < _INF)
+        & ((discount != 0) | (alpha > 1))  # no discount needs alpha > 1
+    )
+    err.where(bad, NUM)
+    values = xp.full_like(arpu, math.nan, dtype=float)
+    if xp.all(bad):
+        return values, err.plane
+    if xp.any(bad):  # only the valid cells
+        arpu, alpha, beta, margin, discount, renewals = xp.take(xp.not_(bad), *cells)
+    else:  # the usual case: no gather of every argument
+        arpu, alpha, beta, margin, discount, renewals = xp.flat(*cells)
+    expected = _expected_payments(xp, alpha, beta + xp.floor(renewals), discount)
+    values = xp.put(values, xp.not_(bad), arpu * margin * expected)
+    err.where(xp.not_(xp.isfinite(values)), NUM)
+    return values, err.plane
 
 
 # ---------------------------------------------------------------- fit

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-
 import mpmath as mp
 import numpy as np
 import pytest
 from contract_checks import contract_tests
-from sbg_exact import A, exact_expected, relative_errors
+from sbg_exact import CLV_GRID, A, clv_random_cells, exact_expected, relative_errors
 
 from xlfuncs.errors import NUM
 from xlfuncs.sbg import sbg_clv
@@ -30,18 +28,6 @@ def test_clv_renewals_and_derl_identity():
     assert float(e0) == pytest.approx(1 + b / (a + b) / (1 + d) * float(e1), rel=1e-14)
 
 
-CLV_GRID = [
-    (a, b, n, d)
-    for a, b, n, d in itertools.product(
-        [0.05, 0.5, 0.999999, 1.0, 1.0000001, 1.5, 2.0, 3.0, 4.7, 30.0],
-        [0.02, 1.0, 3.7, 400.0, 2e4],
-        [0.0, 36.0],
-        [0.0, 1e-300, 1e-9, 1e-4, 0.003, 0.05, 0.3, 1.0, 20.0, 1e5],
-    )
-    if not (d == 0 and a <= 1)
-]
-
-
 def test_clv_matches_mpmath_over_wide_sweep():
     a, b, n, d = (A(c, dtype=float) for c in zip(*CLV_GRID))
     values, errors = sbg_clv(np.ones_like(a), a, b, np.ones_like(a), d, n)
@@ -52,13 +38,8 @@ def test_clv_matches_mpmath_over_wide_sweep():
 
 
 def test_clv_matches_mpmath_random_cells():
-    rng = np.random.default_rng(99)
-    size = 300
-    a = np.exp(rng.uniform(np.log(0.02), np.log(50), size))
-    a[::5] = np.round(a[::5]) + 1.0  # whole alpha
-    b = np.exp(rng.uniform(np.log(0.02), np.log(1e4), size))
-    n = np.floor(rng.uniform(0, 100, size))
-    d = np.exp(rng.uniform(np.log(1e-8), np.log(10), size))
+    a, b, n, d = clv_random_cells()
+    size = a.size
     values, errors = sbg_clv(np.ones(size), a, b, np.ones(size), d, n)
     assert (errors == 0).all()
     exact = [exact_expected(*p) for p in zip(a, b + n, d)]

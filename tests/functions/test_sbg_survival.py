@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
-
 import mpmath as mp
 import numpy as np
 import pytest
 from contract_checks import contract_tests
-from sbg_exact import A, exact_survival, relative_errors
+from sbg_exact import SURVIVAL_GRID, A, exact_survival, relative_errors
 
 from xlfuncs.errors import NUM
-from xlfuncs.sbg import sbg_survival
+from xlfuncs.sbg import sbg_clv, sbg_survival
 
 test_contract_in_cells, test_contract_in_python = contract_tests("SBG_SURVIVAL")
 
@@ -27,15 +25,6 @@ def test_survival_truncates_t_and_handles_read_only_views():
     values, errors = sbg_survival(alpha, np.broadcast_to(A(3.0), (3,)), A([1.9, 3.99, 0.5]))
     assert errors.tolist() == [0, 0, 0]
     assert values.tolist() == pytest.approx([0.6, 0.2857142857142857, 1.0], rel=1e-15)
-
-
-SURVIVAL_GRID = list(
-    itertools.product(
-        [0.01, 0.5, 1.0, 2.0, 7.3, 100.0],
-        [0.01, 0.9, 3.0, 250.0, 1e5],
-        [0, 1, 2, 15, 16, 17, 40, 1000, 123456, 1_000_000, 10**9],
-    )
-)
 
 
 def test_survival_matches_mpmath():
@@ -58,3 +47,11 @@ def test_survival_num_conditions():
     values, errors = sbg_survival(alpha, beta, t)
     assert errors.tolist() == [0] + [NUM] * 8
     assert values[0] == pytest.approx(0.6)
+
+
+def test_survival_and_clv_of_no_cells():
+    empty = np.zeros((0, 3))
+    values, errors = sbg_survival(empty, empty, empty)
+    assert values.shape == errors.shape == (0, 3)
+    values, errors = sbg_clv(*[empty] * 6)
+    assert values.shape == errors.shape == (0, 3)
