@@ -220,3 +220,31 @@ def test_an_unstartable_libreoffice_is_one_line_and_leaves_nothing(tmp_path):
     assert done.stderr.count("\n") == 1 and "cannot start LibreOffice" in done.stderr, done.stderr
     assert not _folder(tmp_path).exists()
     assert not _claimable(tmp_path)
+
+
+def test_a_kept_libreoffice_that_never_answers_is_given_up_for_one_of_the_runs_own(tmp_path, monkeypatch):
+    """Alive but not listening (here: a process that is no LibreOffice at all): after
+    SERVER_CONNECT_TIMEOUT the run kills it and starts its own, on a pipe of its own."""
+    from xlfuncs.recalc import extension, office
+    from xlfuncs.recalc.engine import CHANGED, recalc_file
+
+    monkeypatch.setenv("XLFUNCS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(office, "SERVER_CONNECT_TIMEOUT", 2.0)
+    template = extension.profile_template(office.find_soffice(), office.office_env())
+    impostor = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    where = server.folder()
+    where.mkdir(mode=0o700)
+    (where / "runs").mkdir()
+    (where / "lock").touch()
+    state = {"pgid": impostor.pid, "warden": impostor.pid, "pipe": "xlfuncs-kept-nobody", "template": str(template)}
+    (where / "state").write_text(json.dumps({**state, "idle": 600.0}))
+    source = good_workbook(tmp_path / "in" / "model.xlsx")
+    try:
+        with office.Office(threaded=True, timeout=120) as run:
+            result = recalc_file(run, source, tmp_path / "out.xlsx", check=False)
+            assert not run.kept and run.pipe != "xlfuncs-kept-nobody"
+        assert result.status == CHANGED, result.message
+        assert impostor.wait(timeout=30) == -signal.SIGKILL  # given up: killed
+    finally:
+        impostor.kill()
+        impostor.wait()

@@ -261,7 +261,8 @@ class Office:
         self._sockets: list[str] = []
         self._template: Path | None = None
         self._retried = False
-        self.pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        #: The pipe LibreOffice listens on: this process's own, or the kept one's.
+        self.pipe = self._own_pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._uno = None
         self._ctx = None
         self._desktop = None
@@ -303,6 +304,7 @@ class Office:
                 self.pipe = self._server.pipe
                 self._template = self._server.template
                 return
+        self.pipe = self._own_pipe  # a kept LibreOffice given up may still hold its name
         soffice = find_soffice()
         env = office_env()
         try:
