@@ -624,10 +624,7 @@ class XmlCheckAside:
                 for each in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     signal.signal(each, signal.SIG_DFL)
                 for name, data in parts.items():
-                    parser = _well_formed_parser(name)
-                    for chunk in _chunks(data):
-                        _parse(parser, name, chunk, False)
-                    _parse(parser, name, b"", True)
+                    well_formed(name, data)
             except BadWorkbook as exc:
                 message = str(exc).encode("utf-8", "replace")
             except BaseException as exc:  # noqa: BLE001 - anything else: a failure too
@@ -690,9 +687,13 @@ def _parse(parser, name: str, data: bytes, final: bool) -> None:
         raise BadWorkbook(f"safety check failed, nothing written: {name} is not well-formed XML ({exc})") from None
 
 
-def well_formed(name: str, data: bytes) -> None:
-    """:class:`BadWorkbook` unless ``data`` is well-formed XML without a DTD (expat, fast)."""
-    _parse(_well_formed_parser(name), name, data, True)
+def well_formed(name: str, data: bytes | Patch) -> None:
+    """:class:`BadWorkbook` unless ``data`` is well-formed XML without a DTD (expat, fast),
+    parsed a megabyte at a time (a :class:`Patch` is never joined)."""
+    parser = _well_formed_parser(name)
+    for chunk in _chunks(data):
+        _parse(parser, name, chunk, False)
+    _parse(parser, name, b"", True)
 
 
 def copy_unchanged(source: Path, target: Path) -> None:
