@@ -510,8 +510,9 @@ class XlsxFile:
         not touched. The file appears only when complete (temporary file, fsync, rename).
 
         The values are checked on ``changed`` first, in memory; the zip read back must then
-        hold those very bytes. Between the two, the original bytes of the patched sheets
-        are let go: a sheet of 400 MB is held twice at most, not three times.
+        hold those very bytes. A :class:`Patch` is written and read back a megabyte at a
+        time from the original it keeps: no second copy of a sheet exists. A part given as
+        bytes lets the sheet's original go before the write: it is held twice at most.
 
         With ``aside`` (a core to spare) the XML check of the patched sheets runs in a child
         process while this one writes and reads back the zip (:class:`XmlCheckAside`).
