@@ -370,6 +370,13 @@ class Office:
         self._warm = threading.Thread(target=run, name="xlfuncs-office-warm-up", daemon=True)
         self._warm.start()
 
+    def ready(self) -> None:
+        """Wait for the warm-up (:meth:`warm_up`): OfficeError unless LibreOffice answered
+        with its Python and the add-in loaded."""
+        self._wait_warm()
+        if self._warm_error:
+            raise OfficeError(self._warm_error)
+
     def _wait_warm(self) -> None:
         warm = self._warm
         if warm is not None and warm is not threading.current_thread():

@@ -242,7 +242,7 @@ def start(idle: float = DEFAULT_IDLE, timeout: float = 120.0) -> tuple[State, bo
         state = read_state(where)
         if state is not None and state.alive():
             return state, False
-        _remove(where)
+        extension.drop(where)
         where.mkdir(mode=0o700)
         (where / _RUNS).mkdir()
         (where / _LOCK).touch()
@@ -265,7 +265,7 @@ def start(idle: float = DEFAULT_IDLE, timeout: float = 120.0) -> tuple[State, bo
             data = {"pgid": int(line), "warden": warden.pid, "pipe": pipe, "template": str(template), "idle": idle}
             extension.write_atomically(where / _STATE, json.dumps(data))
         except (OSError, ValueError, OfficeError, extension.ProfileError) as exc:
-            _remove(where)
+            extension.drop(where)
             raise ServerError(str(exc)) from None
     state = read_state(where)
     if state is None:
@@ -280,9 +280,7 @@ def start(idle: float = DEFAULT_IDLE, timeout: float = 120.0) -> tuple[State, bo
             raise ServerError("the kept LibreOffice was taken by another run before it was ready")
         office.warm_up()
         office.function_names()
-        office._wait_warm()
-        if office._warm_error:
-            raise ServerError(office._warm_error)
+        office.ready()
         if not office.kept:
             raise ServerError("the kept LibreOffice died while starting")
     except (OfficeError, ServerError) as exc:
@@ -299,7 +297,7 @@ def stop(timeout: float = 30.0) -> State | None:
     where = folder()
     state = read_state(where)
     if state is None:
-        _remove(where)  # a half-written or foreign folder: nothing runs from it
+        extension.drop(where)  # a half-written or foreign folder: nothing runs from it
         return None
     for each, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, timeout)):
         try:
@@ -314,10 +312,5 @@ def stop(timeout: float = 30.0) -> State | None:
     end = time.monotonic() + timeout
     while where.exists() and extension.pid_alive(state.warden) and time.monotonic() < end:  # its clean-up
         time.sleep(0.05)
-    _remove(where)
+    extension.drop(where)
     return state
-
-
-def _remove(where: Path) -> None:
-    if where.is_symlink() or where.exists():
-        extension.drop(where)
