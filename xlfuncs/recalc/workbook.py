@@ -31,14 +31,13 @@ from ..xlsx.package import Patch
 from . import formula as formulas
 from .vectorise import group_replacements
 
+#: A sheet copy this long may pass 4 GiB once respelt: its zip entry gets Zip64 sizes.
+_ZIP64_FROM = 1 << 30
+
 # A cell format's number format. LibreOffice's copy has every one set to General, so that
 # a formula's result takes the format of its type and a logical result can be told apart
 # from a number shown as TRUE (see xlfuncs.recalc.addin._is_logical); no value depends on
 # a number format (CELL("format") is volatile and listed as such).
-#: A sheet copy this long may pass 4 GiB once respelt: its zip entry gets Zip64 sizes.
-_ZIP64_FROM = 1 << 30
-
-
 _XF_NUMFMT = re.compile(rb'(<(?:\w+:)?xf\b[^>]*?\bnumFmtId\s*=\s*")(?!0")[0-9]+(")')
 
 
