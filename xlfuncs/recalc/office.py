@@ -409,8 +409,7 @@ class Office:
                         # The kept LibreOffice died or hangs: this batch starts its own.
                         if code is None:
                             self.kill()
-                        self._release()
-                        self._killed = False
+                        self._release()  # and _killed reset
                         self.shared = False
                         self.start()
                         deadline = time.monotonic() + self.start_timeout
@@ -468,8 +467,7 @@ class Office:
 
     def _stop_process(self) -> None:
         """Kill soffice's process group. Its profile and temporary files are ours, thrown
-        away with their folder, so nothing is lost; a polite ``terminate`` cost 80 ms a run
-        and LibreOffice's memory grew while it shut down."""
+        away with their folder, so nothing is lost; a polite ``terminate`` cost 80 ms a run."""
         if self._server is not None:
             # Not ours to stop: it serves the next run (it was killed if it hung).
             self._desktop = self._ctx = self._reader = None
