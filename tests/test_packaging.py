@@ -135,6 +135,53 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {CLI_MODULES!r} and sy
     )
 
 
+_MAIN = """
+import atexit, sys, threading, time
+atexit.register(lambda: print("exit handler ran", flush=True))
+class Mark:
+    def __del__(self):
+        print("interpreter teardown", flush=True)
+mark = Mark()
+if sys.argv[1] == "--thread":
+    sys.argv.pop(1)
+    threading.Thread(target=lambda: (time.sleep(1), print("thread finished", flush=True))).start()
+sys.argv[0] = "xlfuncs"
+from xlfuncs.__main__ import main
+main()
+"""
+
+
+def test_command_line_ends_without_the_interpreter_teardown(tmp_path):
+    """``xlfuncs`` skips freeing its modules at exit (__main__._leave: 45 ms of a one-file
+    recalc), never what that teardown does that matters: exit handlers, flushed output,
+    its exit code, and a thread of ours still running."""
+    env = _env(PYTHONPATH=str(ROOT))
+    listed = _run([sys.executable, "-c", _MAIN, "functions"], cwd=tmp_path, env=env)
+    assert "CLV" in listed.stdout
+    assert listed.stdout.endswith("exit handler ran\n") and "interpreter teardown" not in listed.stdout
+    missing = _run(
+        [sys.executable, "-c", _MAIN, "recalc", "missing.xlsx", "--check"], cwd=tmp_path, env=env, check=False
+    )
+    assert missing.returncode == 1 and "missing.xlsx: no such file" in missing.stderr, missing
+    assert missing.stdout == "exit handler ran\n"
+    waited = _run([sys.executable, "-c", _MAIN, "--thread", "functions"], cwd=tmp_path, env=env)
+    assert "thread finished" in waited.stdout and "interpreter teardown" in waited.stdout
+
+
+def test_commands_other_than_generate_do_not_import_the_templates(tmp_path):
+    """openpyxl and the templates load with ``generate`` alone (0.15 s a recalc would pay
+    while its LibreOffice starts); their names still import from xlfuncs.templates."""
+    code = """
+import sys
+import xlfuncs.cli
+print(sorted(m for m in sys.modules if m.split(".")[0] == "openpyxl" or m.startswith("xlfuncs.templates.")))
+from xlfuncs.templates import TEMPLATES, GenerateError, ScenarioError, generate
+print(callable(generate), "onboarding-roi" in TEMPLATES, issubclass(ScenarioError, Exception))
+"""
+    done = _run([sys.executable, "-c", code], cwd=tmp_path, env=_env(PYTHONPATH=str(ROOT)))
+    assert done.stdout.splitlines() == ["['xlfuncs.templates.cli', 'xlfuncs.templates.i18n']", "True True True"]
+
+
 # ------------------------------------------------------------------------------ CI recipes
 
 

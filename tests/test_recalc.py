@@ -44,6 +44,12 @@ def office():
         yield instance
 
 
+def test_office_imports_the_add_in_while_it_starts(office):
+    """The start-up job (recalc.warmup) ran in every LibreOffice we start: the add-in and
+    numpy were imported on LibreOffice's spare core before the first request."""
+    assert office._job({"op": "ping"})["warmed_up"] is True
+
+
 def values(path: Path, sheet: str | None = None) -> dict[str, object]:
     wb = openpyxl.load_workbook(path, data_only=True)
     ws = wb[sheet] if sheet else wb.worksheets[0]

@@ -394,7 +394,8 @@ def run_job(ctx, request: dict) -> dict:
     import uno  # noqa: PLC0415 - exists only in LibreOffice's Python
 
     if request.get("op") == "ping":
-        return {"python": list(sys.version_info[:2])}
+        # warmed_up: the start-up job (recalc.warmup) ran, and so imported this module.
+        return {"python": list(sys.version_info[:2]), "warmed_up": "xlfuncs.recalc.warmup" in sys.modules}
     if request.get("op") == "functions":
         descriptions = ctx.ServiceManager.createInstanceWithContext("com.sun.star.sheet.FunctionDescriptions", ctx)
         names = []

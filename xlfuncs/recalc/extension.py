@@ -34,9 +34,12 @@ from .lonames import (
     JOB_SERVICE_NAME,
     SERVICE_NAME,
     SPILL_SUFFIX,
+    WARM_UP_IMPLEMENTATION_NAME,
+    WARM_UP_SERVICE_NAME,
 )
 
 ADDIN_MODULE = "xlfuncs.recalc.addin"
+WARM_UP_MODULE = "xlfuncs.recalc.warmup"
 
 # Words the IDL grammar reserves; an argument called like one gets a trailing underscore.
 _IDL_KEYWORDS = frozenset(
@@ -96,6 +99,11 @@ def components_text() -> str:
       <service name="{JOB_SERVICE_NAME}"/>
     </implementation>
   </component>
+  <component loader="com.sun.star.loader.Python" uri="vnd.openoffice.pymodule:{WARM_UP_MODULE}">
+    <implementation name="{WARM_UP_IMPLEMENTATION_NAME}">
+      <service name="{WARM_UP_SERVICE_NAME}"/>
+    </implementation>
+  </component>
 </components>
 """
 
@@ -107,8 +115,19 @@ def _item(path: str, prop: str, kind: str, value: str) -> str:
     )
 
 
+# The warm-up job (:mod:`xlfuncs.recalc.warmup`) on LibreOffice's start-up event.
+_WARM_UP_JOB = "xlfuncsWarmUp"
+_JOBS = (
+    f'<item oor:path="/org.openoffice.Office.Jobs/Jobs"><node oor:name="{_WARM_UP_JOB}" oor:op="replace">'
+    f'<prop oor:name="Service" oor:op="fuse"><value>{WARM_UP_SERVICE_NAME}</value></prop></node></item>\n'
+    '<item oor:path="/org.openoffice.Office.Jobs/Events"><node oor:name="OnStartApp" oor:op="fuse">'
+    f'<node oor:name="JobList"><node oor:name="{_WARM_UP_JOB}" oor:op="replace"/></node></node></item>'
+)
+
+
 def _settings_xml() -> str:
-    return "\n".join(_item(path, prop, kind, value) for (path, prop), (kind, value) in _SETTINGS.items())
+    settings = (_item(path, prop, kind, value) for (path, prop), (kind, value) in _SETTINGS.items())
+    return "\n".join([*settings, _JOBS])
 
 
 def set_option(profile: Path, path: str, prop: str, kind: str, value: str) -> None:

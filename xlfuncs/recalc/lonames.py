@@ -16,6 +16,9 @@ IMPLEMENTATION_NAME = "org.xlfuncs.AddInImpl"
 #: The in-process reader: loads a workbook in soffice and returns its values (marshal).
 JOB_SERVICE_NAME = "org.xlfuncs.RecalcJob"
 JOB_IMPLEMENTATION_NAME = "org.xlfuncs.RecalcJobImpl"
+#: The start-up job that imports the add-in while LibreOffice is still starting.
+WARM_UP_SERVICE_NAME = "org.xlfuncs.WarmUp"
+WARM_UP_IMPLEMENTATION_NAME = "org.xlfuncs.WarmUpImpl"
 INTERFACE_NAME = "org.xlfuncs.XFunctions"
 #: How Calc spells an add-in function it knows only by its full programmatic name. The
 #: normalised copy that LibreOffice loads calls our functions by this name.

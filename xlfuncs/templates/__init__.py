@@ -9,7 +9,25 @@ This package imports the core (registry, adapter) and the recalc engine's xlsx p
 never the xlwings UDFs or the CLI.
 """
 
-from .generate import TEMPLATES, Generated, GenerateError, generate
-from .scenario import ScenarioError
+import importlib
 
-__all__ = ["TEMPLATES", "Generated", "GenerateError", "ScenarioError", "generate"]
+# Loaded on first use: openpyxl and the templates take 0.15 s to import, which every other
+# command (recalc above all, while its LibreOffice starts) would pay for ``generate``.
+_EXPORTS = {
+    "TEMPLATES": ".generate",
+    "Generated": ".generate",
+    "GenerateError": ".generate",
+    "generate": ".generate",
+    "ScenarioError": ".scenario",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # All at once: importing .generate sets this package's ``generate`` to the module,
+    # which must be replaced by the function before anyone reads it.
+    for export, module in _EXPORTS.items():
+        globals()[export] = getattr(importlib.import_module(module, __name__), export)
+    return globals()[name]

@@ -12,10 +12,7 @@ from typing import Annotated
 
 import typer
 
-from .billing_export import ExportError, parse_map
-from .generate import TEMPLATES, GenerateError, default_scenario_text, generate
 from .i18n import CURRENCIES, LANGUAGES
-from .revenue_report import ReportOptions
 
 EXIT_BAD_INPUT = 2
 
@@ -114,6 +111,11 @@ def generate_command(
     list_templates: Annotated[bool, typer.Option("--list", help="List the templates and exit.")] = False,
 ) -> None:
     """Generate a ready-to-use workbook from a template, with cached values."""
+    # Imported here: openpyxl and the templates cost every other command 0.15 s.
+    from .billing_export import ExportError, parse_map  # noqa: PLC0415
+    from .generate import TEMPLATES, GenerateError, default_scenario_text, generate  # noqa: PLC0415
+    from .revenue_report import ReportOptions  # noqa: PLC0415
+
     if list_templates:
         width = max(len(name) for name in TEMPLATES)
         for name, spec in TEMPLATES.items():
