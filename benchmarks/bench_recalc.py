@@ -18,7 +18,12 @@ The sides:
   written as its native-formula twin (``make_workbook(native=True)``): the same work
   without the add-in;
 * **xlfuncs recalc**: ``python -m xlfuncs recalc MODEL -o OUT`` of the model with
-  ``=CLV(...)`` calls, writing the patched file.
+  ``=CLV(...)`` calls, writing the patched file;
+* **LibreOffice alone, render tests skipped** (information): the first side with the
+  start-up setting xlfuncs' own profile has (``ooSetupLastVersion``, see
+  ``xlfuncs.recalc.extension``): stock LibreOffice runs its graphics render tests, about
+  0.9 s, on every headless start. The targets compare with stock LibreOffice, as users run
+  it; this side shows how much of the difference is that one setting.
 
 The workbooks are what a model in git looks like: saved with cached values (primed by one
 ``xlfuncs recalc``), then an input changed in the XML (``make_stale``: Assumptions!B1) so
@@ -67,6 +72,7 @@ a fast look (2,000 rows, one run, 4 copies, the small file and the kept LibreOff
 from __future__ import annotations
 
 import argparse
+import compileall
 import math
 import os
 import re
@@ -87,6 +93,10 @@ import measure  # noqa: E402
 from make_workbook import formula_cells, make_workbook  # noqa: E402
 
 import xlfuncs  # noqa: E402
+from xlfuncs.recalc import extension  # noqa: E402
+
+# The one setting of xlfuncs' profile that makes LibreOffice start faster (extension._SETTINGS).
+RENDER_TESTS_SETTING = next((k, v) for k, v in extension._SETTINGS.items() if k[1] == "ooSetupLastVersion")
 
 XLFUNCS = [sys.executable, "-m", "xlfuncs", "recalc"]
 BIG = 100_000  # the memory targets apply from this many rows on
@@ -113,9 +123,10 @@ def make_stale(source: Path, target: Path, cell: str = "B1", value: str = "1.1")
             zout.writestr(info, data)
 
 
-def lo_profile(folder: Path) -> Path:
-    """A warm LibreOffice profile that recalculates xlsx on load (RECALC-NOTES)."""
-    profile = folder / "lo-profile"
+def lo_profile(folder: Path, skip_render_tests: bool = False) -> Path:
+    """A warm LibreOffice profile that recalculates xlsx on load (RECALC-NOTES); with
+    ``skip_render_tests``, also xlfuncs' setting that skips the graphics render tests."""
+    profile = folder / ("lo-profile-tuned" if skip_render_tests else "lo-profile")
     (folder / "lo-tmp").mkdir(exist_ok=True)
     subprocess.run(
         ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--terminate_after_init"],
@@ -129,6 +140,9 @@ def lo_profile(folder: Path) -> Path:
         'oor:op="fuse"><value>0</value></prop></item>\n'
     )
     registry.write_text(text.replace("</oor:items>", setting + "</oor:items>"))
+    if skip_render_tests:
+        (path, prop), (kind, value) = RENDER_TESTS_SETTING
+        extension.set_option(profile, path, prop, kind, value)
     return profile
 
 
@@ -380,21 +394,25 @@ def main() -> None:
     checks: list[Check] = []
     try:
         print(f"measuring {Path(xlfuncs.__file__).parent} (python -m xlfuncs with this PYTHONPATH)")
+        # Bytecode as ``pip install`` leaves it: a checkout run with PYTHONDONTWRITEBYTECODE
+        # set would compile every module of ours on every run (0.1 s, in soffice's Python too).
+        compileall.compile_dir(Path(xlfuncs.__file__).parent, quiet=1)
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} cores; "
             f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         profile = lo_profile(work)
+        tuned_profile = lo_profile(work, skip_render_tests=True)
         out = work / "out"
         out.mkdir()
         # Our runs keep their profile (and any kept LibreOffice) in a cache folder of their
         # own: a LibreOffice the user keeps running must not serve the plain comparisons.
         ours_env = {**os.environ, "XLFUNCS_CACHE_DIR": str(work / "cache")}
 
-        def lo_side(path: Path, label="LibreOffice alone (native twin)") -> Side:
+        def lo_side(path: Path, label="LibreOffice alone (native twin)", tuned: bool = False) -> Side:
             cmd = [
-                "soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                "--convert-to", "xlsx", "--outdir", str(out / "lo"), str(path),
+                "soffice", f"-env:UserInstallation={(tuned_profile if tuned else profile).as_uri()}", "--headless",
+                "--convert-to", "xlsx", "--outdir", str(out / ("lo-tuned" if tuned else "lo")), str(path),
             ]  # fmt: skip
             # Its lu*.tmp files in our folder, removed with it (plain soffice leaves them in /tmp).
             return Side(label, cmd, env={**os.environ, "TMPDIR": str(work / "lo-tmp")})
@@ -407,19 +425,26 @@ def main() -> None:
             get = models.fresh if fresh else models.stale
             native, ours_file = get(rows, native=True), get(rows)
             lo, ours = lo_side(native), ours_side(ours_file, "ours.xlsx", label=label or "xlfuncs recalc (CLV calls)")
-            interleaved([lo, ours], runs)
+            tuned = lo_side(native, "LO alone, render tests skipped (info)", tuned=True)
+            interleaved([lo, ours, tuned], runs)
             cells = formula_cells(rows)
             state = "never calculated" if fresh else "stale cached values"
             kept = ", LibreOffice kept by xlfuncs office start" if label else ""
             print(f"{rows} rows, {state}{kept}: {cells} formula cells ({rows} CLV); median of {runs} (min..max):")
             print(lo.line())
             print(ours.line(cells))
+            print(tuned.line())
             print(
                 f"  ratio xlfuncs / LibreOffice alone: wall {ours.wall / lo.wall:.3f}, cpu {ours.cpu / lo.cpu:.3f},"
-                f" tree memory {ours.tree_mb / lo.tree_mb:.3f}"
+                f" tree memory {ours.tree_mb / lo.tree_mb:.3f}; against it with render tests skipped:"
+                f" wall {ours.wall / tuned.wall:.3f}"
+            )
+            checks.append(
+                Check(f"  time xlfuncs / LO alone, render tests skipped, {rows} rows", ours.wall / tuned.wall, "", None)
             )
             said = check_outputs(native, out / "lo" / native.name, ours_file, out / "ours.xlsx")
-            print(f"  outputs read back: {said}")
+            said_tuned = check_outputs(native, out / "lo-tuned" / native.name, ours_file, out / "ours.xlsx")
+            print(f"  outputs read back: {said}; LibreOffice with render tests skipped: {said_tuned}")
             return lo, ours
 
         # 1 and 2: the model at each size.

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from array import array
 from pathlib import Path
 
@@ -262,7 +261,7 @@ class Office:
         self._template: Path | None = None
         self._retried = False
         #: The pipe LibreOffice listens on: this process's own, or the kept one's.
-        self.pipe = self._own_pipe = f"xlfuncs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.pipe = self._own_pipe = f"xlfuncs-{os.getpid()}-{os.urandom(4).hex()}"
         self._uno = None
         self._ctx = None
         self._desktop = None

@@ -36,8 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import extension
 
@@ -100,8 +100,9 @@ class ServerError(RuntimeError):
     """The kept LibreOffice cannot be started or reached; ``str()`` is one line."""
 
 
-@dataclass(frozen=True)
-class State:
+class State(
+    NamedTuple
+):  # not a dataclass: inspect, which dataclasses imports, costs a recalc 8 ms before soffice starts
     """What ``state`` says of a kept LibreOffice."""
 
     folder: Path
