@@ -349,7 +349,9 @@ def have_pycel() -> bool:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", help="model sizes (default 10000 100000 200000)")
+    parser.add_argument(
+        "--rows", type=int, nargs="*", help="model sizes (default 10000 100000 200000; none: --rows alone)"
+    )
     parser.add_argument("--runs", type=int, help="counted runs of each side (default 3)")
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-row light model (one run)")
     parser.add_argument("--million-fresh", action="store_true", help="... never calculated instead of primed+stale")
