@@ -18,7 +18,7 @@ from recalc_support import decorated_workbook, mixed_workbook
 from xlfuncs import adapter, registry
 from xlfuncs.errors import ExcelError
 from xlfuncs.numtext import number_text
-from xlfuncs.recalc import addin, formula
+from xlfuncs.recalc import addin, formula, vectorise
 from xlfuncs.recalc.engine import shard, unknown_functions
 from xlfuncs.recalc.workbook import Workbook
 from xlfuncs.xlsx import same_value
@@ -178,3 +178,23 @@ def test_same_value_of_numbers_is_the_documented_one(a, noise, near):
     b = a * (1 + noise) if near and noise == noise and abs(noise) < 1 else noise
     spelled = a == b or f"{a:.15g}" == f"{b:.15g}" or abs(a - b) <= NOISE * max(abs(a), abs(b))
     assert same_value(a, b) == spelled
+
+
+@given(
+    offsets=st.lists(st.integers(-3, 3), min_size=1, max_size=3),
+    extra=st.sampled_from(["", ",$B$3", ",0.1", ",,12"]),
+    row=st.integers(4, vectorise.MAX_ROW - 3),
+    other=st.integers(1, vectorise.MAX_ROW),
+)
+def test_a_column_group_renders_each_row_as_its_cells_are_written(offsets, extra, row, other):
+    """The renderer vector_groups compares every cell down a column with: the key's text
+    at its own row, the same key at any other row, None where a reference leaves the sheet."""
+    refs = [f"{'Data!' if i % 2 else ''}{'FGH'[i]}{row + offset}" for i, offset in enumerate(offsets)]
+    text = f"CLV({','.join(refs)}{extra})"
+    key, head, tail = vectorise.vector_key(text, row)
+    render = vectorise._renderer(key, head, tail)
+    assert render(row) == text
+    moved = render(other)
+    assert (moved is not None) == all(1 <= other + offset <= vectorise.MAX_ROW for offset in offsets)
+    if moved is not None:
+        assert vectorise.vector_key(moved, other)[0] == key

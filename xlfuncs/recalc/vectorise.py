@@ -39,7 +39,7 @@ _NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 def vector_key(text: str, row: int) -> tuple[tuple, str, str] | None:
     """What makes formulas of one column vectorisable together, or None: ``(key, head,
-    tail)``, with the text before and after the arguments (see :func:`_render`).
+    tail)``, with the text before and after the arguments (see :func:`_renderer`).
 
     ``row`` is the cell's 1-based row. The key holds the function and, per argument, a
     number, an omission, or a reference with its row made relative to the cell's own row
@@ -84,23 +84,38 @@ def vector_key(text: str, row: int) -> tuple[tuple, str, str] | None:
     return (name, tuple(args)), text[: match.start("args")], text[match.end("args") :]
 
 
-def _render(key: tuple, head: str, tail: str, row: int) -> str | None:
-    """The formula text a cell at 1-based ``row`` has when its key is ``key`` and its
-    text around the arguments is ``head``/``tail``, arguments written without spaces;
-    None when a reference would leave the sheet.
+def _renderer(key: tuple, head: str, tail: str):
+    """The formula text a cell has when its key is ``key`` and its text around the
+    arguments is ``head``/``tail``, arguments written without spaces, as a function of its
+    1-based row; the function gives None when a reference would leave the sheet.
 
-    A cell whose text is this has this key (:func:`vector_key` of the text gives it back), so a
-    column of 100,000 such cells is parsed once and compared 99,999 times.
+    A cell whose text is this has this key (:func:`vector_key` of the text gives it back),
+    so a column of 100,000 such cells is parsed once and compared 99,999 times: the text
+    is made once as a format string, and each row only fills in its references' rows.
 
     Examples
     --------
     >>> key, head, tail = vector_key("CLV(F2,D2,Assumptions!$B$3)", 2)
-    >>> _render(key, head, tail, 3)
-    'CLV(F3,D3,Assumptions!$B$3)'
+    >>> render = _renderer(key, head, tail)
+    >>> render(3), render(1_048_577)
+    ('CLV(F3,D3,Assumptions!$B$3)', None)
     """
-    if any(arg[0] == "row" and not 1 <= row + arg[3] <= MAX_ROW for arg in key[1]):
-        return None
-    return head + ",".join(_argument(arg, row, row) for arg in key[1]) + tail
+
+    def literal(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    offsets = [arg[3] for arg in key[1] if arg[0] == "row"]  # vector_key: at least one
+    pieces = [
+        literal(f"{arg[1]}!{arg[2]}" if arg[1] else arg[2]) + "{}" if arg[0] == "row" else literal(_argument(arg, 0, 0))
+        for arg in key[1]
+    ]
+    fill = (literal(head) + ",".join(pieces) + literal(tail)).format
+    lowest, highest = 1 - min(offsets), MAX_ROW - max(offsets)
+
+    def render(row: int) -> str | None:
+        return fill(*[row + offset for offset in offsets]) if lowest <= row <= highest else None
+
+    return render
 
 
 def _argument(arg: tuple, first: int, last: int) -> str:
@@ -190,9 +205,9 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
     with every cell that shares it; array formulas never do.
     """
     candidates = []
-    # Per column, the last key and the text around its arguments: the next cell down is
-    # mostly the same formula one row further (see _render).
-    last: dict[int, tuple[tuple, str, str]] = {}
+    # Per column, the last key and its renderer: the next cell down is mostly the same
+    # formula one row further (see _renderer).
+    last: dict[int, tuple] = {}
     for cell in _calling(sheet, hit):
         if b"array" in cell.f_xml or not cell.f_xml:
             continue
@@ -206,14 +221,14 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
         if not text or not hit.search(text):
             continue
         before = last.get(cell.col)
-        if before is not None and _render(*before, row + 1) == text:
+        if before is not None and before[1](row + 1) == text:
             key = before[0]
         else:
             parsed = vector_key(text, row + 1)
             if parsed is None:
                 continue
             key = parsed[0]
-            last[cell.col] = parsed
+            last[cell.col] = (key, _renderer(*parsed))
         candidates.append((cell.col, cell.row, key, cell))
     by_shared = Counter(sheet.table.shared) if any(c[3].shared_index is not None for c in candidates) else {}
     candidates.sort(key=lambda c: (c[0], c[1]))
