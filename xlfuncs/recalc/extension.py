@@ -5,8 +5,10 @@ LibreOffice learns about a UNO component from two lists its bootstrap reads: typ
 has a ``unorc`` that adds to both, and its type entries may name an **IDL source file**:
 LibreOffice's unoidl layer parses ``.idl`` files itself (``unoidl::loadProvider``), so no
 IDL compiler (``unoidl-write`` from the SDK) and no binary ``.rdb`` are needed. The
-services entry names a ``.components`` file whose Python component is the module
-:mod:`xlfuncs.recalc.addin`, imported from ``PYTHONPATH`` (``vnd.openoffice.pymodule:``).
+services entry names a ``.components`` file whose Python components are the module
+:mod:`xlfuncs.recalc.addin` and the start-up job :mod:`xlfuncs.recalc.warmup` (bound to
+LibreOffice's start-up event by the profile's settings), imported from ``PYTHONPATH``
+(``vnd.openoffice.pymodule:``).
 
 Everything here is derived from :data:`xlfuncs.registry.FUNCTIONS`; nothing lists the
 functions a second time. The profile is built once per content hash in a cache folder and
