@@ -64,6 +64,21 @@ def test_office_skips_the_graphics_render_tests():
         assert not (user / "GraphicsRenderTests.log").exists()
 
 
+def test_office_warms_calc_up_with_a_workbook_it_loads_and_calculates(tmp_path):
+    """The warm-up's tiny workbook (office._warm_workbook) is one LibreOffice loads and
+    calculates; a warm-up that loads it leaves LibreOffice answering, nothing open."""
+    from xlfuncs.recalc.office import _warm_workbook
+
+    own = Office()
+    own.shared = False
+    with own:
+        own.warm_up(calc=True)
+        own.ready()  # the warm-up, tiny workbook included, is over
+        assert (Path(own.work_dir) / "xlfuncs-warm-up.xlsx").exists()
+        got = own.recalc(_warm_workbook(tmp_path), {"Sheet1": ([0], [1])})
+        assert got["Sheet1"].value(0) == 4.0  # SUM(A1)*2, A1 = 2: calculated, not the cached 0
+
+
 def values(path: Path, sheet: str | None = None) -> dict[str, object]:
     wb = openpyxl.load_workbook(path, data_only=True)
     ws = wb[sheet] if sheet else wb.worksheets[0]

@@ -279,7 +279,7 @@ def start(idle: float = DEFAULT_IDLE, timeout: float = 120.0) -> tuple[State, bo
         office.start()
         if not office.kept:
             raise ServerError("the kept LibreOffice was taken by another run before it was ready")
-        office.warm_up()
+        office.warm_up(calc=True)  # a kept LibreOffice is warmed once, here
         office.function_names()
         office.ready()
         if not office.kept:
