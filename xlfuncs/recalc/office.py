@@ -64,43 +64,33 @@ def osl_pipe_files(profile_url: str, pipe: str) -> list[str]:
     return [f"{folder}/OSL_PIPE_{uid}_{name}" for folder in ("/tmp", "/var/tmp") for name in (pipe, ipc)]
 
 
-def _remove_tree(path) -> None:
-    """Delete a folder of ours, whatever is left of it.
-
-    ``shutil.rmtree(ignore_errors=True)`` still raises when closing a directory fails
-    (EBADF, seen while a killed LibreOffice's files vanish under it): a second pass removes
-    what the first left, and a folder that cannot go is left to the janitor.
-    """
-    for _ in range(2):
-        try:
-            shutil.rmtree(path, ignore_errors=True)
-            return
-        except OSError:
-            continue
-
-
-def _remove_sockets(paths: list[str]) -> None:
-    for path in paths:
+# Removing LibreOffice's folder and the sockets a killed one leaves: one text, compiled
+# for this process (:func:`_clean_up`) and run at the end of the janitor's and the kept
+# LibreOffice's warden's scripts (:data:`CLEAN_UP`), which import nothing of ours.
+_CLEAN_UP_CODE = r"""
+def clean_up(folder, sockets):
+    for path in sockets:
         try:
             st = os.lstat(path)
             if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
                 os.unlink(path)
         except OSError:
             pass
-
-
-# The end of the janitor's and of the kept LibreOffice's warden's script (``folder`` and
-# ``sockets`` defined): LibreOffice's folder and the sockets a killed one leaves go.
-CLEAN_UP = r"""
-shutil.rmtree(folder, ignore_errors=True)
-for path in sockets:
-    try:
-        st = os.lstat(path)
-        if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid():
-            os.unlink(path)
-    except OSError:
-        pass
+    # rmtree(ignore_errors=True) still raises when closing a directory fails (EBADF, seen
+    # while a killed LibreOffice's files vanish under it): a second pass removes what the
+    # first left.
+    for _ in range(2 if folder else 0):
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        except OSError:
+            continue
 """
+_compiled: dict = {"os": os, "shutil": shutil, "stat": stat}
+exec(compile(_CLEAN_UP_CODE, f"{__file__}:_CLEAN_UP_CODE", "exec"), _compiled)  # noqa: S102 - our own constant
+_clean_up = _compiled["clean_up"]
+#: The end of the janitor's and the warden's scripts (``folder`` and ``sockets`` defined).
+CLEAN_UP = _CLEAN_UP_CODE + "clean_up(folder, sockets)\n"
 
 # The janitor: a tiny process of its own session that holds one end of a pipe. When the
 # pipe closes without "done" (xlfuncs ended in any way, kill -9 included) it kills
@@ -533,10 +523,8 @@ class Office:
         claim, self._server = self._server, None
         if claim is not None:
             claim.release()
-        _remove_sockets(self._sockets)  # left behind when LibreOffice was killed
-        if self.profile_dir is not None:
-            _remove_tree(self.profile_dir)
-            self.profile_dir = None
+        _clean_up(self.profile_dir, self._sockets)  # sockets: left behind when LibreOffice was killed
+        self.profile_dir = None
         janitor, self._janitor = self._janitor, None
         if janitor is not None:
             try:
