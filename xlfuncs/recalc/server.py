@@ -1,8 +1,9 @@
 """A LibreOffice kept running between runs: ``xlfuncs office start``.
 
-Starting LibreOffice is most of a small recalculation: about a second before it listens
-and a fifth more for its Python and our add-in, against hundredths of a second to load
-and calculate a small workbook (measured in ``benchmarks/bench_recalc.py``).
+Starting LibreOffice is about half of a small recalculation: 0.2 s before it listens,
+then its Python, our add-in and a first workbook to set Calc up, against hundredths of a
+second to load and calculate a small workbook in a warm one (measured in
+``benchmarks/bench_recalc.py``).
 ``xlfuncs office start`` starts one and leaves it running. Every run that would start a
 single LibreOffice of its own (one job: ``xlfuncs recalc FILE``, a pre-commit hook,
 :func:`xlfuncs.recalc.run`) uses the kept one instead while it is free, and starts its own
