@@ -95,9 +95,6 @@ from make_workbook import formula_cells, make_workbook  # noqa: E402
 import xlfuncs  # noqa: E402
 from xlfuncs.recalc import extension  # noqa: E402
 
-# The one setting of xlfuncs' profile that makes LibreOffice start faster (extension._SETTINGS).
-RENDER_TESTS_SETTING = next((k, v) for k, v in extension._SETTINGS.items() if k[1] == "ooSetupLastVersion")
-
 XLFUNCS = [sys.executable, "-m", "xlfuncs", "recalc"]
 BIG = 100_000  # the memory targets apply from this many rows on
 MILLION = 1_000_000
@@ -141,8 +138,8 @@ def lo_profile(folder: Path, skip_render_tests: bool = False) -> Path:
     )
     registry.write_text(text.replace("</oor:items>", setting + "</oor:items>"))
     if skip_render_tests:
-        (path, prop), (kind, value) = RENDER_TESTS_SETTING
-        extension.set_option(profile, path, prop, kind, value)
+        for (path, prop), (kind, value) in extension.SKIP_RENDER_TESTS.items():
+            extension.set_option(profile, path, prop, kind, value)
     return profile
 
 
