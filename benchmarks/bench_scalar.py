@@ -27,7 +27,7 @@ CALLS = (
     ("LTV_CAC", (1500, 500)),
     ("PAYBACK", (1000, 100, 1, 0.05)),
     ("PAYBACK", (1000, 100)),  # no churn, no discount: a zero denominator the float backend handles
-    ("CLV", (35, 1, 1, 0, 12)),  # a churn of 1: the float backend falls back to the array backend
+    ("CLV", (35, 1, 1, 0, 12)),  # a churn of 1: log1p(-1) = -inf and expm1(-inf) = -1 on floats
     ("ONBOARDING_ROI", (1400, 600, 200)),
     ("TTFV", (46000, 46045.5)),
     ("HEALTH_STATUS", (60,)),

@@ -199,6 +199,54 @@ def _log_uniform(low, high):
     return st.floats(min_value=math.log(low), max_value=math.log(high)).map(math.exp)
 
 
+@pytest.mark.parametrize(
+    "name, numbers, expected",
+    [
+        ("CLV", (35.0, 1.0, 1.0, 0.0, 12.0, 1.0), 35.0),  # one payment, at the start
+        ("CLV", (35.0, 1.0, 1.0, 0.05, 12.0, 0.0), 0.0),  # gone before the first, at the end
+        ("CLV", (35.0, 1.0, 1.0, 0.05, math.inf, 1.0), 35.0),
+        ("PAYBACK", (50.0, 100.0, 1.0, 1.0, 0.05, 1.0), 0.5),  # paid back by the one payment
+    ],
+)
+def test_a_churn_of_one_is_answered_on_floats(name, numbers, expected):
+    """A churn of 1 (every customer leaves after one period) is an ordinary cell: the
+    kernel answers it on floats (log1p(-1) = -inf, expm1(-inf) = -1 and a division by
+    1 - churn = 0 as IEEE has them), with the array metric's bits, and no fallback (the
+    array metric on one cell: ten times the time)."""
+    fn = registry.get(name)
+    got = fn.impl.__wrapped__(backend.FLOATS, *numbers)  # a fallback would raise here
+    assert got == (expected, 0)
+    assert _same_cell(fn, got, _cell_of_arrays(fn, numbers))
+
+
+@pytest.mark.parametrize(
+    "ufunc, argument, value",
+    [
+        ("log", 0.0, -math.inf),
+        ("log", -0.0, -math.inf),
+        ("log", math.inf, math.inf),
+        ("log1p", -1.0, -math.inf),
+        ("log1p", math.inf, math.inf),
+        ("exp", -math.inf, 0.0),
+        ("exp", math.inf, math.inf),
+        ("expm1", -math.inf, -1.0),
+        ("expm1", math.inf, math.inf),
+    ],
+)
+def test_float_backend_answers_the_ends_of_the_domains_as_numpy(ufunc, argument, value):
+    """At the ends of their domains the float backend's ufuncs answer what numpy does (it
+    warns there; the array metric ignores the warning), and NaN, a point outside the
+    domain or an overflow still falls back."""
+    on_float = getattr(backend.FLOATS, ufunc)
+    with np.errstate(all="ignore"):
+        expected = float(getattr(np, ufunc)(argument))
+    assert on_float(argument) == value == expected
+    outside = {"log": [-2.0], "log1p": [-1.5], "exp": [710.0], "expm1": [710.0]}[ufunc]
+    for x in [math.nan, *outside]:
+        with pytest.raises(ArithmeticError):
+            on_float(x)
+
+
 @pytest.mark.parametrize("name", ["SBG_SURVIVAL", "SBG_CLV"])
 @settings(max_examples=600, deadline=None)
 @given(data=st.data())

@@ -17,20 +17,22 @@ either way. Where the two differ, the float backend raises an :class:`Arithmetic
 instead of answering and ``.on_floats`` reruns the array metric on the numbers:
 
 * Python raises ``ZeroDivisionError`` for ``x / 0`` where numpy gives inf or NaN. Where
-  a zero denominator comes with ordinary inputs (no churn and no discount, a cost of 0),
-  a kernel divides with ``xp.divide``, which gives IEEE's answer on floats too; elsewhere
+  a zero denominator comes with ordinary inputs (no churn and no discount, a cost of 0,
+  a churn of 1), a kernel divides with ``xp.divide``, which gives IEEE's answer on floats too; elsewhere
   (a discount of -1) it writes ``/``;
 * the transcendental functions are numpy's own ufuncs (``math.log1p`` may round the last
   bit differently from the loop numpy dispatches to, e.g. SIMD code on AVX-512), called
-  only inside the interval where they neither overflow nor leave their domain. Outside
-  it numpy would warn (there is no ``errstate`` here: it costs more than the metric)
-  where the array backend silently gives inf or NaN. (Underflow numpy ignores unless told
+  only inside the interval where they neither overflow nor leave their domain, and at
+  its ends only where IEEE defines the value (``log1p(-1) = -inf``, ``exp(-inf) = 0``:
+  a churn of 1 takes them). Elsewhere outside it numpy would warn (there is no
+  ``errstate`` here: it costs more than the metric) where the array backend silently
+  gives inf or NaN. (Underflow numpy ignores unless told
   otherwise; ``np.seterr(under="raise")`` makes it a ``FloatingPointError``, an
   ArithmeticError too.)
 
 So a fallback costs one exception and one run of the array metric, and happens only on
-degenerate inputs (a churn of 1, a share of the margin >= 1 that is never earned back,
-arguments out of their range).
+degenerate inputs (a share of the margin >= 1 that is never earned back, a churn of 1
+over 0 periods, arguments out of their range).
 
 Longer kernels (the sBG model's series and continued fractions) need a little more, each
 written so that the two backends agree:
@@ -188,14 +190,17 @@ class _Fallback(ArithmeticError):
     """The float backend cannot promise numpy's answer here: run the array metric."""
 
 
-def _guarded(ufunc, low: float, high: float):
+def _guarded(ufunc, low: float, high: float, exact: dict[float, float]):
     """``ufunc`` on one float, inside the open interval (low, high) where it neither
-    overflows nor leaves its domain (numpy would warn); outside (and for NaN),
-    :class:`_Fallback`."""
+    overflows nor leaves its domain (numpy would warn); at the arguments of ``exact``, the
+    value IEEE defines there (numpy's too, with a warning its array metric ignores);
+    elsewhere (and for NaN), :class:`_Fallback`."""
 
     def on_float(x: float) -> float:
         if low < x < high:
             return float(ufunc(x))
+        if x in exact:  # -0.0 finds the key 0.0; NaN finds nothing
+            return exact[x]
         raise _Fallback(ufunc.__name__)
 
     on_float.__name__ = ufunc.__name__
@@ -246,12 +251,14 @@ class FLOATS:
     isinf = staticmethod(math.isinf)
     isfinite = staticmethod(math.isfinite)
     sqrt = staticmethod(_sqrt)
-    log = staticmethod(_guarded(np.log, 0.0, math.inf))
-    log1p = staticmethod(_guarded(np.log1p, -1.0, math.inf))
+    # The poles and infinities are answered too: a churn of 1 takes log1p(-1) = -inf, and
+    # a period's factor exp(-inf) = 0, in an ordinary cell.
+    log = staticmethod(_guarded(np.log, 0.0, math.inf, {0.0: -math.inf, math.inf: math.inf}))
+    log1p = staticmethod(_guarded(np.log1p, -1.0, math.inf, {-1.0: -math.inf, math.inf: math.inf}))
     # exp and expm1 overflow from ln(DBL_MAX) = 709.78...; a little below is just as good
     # a bound. (exp's underflow numpy ignores, as said above.)
-    exp = staticmethod(_guarded(np.exp, -math.inf, 709.0))
-    expm1 = staticmethod(_guarded(np.expm1, -math.inf, 709.0))
+    exp = staticmethod(_guarded(np.exp, -math.inf, 709.0, {-math.inf: 0.0, math.inf: math.inf}))
+    expm1 = staticmethod(_guarded(np.expm1, -math.inf, 709.0, {-math.inf: -1.0, math.inf: math.inf}))
     searchsorted = staticmethod(bisect.bisect_left)
     select = staticmethod(_select)
     largest = smallest = staticmethod(_same)

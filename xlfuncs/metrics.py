@@ -238,7 +238,7 @@ def payback(xp, cac, arpu, margin, churn, discount, type_):
     # payments at the end every payment is q times smaller, and (1 - q) / q is
     # (churn + discount) / (1 - churn).
     ratio = xp.asarray(xp.divide(cac, m))  # arrays, 0-d ones included: the fix-ups below index them
-    rate = xp.where(type_ == 0, (churn + discount) / (1.0 - churn), one_minus_q)
+    rate = xp.where(type_ == 0, xp.divide(churn + discount, 1.0 - churn), one_minus_q)  # churn 1: once
     lost_share = ratio * rate
     # log1p keeps ln(1 - x) exact for tiny x, and ln q as log1p(-churn) - log1p(discount)
     # is exact even where q rounds to 1 (a discount of 1e-200).
