@@ -10,6 +10,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -198,3 +199,30 @@ def test_a_column_group_renders_each_row_as_its_cells_are_written(offsets, extra
     assert (moved is not None) == all(1 <= other + offset <= vectorise.MAX_ROW for offset in offsets)
     if moved is not None:
         assert vectorise.vector_key(moved, other)[0] == key
+
+
+def test_a_column_group_is_made_without_keeping_its_cells(tmp_path):
+    """LibreOffice's copy turns a column of calls into one array formula over the column
+    and empty cells below it, and keeps no Cell object of the column once made (at
+    100,000 rows they were 45 MB held to the end of the recalculation)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Model"
+    rows = range(2, 42)
+    for r in rows:
+        sheet[f"A{r}"] = r * 10
+        sheet[f"B{r}"] = f"=CLV(A{r},0.05)"
+        sheet[f"C{r}"] = f"=B{r}*2"
+    path = tmp_path / "column.xlsx"
+    book.save(path)
+    workbook = Workbook(path)
+    copy = workbook.engine_copy(tmp_path)
+    scanned = workbook.sheets[0]
+    assert workbook.grouped
+    assert scanned._cells is None and not scanned._made
+    with zipfile.ZipFile(copy) as package:
+        xml = package.read("xl/worksheets/sheet1.xml").decode()
+    anchor = re.search(r'<c r="B2"><f t="array" ref="B2:B41">([^<]*)</f></c>', xml)
+    assert anchor is not None and "CLV" in anchor.group(1)
+    assert all(f'<c r="B{r}"/>' in xml for r in rows[1:])
+    assert xml.count("<f>") == len(rows)  # column C as it was

@@ -21,6 +21,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from .. import registry
 from ..xlsx.cells import NO_SPAN, Cell, Sheet, col_name, escape_xml
@@ -166,13 +168,14 @@ def overlaps(key: tuple, sheet: str, col: str, first: int, last: int) -> bool:
     return False
 
 
-def _calling(sheet: Sheet, hit: re.Pattern) -> list[Cell]:
+def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
     """The formula cells that may call one of ``hit``'s names, in document order: found
     from the matches in the raw XML, so the other cells (most of a workbook) are never
     looked at one by one. A shared formula's followers hold no text: they count when
     their master's text matches. A sheet not scanned yet must be one the fast pattern
     reads whole (see :func:`xlfuncs.recalc.engine._can_overlap`): a match's cell is the
-    ``<c>`` it lies in."""
+    ``<c>`` it lies in. The cells are made as they are asked for and not kept
+    (:meth:`~xlfuncs.xlsx.cells.Sheet.passing_cell`)."""
     hits = re.finditer(hit.pattern.encode("utf-8"), sheet.data)
     if not sheet.scanned:
         assert sheet.cell_at is not None
@@ -183,7 +186,8 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> list[Cell]:
                 cell = sheet.cell_at(start)
                 if cell is not None and match.start() < cell.end:
                     found[start] = cell
-        return list(found.values())
+        yield from found.values()
+        return
     table = sheet.table
     starts, ends = table.starts, table.ends
     real = starts.index(NO_SPAN) if NO_SPAN in starts else len(starts)  # array members last
@@ -195,10 +199,23 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> list[Cell]:
     masters = {table.shared_ids[si] for si, text in sheet.shared_masters.items() if hit.search(text)}
     if masters:
         indices.update(i for i, si in enumerate(table.shared) if si in masters)
-    return [sheet.cell(i) for i in sorted(indices)]
+    for i in sorted(indices):
+        yield sheet.passing_cell(i)
 
 
-def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]]]:
+class Member(NamedTuple):
+    """What a column group needs of one of its cells: a :class:`Cell` (its XML and formula
+    text besides) costs about three times as much, and a group may hold a million."""
+
+    col: int
+    row: int
+    key: tuple  # the formula's vector_key, shared down the column
+    start: int  # the byte span of its <c> element
+    end: int
+    shared_index: str | None
+
+
+def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Member]]]:
     """Runs of cells down a column that one vectorised array formula can compute.
 
     See :func:`vector_key`. A shared formula joins a run only
@@ -229,16 +246,16 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
                 continue
             key = parsed[0]
             last[cell.col] = (key, _renderer(*parsed))
-        candidates.append((cell.col, cell.row, key, cell))
-    by_shared = Counter(sheet.table.shared) if any(c[3].shared_index is not None for c in candidates) else {}
-    candidates.sort(key=lambda c: (c[0], c[1]))
+        candidates.append(Member(cell.col, cell.row, key, cell.start, cell.end, cell.shared_index))
+    by_shared = Counter(sheet.table.shared) if any(c.shared_index is not None for c in candidates) else {}
+    candidates.sort(key=lambda c: (c.col, c.row))
     groups = []
-    run: list = []
+    run: list[Member] = []
 
-    def close(run):
-        if len(run) < MIN_GROUP:
+    def close(cells):
+        if len(cells) < MIN_GROUP:
             return
-        key, cells = run[0][2], [c[3] for c in run]
+        key = cells[0].key
         first, last = cells[0].row + 1, cells[-1].row + 1
         if overlaps(key, sheet.name, col_name(cells[0].col), first, last):
             return
@@ -251,7 +268,7 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
         groups.append((key, cells))
 
     for candidate in candidates:
-        if run and (candidate[0] != run[-1][0] or candidate[1] != run[-1][1] + 1 or candidate[2] != run[-1][2]):
+        if run and (candidate.col != run[-1].col or candidate.row != run[-1].row + 1 or candidate.key != run[-1].key):
             close(run)
             run = []
         run.append(candidate)
@@ -259,8 +276,9 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Cell]
     return groups
 
 
-def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[tuple[Cell, bytes]]:
-    """Every column group of the sheet as one array formula: (cell, new XML) pairs.
+def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[tuple[int, int, bytes]]:
+    """Every column group of the sheet as one array formula: (start, end, new XML) of each
+    of its cells' ``<c>`` elements.
 
     Groups holding a cell of ``constants`` ((part, row, col) kept as constants) are left out.
     """
@@ -271,10 +289,12 @@ def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[tuple[C
         if any((sheet.part, c.row, c.col) in constants for c in cells):
             continue
         first, last = cells[0], cells[-1]
-        ref = f"{first.ref}:{last.ref}".encode()
+        column = col_name(first.col)
+        ref = f"{column}{first.row + 1}:{column}{last.row + 1}".encode()
         text = escape_xml(vector_formula(key, first.row + 1, last.row + 1))
-        anchor = b"<" + p + b'c r="' + first.ref.encode() + b'"><' + p + b'f t="array" ref="' + ref + b'">'
-        replacements.append((first, anchor + text + b"</" + p + b"f></" + p + b"c>"))
+        anchor = b"<" + p + b'c r="' + ref.partition(b":")[0] + b'"><' + p + b'f t="array" ref="' + ref + b'">'
+        replacements.append((first.start, first.end, anchor + text + b"</" + p + b"f></" + p + b"c>"))
+        empty = b"<" + p + b'c r="' + column.encode()
         for cell in cells[1:]:
-            replacements.append((cell, b"<" + p + b'c r="' + cell.ref.encode() + b'"/>'))
+            replacements.append((cell.start, cell.end, b'%s%d"/>' % (empty, cell.row + 1)))
     return replacements

@@ -116,12 +116,12 @@ class Workbook(XlsxFile):
                 for cell in (sheet.cells if any(part == sheet.part for part, _, _ in constants) else ())
                 if not cell.virtual and (sheet.part, cell.row, cell.col) in constants
             ]
+            replacements += self._resize_replacements(sheet)
+            spans = [(c.start, c.end, x) for c, x in replacements]
             if hit is not None and self.vectorise:
                 groups = group_replacements(sheet, hit, constants)
                 self.grouped = self.grouped or bool(groups)
-                replacements += groups
-            replacements += self._resize_replacements(sheet)
-            spans = [(c.start, c.end, x) for c, x in replacements]
+                spans += groups
             data = sheet.data
             if extra.get(sheet.part):
                 data = insert_cells(bytes(Patch(data, spans)) if spans else data, sheet.prefix, extra[sheet.part])
