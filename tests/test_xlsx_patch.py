@@ -3,10 +3,14 @@ joined only chunk by chunk as they are written (issue 10: memory)."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xlfuncs.errors import ExcelError
+from xlfuncs.xlsx.cells import Updates
 from xlfuncs.xlsx.package import Patch
 
 CELL_END = b"</c>"
@@ -67,3 +71,30 @@ def test_chunks_with_a_boundary_never_cut_inside_a_cell(made, size):
 def test_overlapping_or_misplaced_spans_are_refused(spans):
     with pytest.raises(ValueError, match="span"):
         Patch(b"0123456789", spans)
+
+
+_pairs = st.lists(
+    st.tuples(
+        st.one_of(st.integers(0, 2**40), st.integers(-5, -1), st.text(max_size=3)),
+        st.one_of(st.floats(), st.text(max_size=5), st.booleans(), st.none(), st.sampled_from(list(ExcelError))),
+    ),
+    max_size=40,
+)
+
+
+@given(pairs=_pairs)
+def test_updates_give_back_every_pair_in_order(pairs):
+    """Updates keep (index, float) pairs in arrays and any other pair as it is: iterated,
+    they are the pairs appended, in order, floats bit for bit (NaN payloads and -0.0 too)."""
+    updates = Updates(pairs[: len(pairs) // 2])
+    for pair in pairs[len(pairs) // 2 :]:
+        updates.append(pair)
+    got = list(updates)
+    assert len(updates) == len(pairs) == len(got)
+    for (cell, value), (got_cell, got_value) in zip(pairs, got):
+        assert got_cell == cell and type(got_cell) is type(cell) and type(got_value) is type(value)
+        if type(value) is float:
+            assert struct.pack("<d", got_value) == struct.pack("<d", value)
+        else:
+            assert got_value is value
+    assert bool(updates) == bool(pairs)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import ExcelError
-from ..xlsx import MAX_TEXT, SPILL, BadWorkbook, copy_unchanged, same_value, show
+from ..xlsx import MAX_TEXT, SPILL, BadWorkbook, Updates, copy_unchanged, same_value, show
 from ..xlsx.cells import col_name
 from . import fidelity
 from . import formula as formulas
@@ -383,7 +383,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
 
     # One pass over the results: structural failures first, then what changed.
     circular, no_name = [], []
-    updates: dict[str, list] = {}
+    updates: dict[str, Updates] = {}
     # Changed cells: straight into the report, unless some may be volatile (known only
     # once all are known): then (sheet, index, line) each, sorted out after the loop.
     pending: list[tuple] = []
@@ -404,7 +404,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
     for sheet in workbook.sheets:
         table = sheet.table
         news = calculated.get(sheet.name) or Values.missing(len(table))
-        sheet_updates = updates[sheet.part] = []
+        sheet_updates = updates[sheet.part] = Updates()
         # No cell of the sheet needs more than its two values: a number from LibreOffice
         # is then a change or not, without the rules below (most changed cells).
         plain = not (sheet.part in kept_parts or sheet.resized or sheet.blocked)

@@ -11,7 +11,7 @@ nothing of LibreOffice or of the templates.
 """
 
 from .book import XlsxFile
-from .cells import MAX_TEXT, SPILL, Cell, OtherError, Sheet, Value, same_value, show
+from .cells import MAX_TEXT, SPILL, Cell, OtherError, Sheet, Updates, Value, same_value, show
 from .package import BadWorkbook, copy_unchanged, well_formed
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Cell",
     "OtherError",
     "Sheet",
+    "Updates",
     "Value",
     "XlsxFile",
     "copy_unchanged",

@@ -449,8 +449,8 @@ class XlsxFile:
         updates : dict
             Sheet part (or sheet name) -> [(cell, new value)]; a cell is a :class:`Cell`
             or its index in the sheet's table (no object needed: a million changed cells
-            cost a tuple each). Cells of an array range missing from the XML are created,
-            in row and column order.
+            kept as :class:`~xlfuncs.xlsx.cells.Updates` cost 16 bytes each). Cells of an
+            array range missing from the XML are created, in row and column order.
         """
         out: dict[str, bytes] = {}
         for sheet in self.sheets:

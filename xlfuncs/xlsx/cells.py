@@ -102,6 +102,56 @@ class Table:
         return table
 
 
+class Updates:
+    """The new values of a sheet's formula cells: (cell, value) pairs, in the order added.
+
+    A list of them, except that a pair of a table index and a float (most changed cells)
+    is kept as two array items, 16 bytes, instead of a tuple and a float object (about 90
+    bytes): a recalculation may change a million cells, and the pairs live until the
+    patched file is checked. Iterating gives the pairs back, the floats bit for bit.
+
+    Examples
+    --------
+    >>> updates = Updates([(3, 1.5), (4, "text")])
+    >>> updates.append((7, -0.0))
+    >>> list(updates), len(updates)
+    ([(3, 1.5), (4, 'text'), (7, -0.0)], 3)
+    """
+
+    __slots__ = ("_keys", "_numbers", "_others")
+
+    def __init__(self, pairs=()):
+        #: Per pair, its table index, or -1 - its place in _others for any other pair.
+        self._keys = array("q")
+        self._numbers = array("d")
+        self._others: list[tuple] = []
+        for pair in pairs:
+            self.append(pair)
+
+    def append(self, pair: tuple) -> None:
+        cell, value = pair
+        if type(cell) is int and cell >= 0 and type(value) is float:
+            self._keys.append(cell)
+            self._numbers.append(value)
+        else:
+            self._keys.append(-1 - len(self._others))
+            self._numbers.append(0.0)
+            self._others.append(pair)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self):
+        if not self._others:  # pairs made at C speed: this runs over every changed cell
+            return zip(self._keys, self._numbers)
+        return self._mixed()
+
+    def _mixed(self):
+        others = self._others
+        for key, number in zip(self._keys, self._numbers):
+            yield (key, number) if key >= 0 else others[-1 - key]
+
+
 @dataclass
 class Sheet:
     name: str
