@@ -179,14 +179,15 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
     hits = re.finditer(hit.pattern.encode("utf-8"), sheet.data)
     if not sheet.scanned:
         assert sheet.cell_at is not None
-        found: dict[int, Cell] = {}
+        # The matches come in document order, so a cell's are one after the other.
+        last = -1
         for match in hits:
             start = sheet.data.rfind(b"<c ", 0, match.start())
-            if start >= 0 and start not in found:
+            if start >= 0 and start != last:
                 cell = sheet.cell_at(start)
                 if cell is not None and match.start() < cell.end:
-                    found[start] = cell
-        yield from found.values()
+                    last = start
+                    yield cell
         return
     table = sheet.table
     starts, ends = table.starts, table.ends
