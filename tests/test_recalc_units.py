@@ -226,3 +226,25 @@ def test_a_column_group_is_made_without_keeping_its_cells(tmp_path):
     assert anchor is not None and "CLV" in anchor.group(1)
     assert all(f'<c r="B{r}"/>' in xml for r in rows[1:])
     assert xml.count("<f>") == len(rows)  # column C as it was
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"<", b"f>", b"(", b" ", b"\n", b"A", b"b", b"_x", b"1", b".", b"CLV", b")"]), max_size=60
+    ).map(b"".join),
+    piece=st.integers(1, 12),
+)
+def test_called_names_read_in_pieces_find_every_call(data, piece):
+    """Read in pieces cut before a "<" (a few megabytes each, not a reversed copy of the
+    sheet), called_names finds what one forward pass over the whole text finds: every name
+    followed by "(" (leading digits and dots dropped, as a name starts with a letter)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(formula, "_PIECE", piece)
+        forward = {
+            m.group(1).decode("latin-1").lstrip("0123456789.") for m in re.finditer(rb"([A-Za-z0-9_.]+)\s*\(", data)
+        }
+        assert formula.called_names(data) == forward - {""}
+        pieces = list(formula._between_tags(data))
+        assert b"".join(data[a:b] for a, b in pieces) == data
+        assert all(data[b : b + 1] in (b"<", b"") for _, b in pieces)
