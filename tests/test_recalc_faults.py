@@ -485,8 +485,8 @@ def test_values_read_a_band_at_a_time_are_those_read_at_once(monkeypatch):
     doc = SimpleNamespace(Sheets=sheets, NumberFormats=formats)
     cells = sorted(values)
     wanted = {
-        "S": (array("q", [r for r, _ in cells]).tobytes(), array("q", [c for _, c in cells]).tobytes()),
-        "Missing": (array("q", [0]).tobytes(), array("q", [0]).tobytes()),
+        "S": (array("i", [r for r, _ in cells]).tobytes(), array("i", [c for _, c in cells]).tobytes()),
+        "Missing": (array("i", [0]).tobytes(), array("i", [0]).tobytes()),
     }
     whole = addin.read_values(doc, wanted)
     monkeypatch.setattr(addin, "_BAND", 7)

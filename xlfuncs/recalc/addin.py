@@ -306,7 +306,7 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     """Values of the wanted cells of a loaded document, as plain values (sent back with marshal).
 
     ``wanted`` maps a sheet name to the rows and the columns of its cells, each as the
-    bytes of an ``array("q")``; the answer maps it to ``(numbers, others)``: the bytes of an
+    bytes of an ``array("i")``; the answer maps it to ``(numbers, others)``: the bytes of an
     ``array("d")`` holding every cell's number, and ``{index: value}`` for the cells whose
     value is not a number: a string, true/false, ``(code,)`` for an error (LibreOffice's
     FormulaError code), or None for a sheet LibreOffice does not have. Flat arrays cross the
@@ -319,7 +319,7 @@ def read_values(doc, wanted: dict, order: list | None = None) -> dict:
     types: dict = {}
     out = {}
     for name, (row_bytes, col_bytes) in wanted.items():
-        rows, cols = array("q"), array("q")
+        rows, cols = array("i"), array("i")
         rows.frombytes(row_bytes)
         cols.frombytes(col_bytes)
         if sheets.hasByName(name):

@@ -650,9 +650,9 @@ class Office:
     def values(self, loading: Request, wanted: dict[str, tuple], order: list[str] | None = None) -> dict[str, Values]:
         """The values of the wanted cells of a workbook :meth:`load` opened (see :meth:`recalc`)."""
         token = self._answer(loading)["token"]
-        request = {
-            name: (array("q", rows).tobytes(), array("q", cols).tobytes()) for name, (rows, cols) in wanted.items()
-        }
+        # 32-bit, as the formula table keeps them (Excel's rows and columns fit): the table's
+        # own columns go as they are, without a 64-bit copy of each.
+        request = {name: (_int32(rows).tobytes(), _int32(cols).tobytes()) for name, (rows, cols) in wanted.items()}
         reply = self._job({"op": "read", "token": token, "sheets": request, "order": order or []})
         answer = reply["values"]
         out = {}
@@ -670,6 +670,10 @@ class Office:
                     codes[i] = int(value[0])
             out[name] = Values(numbers, others, codes)
         return out
+
+
+def _int32(numbers) -> array:
+    return numbers if isinstance(numbers, array) and numbers.typecode == "i" else array("i", numbers)
 
 
 class Values:
