@@ -7,8 +7,10 @@ LibreOffice lives) and TMPDIR under ``tmp_path``: each process of a test names
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,3 +250,32 @@ def test_a_kept_libreoffice_that_never_answers_is_given_up_for_one_of_the_runs_o
     finally:
         impostor.kill()
         impostor.wait()
+
+
+def test_the_kept_folder_is_this_very_code_s(tmp_path):
+    """A kept LibreOffice imported the add-in and the metrics when it started: after an
+    edit or an upgrade of any module of xlfuncs its requests could be in another form, or
+    its numbers another version's, so the new code looks for a kept LibreOffice of its own
+    (its folder is named after the modules' text), and the same code finds the same one."""
+    copy = tmp_path / "code"
+    shutil.copytree(Path(xlfuncs.__file__).parent, copy / "xlfuncs", ignore=shutil.ignore_patterns("__pycache__"))
+    # -S: no site-packages, so no editable install's finder: the copy is the xlfuncs found,
+    # with the other packages from where this numpy lives.
+    packages = Path(importlib.util.find_spec("numpy").origin).parent.parent
+    env = {**_env(tmp_path), "PYTHONPATH": os.pathsep.join([str(copy), str(packages)])}
+    code = "import xlfuncs; from xlfuncs.recalc import server; print(xlfuncs.__file__, server.folder())"
+
+    def where() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    first = where()
+    assert first[0].startswith(str(copy))
+    assert where() == first
+    module = copy / "xlfuncs" / "metrics.py"
+    module.write_text(module.read_text() + "\n# another version\n")
+    again = where()
+    assert again[0] == first[0] and again[1] != first[1]

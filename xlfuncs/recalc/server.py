@@ -28,6 +28,7 @@ and removes the folder and LibreOffice's sockets once it has ended, however it e
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -149,13 +150,30 @@ class Claim:
 
 def folder() -> Path:
     """The kept LibreOffice's folder for this xlfuncs, LibreOffice and Python environment
-    (not the user's PYTHONPATH: the add-in imports xlfuncs and numpy, found first)."""
+    (not the user's PYTHONPATH: the add-in imports xlfuncs and numpy, found first), and
+    for this very code of xlfuncs: a kept LibreOffice has imported the add-in and the
+    metrics once, so after an upgrade or an edit its requests and answers could be in
+    another form, or its numbers another version's."""
     from .office import addin_paths  # noqa: PLC0415 - office imports this module
 
     digest = hashlib.sha256()
-    for part in (extension.profile_key(), sys.prefix, *addin_paths()):
+    for part in (extension.profile_key(), sys.prefix, *addin_paths(), _code_key()):
         digest.update(part.encode() + b"\0")
     return extension.cache_root() / f"kept-{digest.hexdigest()[:16]}"
+
+
+@functools.cache  # the code does not change under a running process
+def _code_key() -> str:
+    """A hash of every module of the xlfuncs package (1.7 ms)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0")
+        try:
+            digest.update(source.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
 
 
 def read_state(where: Path | None = None) -> State | None:
