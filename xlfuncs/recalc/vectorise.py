@@ -175,7 +175,7 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
     their master's text matches. A sheet not scanned yet must be one the fast pattern
     reads whole (see :func:`xlfuncs.recalc.engine._can_overlap`): a match's cell is the
     ``<c>`` it lies in. The cells are made as they are asked for and not kept
-    (:meth:`~xlfuncs.xlsx.cells.Sheet.passing_cell`)."""
+    (:meth:`~xlfuncs.xlsx.cells.Sheet.cell` with ``keep`` False)."""
     hits = re.finditer(hit.pattern.encode("utf-8"), sheet.data)
     if not sheet.scanned:
         assert sheet.cell_at is not None
@@ -201,7 +201,7 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
     if masters:
         indices.update(i for i, si in enumerate(table.shared) if si in masters)
     for i in sorted(indices):
-        yield sheet.passing_cell(i)
+        yield sheet.cell(i, keep=False)
 
 
 class Member(NamedTuple):

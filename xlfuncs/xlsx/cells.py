@@ -198,26 +198,19 @@ class Sheet:
         self._cells = cells
         self._made.clear()
 
-    def cell(self, i: int) -> Cell:
-        """Formula cell ``i`` of the :attr:`table`."""
+    def cell(self, i: int, keep: bool = True) -> Cell:
+        """Formula cell ``i`` of the :attr:`table`; with ``keep`` False one that has to be
+        made is not kept: for a pass over many cells that needs each only for a moment
+        (a column of 100,000 calls kept as objects was 45 MB for the rest of a
+        recalculation)."""
         if self._cells is not None:
             return self._cells[i]
         made = self._made.get(i)
         if made is None:
             assert self.make_cell is not None
-            made = self._made[i] = self.make_cell(i)
-        return made
-
-    def passing_cell(self, i: int) -> Cell:
-        """Formula cell ``i``, as :meth:`cell` gives it, but not kept when it has to be made:
-        for a pass over many cells that needs each only for a moment (a column of 100,000
-        calls kept as objects was 45 MB for the rest of a recalculation)."""
-        if self._cells is not None:
-            return self._cells[i]
-        made = self._made.get(i)
-        if made is None:
-            assert self.make_cell is not None
-            return self.make_cell(i)
+            made = self.make_cell(i)
+            if keep:
+                self._made[i] = made
         return made
 
     def retable(self) -> None:
