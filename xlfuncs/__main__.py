@@ -60,8 +60,9 @@ def _leave(code) -> None:
     """End the process once the command is done, without the interpreter's teardown.
 
     Freeing every module (numpy, typer and the rest) takes about 45 ms after a recalc, of
-    a 0.6 s run for a small workbook. What teardown would do that matters is done first: the exit handlers (a LibreOffice to stop, temporary folders),
-    then the streams flushed. The ordinary exit instead when a thread of ours still runs
+    a 0.6 s run for a small workbook. What teardown would do that matters is done first:
+    the exit handlers (a LibreOffice to stop, temporary folders), then the streams
+    flushed. The ordinary exit instead when a thread of ours still runs
     (its work must finish), when the code is not a number (it is printed) or when a
     stream cannot be flushed (reported as usual).
     """

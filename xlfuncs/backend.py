@@ -18,17 +18,17 @@ instead of answering and ``.on_floats`` reruns the array metric on the numbers:
 
 * Python raises ``ZeroDivisionError`` for ``x / 0`` where numpy gives inf or NaN. Where
   a zero denominator comes with ordinary inputs (no churn and no discount, a cost of 0,
-  a churn of 1), a kernel divides with ``xp.divide``, which gives IEEE's answer on floats too; elsewhere
-  (a discount of -1) it writes ``/``;
+  a churn of 1), a kernel divides with ``xp.divide``, which gives IEEE's answer on floats
+  too; elsewhere (a discount of -1) it writes ``/``;
 * the transcendental functions are numpy's own ufuncs (``math.log1p`` may round the last
   bit differently from the loop numpy dispatches to, e.g. SIMD code on AVX-512), called
   only inside the interval where they neither overflow nor leave their domain, and at
   its ends only where IEEE defines the value (``log1p(-1) = -inf``, ``exp(-inf) = 0``:
   a churn of 1 takes them). Elsewhere outside it numpy would warn (there is no
   ``errstate`` here: it costs more than the metric) where the array backend silently
-  gives inf or NaN. (Underflow numpy ignores unless told
-  otherwise; ``np.seterr(under="raise")`` makes it a ``FloatingPointError``, an
-  ArithmeticError too.)
+  gives inf or NaN. (Underflow numpy ignores unless told otherwise;
+  ``np.seterr(under="raise")`` makes it a ``FloatingPointError``, an ArithmeticError
+  too.)
 
 So a fallback costs one exception and one run of the array metric, and happens only on
 degenerate inputs (a share of the margin >= 1 that is never earned back, a churn of 1

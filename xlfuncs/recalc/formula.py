@@ -70,10 +70,13 @@ def _between_tags(data: bytes, size: int | None = None):
     size = size or _PIECE
     start = 0
     while start < len(data):
-        cut = data.rfind(b"<", start + 1, start + size) if start + size < len(data) else -1
-        if cut < 0:
-            cut = data.find(b"<", start + size) if start + size < len(data) else -1
-        end = len(data) if cut < 0 else cut
+        end = start + size
+        if end >= len(data):
+            end = len(data)
+        else:  # the last "<" of the piece, or the first after it when it has none
+            cut = data.rfind(b"<", start + 1, end)
+            cut = data.find(b"<", end) if cut < 0 else cut
+            end = len(data) if cut < 0 else cut
         yield start, end
         start = end
 

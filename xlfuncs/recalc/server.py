@@ -102,9 +102,8 @@ class ServerError(RuntimeError):
     """The kept LibreOffice cannot be started or reached; ``str()`` is one line."""
 
 
-class State(
-    NamedTuple
-):  # not a dataclass: inspect, which dataclasses imports, costs a recalc 8 ms before soffice starts
+# Not a dataclass: inspect, which dataclasses imports, costs a recalc 8 ms before soffice starts.
+class State(NamedTuple):
     """What ``state`` says of a kept LibreOffice."""
 
     folder: Path

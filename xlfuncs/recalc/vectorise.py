@@ -291,9 +291,10 @@ def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[tuple[i
             continue
         first, last = cells[0], cells[-1]
         column = col_name(first.col)
-        ref = f"{column}{first.row + 1}:{column}{last.row + 1}".encode()
+        top = f"{column}{first.row + 1}".encode()
+        ref = top + f":{column}{last.row + 1}".encode()
         text = escape_xml(vector_formula(key, first.row + 1, last.row + 1))
-        anchor = b"<" + p + b'c r="' + ref.partition(b":")[0] + b'"><' + p + b'f t="array" ref="' + ref + b'">'
+        anchor = b"<" + p + b'c r="' + top + b'"><' + p + b'f t="array" ref="' + ref + b'">'
         replacements.append((first.start, first.end, anchor + text + b"</" + p + b"f></" + p + b"c>"))
         empty = b"<" + p + b'c r="' + column.encode()
         for cell in cells[1:]:
