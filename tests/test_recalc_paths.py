@@ -22,7 +22,7 @@ from xlsx_builder import cell, rows, xlsx
 from xlfuncs.recalc import engine
 from xlfuncs.recalc.engine import CHANGED, FAILED, recalc_file
 from xlfuncs.recalc.formula import called_names
-from xlfuncs.recalc.office import FUNCTION_LIST, Office
+from xlfuncs.recalc.office import FUNCTION_LIST, SINGLE_THREADED, Office
 from xlfuncs.recalc.workbook import Workbook
 
 
@@ -196,3 +196,25 @@ def test_a_recalculated_workbook_is_freed_before_the_next(offices, tmp_path):
     for office in offices:
         assert recalc_file(office, source, tmp_path / "out.xlsx", check=False).status == CHANGED
         assert not [o for o in gc.get_objects() if isinstance(o, Workbook)]
+
+
+def test_a_libreoffice_per_core_runs_its_import_on_one_thread(offices, tmp_path):
+    # Threads in each of several LibreOffices only fight over the same cores (--jobs).
+    source = _column_of_calls(tmp_path / "in.xlsx")
+    for office in offices:
+        assert recalc_file(office, source, tmp_path / "out.xlsx", check=False).status == CHANGED
+    overlapping, sequential = (office.process for office in offices)
+    assert overlapping is not None and sequential is not None  # each runs its own LibreOffice
+
+    def environment(process) -> dict[str, str]:
+        raw = Path(f"/proc/{process.pid}/environ").read_bytes()
+        return dict(item.split("=", 1) for item in raw.decode("utf-8", "replace").split("\0") if "=" in item)
+
+    assert {k: environment(sequential).get(k) for k in SINGLE_THREADED} == SINGLE_THREADED
+    assert not set(SINGLE_THREADED) & set(environment(overlapping))
+    settings = {
+        office: (office.profile_dir / "profile" / "user" / "registrymodifications.xcu").read_text()
+        for office in offices
+    }
+    threaded_calc = re.compile(r'"UseThreadedCalculationForFormulaGroups" oor:op="fuse"><value[^>]*>false<')
+    assert threaded_calc.search(settings[offices[1]]) and not threaded_calc.search(settings[offices[0]])

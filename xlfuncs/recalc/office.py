@@ -215,6 +215,9 @@ def prepare_folder(template: Path, folder: Path, env: dict[str, str], *, threade
         (folder / "tmp").mkdir()
     except OSError as exc:
         raise OfficeStartError(f"cannot copy the LibreOffice profile: {exc}") from None
+    scratch = str(folder / "tmp")
+    # LibreOffice's own temporary files (lu*.tmp) go to our folder, removed with it.
+    env = {**env, "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch}
     if not threaded:
         extension.set_option(
             folder / "profile",
@@ -223,9 +226,16 @@ def prepare_folder(template: Path, folder: Path, env: dict[str, str], *, threade
             "boolean",
             "false",
         )
-    scratch = str(folder / "tmp")
-    # LibreOffice's own temporary files (lu*.tmp) go to our folder, removed with it.
-    return {**env, "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch}
+        env.update(SINGLE_THREADED)
+    return env
+
+
+#: With one LibreOffice per core (``--jobs``), its import threads only fight the other jobs
+#: over the same cores and cost CPU to hand work over: the XML parser's second thread
+#: (sax/README) and the thread pool that imports sheets in parallel (comphelper's
+#: ThreadPool, sized by MAX_CONCURRENCY). Measured on 20 workbooks of 10,000 rows, two
+#: jobs: 5% less CPU over the machine, the batch 6% sooner.
+SINGLE_THREADED = {"SAX_DISABLE_THREADS": "1", "MAX_CONCURRENCY": "1"}
 
 
 class Office:
