@@ -198,6 +198,26 @@ def test_a_recalculated_workbook_is_freed_before_the_next(offices, tmp_path):
         assert not [o for o in gc.get_objects() if isinstance(o, Workbook)]
 
 
+def test_libreoffice_s_values_are_not_held_through_the_write(offices, tmp_path, monkeypatch):
+    """The write is the peak of a run's memory: the values it needs are in the updates."""
+    import gc
+
+    from xlfuncs.recalc.office import Values
+
+    held = []
+    write = Workbook.write
+
+    def looking(self, *args, **kwargs):
+        held.append(sum(isinstance(o, Values) for o in gc.get_objects()))
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Workbook, "write", looking)
+    source = _column_of_calls(tmp_path / "in.xlsx")
+    for office in offices:
+        assert recalc_file(office, source, tmp_path / "out.xlsx", check=False).status == CHANGED
+    assert held == [0, 0]
+
+
 def test_a_libreoffice_per_core_runs_its_import_on_one_thread(offices, tmp_path):
     # Threads in each of several LibreOffices only fight over the same cores (--jobs).
     source = _column_of_calls(tmp_path / "in.xlsx")

@@ -465,6 +465,9 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 continue
             sheet_updates.append((cell, new))
             changed(sheet, i, f"{where}: {show(cell.old)} -> {show(new)}")
+    # LibreOffice's values are in the updates and the report now: not held through the
+    # write, the peak of a run's memory (8 bytes a formula cell and more).
+    calculated = news = None
     if circular:
         more = f" (and {len(circular) - 1} more cells)" if len(circular) > 1 else ""
         raise BadWorkbook(f"circular reference at {_qualified(*circular[0])}{more}")
