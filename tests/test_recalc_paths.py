@@ -9,6 +9,7 @@ plain one, or breaks the fast path's input and expects the plain outcome.
 
 from __future__ import annotations
 
+import gc
 import re
 import zipfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from xlsx_builder import cell, rows, xlsx
 from xlfuncs.recalc import engine
 from xlfuncs.recalc.engine import CHANGED, FAILED, recalc_file
 from xlfuncs.recalc.formula import called_names
-from xlfuncs.recalc.office import FUNCTION_LIST, SINGLE_THREADED, Office
+from xlfuncs.recalc.office import FUNCTION_LIST, SINGLE_THREADED, Office, Values
 from xlfuncs.recalc.workbook import Workbook
 
 
@@ -190,8 +191,6 @@ def test_a_patched_sheet_written_other_than_meant_is_refused(offices, tmp_path, 
 def test_a_recalculated_workbook_is_freed_before_the_next(offices, tmp_path):
     """A workbook and its sheets refer to each other; a batch of large files must not
     hold one per file until the collector happens to run."""
-    import gc
-
     source = _column_of_calls(tmp_path / "in.xlsx")
     for office in offices:
         assert recalc_file(office, source, tmp_path / "out.xlsx", check=False).status == CHANGED
@@ -200,10 +199,6 @@ def test_a_recalculated_workbook_is_freed_before_the_next(offices, tmp_path):
 
 def test_libreoffice_s_values_are_not_held_through_the_write(offices, tmp_path, monkeypatch):
     """The write is the peak of a run's memory: the values it needs are in the updates."""
-    import gc
-
-    from xlfuncs.recalc.office import Values
-
     held = []
     write = Workbook.write
 
