@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import registry
 from ..errors import ExcelError
@@ -221,14 +222,13 @@ def _can_overlap(workbook: Workbook, known: set[str], lo: str) -> bool:
     """
     formulas_seen = False
     for sheet in workbook.sheets:
-        data = sheet.data
-        if sheet.prefix or b't="array"' in data or b"t='array'" in data:
+        if sheet.prefix or sheet.contains(b't="array"') or sheet.contains(b"t='array'"):
             return False
-        if b"shared" in data and any(formulas.our_name(None, n) for n in workbook.called(sheet)):
+        if sheet.contains(b"shared") and any(formulas.our_name(None, n) for n in workbook.called(sheet)):
             return False
         if _suspicious(workbook, sheet, known):
             return False
-        formulas_seen = formulas_seen or b"<f>" in data or b"<f " in data
+        formulas_seen = formulas_seen or sheet.contains(b"<f>") or sheet.contains(b"<f ")
     names = {name.upper(): text for name, text in workbook.defined_names()}
     return formulas_seen and not _lacking(workbook, known, lo, names)
 
@@ -275,7 +275,7 @@ def _conditional_format_notes(workbook: Workbook, known: set[str], lo: str) -> l
     """
     notes = []
     for sheet in workbook.sheets:
-        if b"cfRule" not in sheet.data:
+        if not sheet.contains(b"cfRule"):
             continue
         missing: set[str] = set()
         for rule in _CF_FORMULA.finditer(sheet.data):
@@ -350,14 +350,13 @@ def _wanted(workbook: Workbook) -> dict[str, tuple]:
 
 
 def _recalc(office: Office, source: Path, target: Path | None, check: bool, result: FileResult) -> None:
-    workbook = Workbook(source, scan=False, defer_checks=True)
+    workbook = Workbook(source, scan=False, defer_checks=True, stream=True)
     lo = _office_version(office)
     known = office.function_names() | set(registry.FUNCTIONS) | {"ANCHORARRAY"}
     # Overlapping the scan with LibreOffice's load takes a second core: only when the
     # batch has one to spare (one file with --jobs 2 or more, as Calc's threads).
     if not (office.threaded and _can_overlap(workbook, known, lo)):
-        workbook.check()
-        workbook.scan()
+        workbook.check_and_scan()
         if not any(len(sheet.table) for sheet in workbook.sheets):
             if not check and target is not None and not _same_file(target, source):
                 copy_unchanged(source, target)
@@ -409,6 +408,9 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
         # is then a change or not, without the rules below (most changed cells).
         plain = not (sheet.part in kept_parts or sheet.resized or sheet.blocked)
         look = _differing(table, news) if plain else range(len(table))
+        # A cell of a plain sheet that the fast pattern read is compared from its table row
+        # and changed by index: no Cell, whose XML a sheet not held would need again.
+        indexed = plain and sheet.make_cell is not None
         qualifier = _qualified(sheet.name, "")
         letters: dict[int, str] = {}
         for i in look:
@@ -428,7 +430,8 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 line = f"{qualifier}{letters[col]}{table.rows[i] + 1}: {show(old)} -> {show(new)}"
                 changed(sheet, i, line)
                 continue
-            cell = sheet.cell(i)
+            cell = _Indexed.of(table, i) if indexed else sheet.cell(i)
+            key = i if indexed else cell
             code = news.code(i)
             where = qualifier + cell.ref
             reason = kept.get((sheet.part, cell.row, cell.col))
@@ -441,7 +444,7 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 and code == NO_NAME
                 and cell.old is not None
                 and cell.old != ExcelError.NAME
-                and not unknown_functions(sheet.formula_of(cell), known)
+                and not unknown_functions(sheet.formula_of(sheet.cell(i)), known)
             ):
                 # Excel resolved every name of the formula (it cached a value); LibreOffice did
                 # not (a structured reference [Column] inside a table, a name it lacks...).
@@ -456,14 +459,14 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
                 if code == CIRCULAR:
                     circular.append((sheet.name, cell.ref))
                 elif code == NO_NAME:
-                    no_name.append((sheet, cell))
+                    no_name.append((sheet, sheet.cell(i)))
                 result.error_count += 1
                 result.errors.append(f"{where}: {show(new)}")
             if same_value(cell.old, new):
                 if resized:  # the value stays, the anchor's range changes
-                    sheet_updates.append((cell, cell.old))
+                    sheet_updates.append((key, cell.old))
                 continue
-            sheet_updates.append((cell, new))
+            sheet_updates.append((key, new))
             changed(sheet, i, f"{where}: {show(cell.old)} -> {show(new)}")
     # LibreOffice's values are in the updates and the report now: not held through the
     # write, the peak of a run's memory (8 bytes a formula cell and more).
@@ -500,6 +503,20 @@ def _recalc(office: Office, source: Path, target: Path | None, check: bool, resu
             copy_unchanged(source, target)
             result.output = target
         result.status = UNCHANGED
+
+
+class _Indexed(NamedTuple):
+    """What the comparison needs of formula cell ``i`` of a table (see :func:`_recalc`)."""
+
+    ref: str
+    row: int
+    col: int
+    old: object
+
+    @classmethod
+    def of(cls, table, i: int) -> _Indexed:
+        row, col = table.rows[i], table.cols[i]
+        return cls(f"{col_name(col)}{row + 1}", row, col, table.old(i))
 
 
 def _differing(table, news) -> list[int]:
@@ -557,8 +574,11 @@ def _calculate(office: Office, workbook: Workbook, kept: dict) -> dict | None:
         engine_path = workbook.engine_copy(Path(folder), constants=set(kept))
         loading = office.load(engine_path)
         try:
-            workbook.check()
-            workbook.scan()
+            # From here on the sheets stream from the file (the scan too): their XML is
+            # never held beside what the scan, LibreOffice's values and the changes make.
+            workbook.release()
+            workbook.check_and_scan()
+            workbook.release()  # the sheets scanned before
         except Exception:
             office.discard(loading)
             raise

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from .. import registry
+from ..xlsx.book import windows
 from ..xlsx.cells import NO_SPAN, Cell, Sheet, col_name, escape_xml
 from .formula import IDENTIFIER, QUALIFIER, needs_range, our_name
 from .lonames import CALC_PREFIX, SPILL_SUFFIX
@@ -176,32 +177,46 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
     reads whole (see :func:`xlfuncs.recalc.engine._can_overlap`): a match's cell is the
     ``<c>`` it lies in. The cells are made as they are asked for and not kept
     (:meth:`~xlfuncs.xlsx.cells.Sheet.cell` with ``keep`` False)."""
-    hits = re.finditer(hit.pattern.encode("utf-8"), sheet.data)
+    pattern = re.compile(hit.pattern.encode("utf-8"))
     if not sheet.scanned:
         assert sheet.cell_at is not None
-        # The matches come in document order, so a cell's are one after the other.
-        last = -1
-        for match in hits:
-            start = sheet.data.rfind(b"<c ", 0, match.start())
-            if start >= 0 and start != last:
-                cell = sheet.cell_at(start)
-                if cell is not None and match.start() < cell.end:
-                    last = start
-                    yield cell
+        # The matches come in document order, so a cell's are one after the other. A
+        # sheet not held streams by pieces that cut no cell (see xlfuncs.xlsx.book.windows).
+        for base, data in windows(sheet):
+            last = -1
+            for match in pattern.finditer(data):
+                start = data.rfind(b"<c ", 0, match.start())
+                if start >= 0 and start != last:
+                    cell = sheet.cell_at(start + base, data, base)
+                    if cell is not None and match.start() + base < cell.end:
+                        last = start
+                        yield cell
         return
     table = sheet.table
     starts, ends = table.starts, table.ends
     real = starts.index(NO_SPAN) if NO_SPAN in starts else len(starts)  # array members last
     indices = set()
-    for match in hits:
-        i = bisect.bisect_right(starts, match.start(), 0, real) - 1
-        if i >= 0 and match.start() < ends[i]:
-            indices.add(i)
+    for base, data in windows(sheet):
+        for match in pattern.finditer(data):
+            at = match.start() + base
+            i = bisect.bisect_right(starts, at, 0, real) - 1
+            if i >= 0 and at < ends[i]:
+                indices.add(i)
     masters = {table.shared_ids[si] for si, text in sheet.shared_masters.items() if hit.search(text)}
     if masters:
         indices.update(i for i, si in enumerate(table.shared) if si in masters)
-    for i in sorted(indices):
-        yield sheet.cell(i, keep=False)
+    if not sheet.released:
+        for i in sorted(indices):
+            yield sheet.cell(i, keep=False)
+        return
+    # A sheet not held: its cells from a second pass (a shared formula's followers may
+    # come before their master).
+    wanted = iter(sorted(indices))
+    i = next(wanted, None)
+    for base, data in windows(sheet):
+        while i is not None and ends[i] <= base + len(data):
+            yield sheet.cell_at(starts[i], data, base)
+            i = next(wanted, None)
 
 
 class Member(NamedTuple):

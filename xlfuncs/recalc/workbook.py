@@ -70,13 +70,16 @@ def _spill_range(match: re.Match, own: Sheet | None, anchors: dict) -> bytes:
 class Workbook(XlsxFile):
     """An xlsx/xlsm file opened for recalculation (see :class:`xlfuncs.xlsx.XlsxFile`)."""
 
-    def __init__(self, path: Path, scan: bool = True, defer_checks: bool = False):
-        super().__init__(path, scan=scan, defer_checks=defer_checks)
+    def __init__(self, path: Path, scan: bool = True, defer_checks: bool = False, stream: bool = False):
+        self._called: dict[str, set[str]] = {}  # filled as streamed sheets are read, too
+        super().__init__(path, scan=scan, defer_checks=defer_checks, stream=stream)
         #: Hand column groups of one element-wise call to Calc as one array formula.
         self.vectorise = os.environ.get("XLFUNCS_RECALC_VECTORISE", "1") != "0"
         #: Whether the last :meth:`engine_copy` made column groups.
         self.grouped = False
-        self._called: dict[str, set[str]] = {}
+
+    def _look(self, part: str, base: int, window: bytes) -> None:
+        self._called.setdefault(part, set()).update(formulas.called_names(window))
 
     def called(self, sheet: Sheet) -> set[str]:
         """Every name called on a sheet (a superset: see :func:`~xlfuncs.recalc.formula.called_names`)."""
@@ -122,15 +125,18 @@ class Workbook(XlsxFile):
                 groups = group_replacements(sheet, hit, constants)
                 self.grouped = self.grouped or bool(groups)
                 spans += groups
-            data = sheet.data
+            # A sheet not held streams into the copy (see XlsxFile.release).
+            data = original = sheet.streamed if sheet.released else sheet.data
             if extra.get(sheet.part):
+                data = sheet.data
                 data = insert_cells(bytes(Patch(data, spans)) if spans else data, sheet.prefix, extra[sheet.part])
                 spans = []
                 hit = formulas.spelling_filter(
                     names | formulas.spellings(unescape_xml(x) for x in extra[sheet.part].values())
                 )
-            respell = self._respelling(sheet, hit, anchors if anchors and _ANCHORARRAY.search(data) else None)
-            if spans or data is not sheet.data or respell is not None:
+            spilling = anchors and _ANCHORARRAY.search(data if isinstance(data, bytes) else sheet.data)
+            respell = self._respelling(sheet, hit, anchors if spilling else None)
+            if spans or data is not original or respell is not None:
                 copies[sheet.part] = (data, spans, respell, b"</" + sheet.prefix + b"c>")
         changed: dict[str, bytes] = {}
         names = formulas.spellings(text for _, text in self.defined_names())

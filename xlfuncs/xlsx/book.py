@@ -16,11 +16,13 @@ import itertools
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ExcelError
 from .cells import (
     FAST_CELL,
+    MARKERS,
     NO_SPAN,
     T_ATTR,
     X_ESCAPE,
@@ -61,6 +63,100 @@ from .package import (
     write_package,
 )
 
+#: A scanned sheet of at least this many bytes of XML is not held once its cells are known
+#: (:meth:`XlsxFile.release`): below it, passes over the file again cost more than the
+#: memory they save.
+STREAM_FROM = 16 * 1024**2
+
+
+class _Cutter:
+    """Chunks of a sheet's XML in, (offset, bytes) pieces out, each ending right after a
+    ``</c>`` (the last at the end): no formula cell the fast pattern reads is cut (its
+    match ends at the first ``</c>`` after its start, and ``<`` stands in no attribute or
+    formula text), and neither is any element inside a cell."""
+
+    __slots__ = ("base", "carry")
+
+    def __init__(self):
+        self.base, self.carry = 0, b""
+
+    def feed(self, chunk: bytes):
+        cut = chunk.rfind(b"</c>")
+        if cut < 0:
+            self.carry += chunk
+            return
+        cut += 4
+        # One copy of the chunk at most: the carry is a cell's worth of bytes.
+        window = self.carry + chunk[:cut] if self.carry else chunk if cut == len(chunk) else chunk[:cut]
+        yield self.base, window
+        self.base += len(window)
+        self.carry = chunk[cut:]
+
+    def end(self):
+        if self.carry:
+            yield self.base, self.carry
+            self.base += len(self.carry)
+            self.carry = b""
+
+
+def windows(sheet: Sheet):
+    """(offset, bytes) of a sheet's XML in pieces cut as :class:`_Cutter` cuts them: one
+    piece for a held sheet; a released one streams."""
+    if not sheet.released:
+        yield 0, sheet.data
+        return
+    cutter = _Cutter()
+    for chunk in sheet.streamed.chunks():
+        yield from cutter.feed(chunk)
+    yield from cutter.end()
+
+
+def _by_window(sheet: Sheet, items, bounds):
+    """(item, piece, its offset) for each of ``items`` (in the sheet's order: ValueError
+    otherwise), the piece of :func:`windows` that holds the cell ``bounds(item)`` gives
+    the span of. The whole sheet streams past, so that its checks run."""
+    items = iter(items)
+    item, last = next(items, None), -1
+    for base, data in windows(sheet):
+        top = base + len(data)
+        while item is not None:
+            start, end = bounds(item)
+            if start < max(last, base):
+                raise ValueError("cells not in the sheet's order")
+            if end > top:
+                break
+            yield item, data, base
+            last = start
+            item = next(items, None)
+    if item is not None:
+        raise ValueError("a cell past the end of the sheet")
+
+
+class _Survey:
+    """What the recalculation needs to know of a sheet that is not held, noted as it is
+    read: its first 64 KB (the root element), which :data:`MARKERS` it holds, and each
+    piece handed to ``look`` (offset, bytes)."""
+
+    def __init__(self, look: Callable[[int, bytes], None]):
+        self.head = b""
+        self.marks: set[bytes] = set()
+        self._look = look
+        self._cutter = _Cutter()
+
+    def __call__(self, chunk: bytes) -> None:
+        if len(self.head) < 65536:
+            self.head += chunk[: 65536 - len(self.head)]
+        for base, window in self._cutter.feed(chunk):
+            self._note(base, window)
+
+    def close(self) -> None:
+        for base, window in self._cutter.end():
+            self._note(base, window)
+
+    def _note(self, base: int, window: bytes) -> None:
+        self.marks.update(m for m in MARKERS if m not in self.marks and m in window)
+        self._look(base, window)
+
 
 @functools.lru_cache(maxsize=4096)
 def _column(letters: bytes) -> int:
@@ -86,7 +182,7 @@ class XlsxFile:
         through :meth:`write` to a path of the caller's choice.
     """
 
-    def __init__(self, path: Path, scan: bool = True, defer_checks: bool = False):
+    def __init__(self, path: Path, scan: bool = True, defer_checks: bool = False, stream: bool = False):
         self.path = Path(path)
         self.parts: dict[str, bytes] = {}
         self.infos: list[zipfile.ZipInfo] = []
@@ -98,22 +194,71 @@ class XlsxFile:
         self._shared_part: str | None = None
         #: Worksheets whose well-formedness is still to be checked (``defer_checks``).
         self._unchecked: dict[str, XmlCheck] = {}
-        self.parts, self.infos = read_package(self.path, self, self._unchecked if defer_checks else None)
+        #: Large worksheets not held (``stream`` with ``defer_checks``): part -> its survey.
+        self._surveys: dict[str, _Survey] = {}
+        self.parts, self.infos = read_package(
+            self.path, self, self._unchecked if defer_checks else None, self._survey if stream else None
+        )
+        for survey in self._surveys.values():
+            survey.close()
         self._read_structure()
         if scan:
             self.scan()
 
+    def _survey(self, info: zipfile.ZipInfo) -> _Survey | None:
+        """The survey of a worksheet read without being held, or None to hold it."""
+        if info.file_size < STREAM_FROM:
+            return None
+        part = info.filename
+        survey = self._surveys[part] = _Survey(lambda base, window: self._look(part, base, window))
+        return survey
+
+    def _look(self, part: str, base: int, window: bytes) -> None:
+        """A piece of a streamed worksheet as it is read (see :class:`_Survey`): what a
+        subclass needs to note of every sheet before it is scanned."""
+
     def check(self) -> None:
         """Finish the XML check of the worksheets ``defer_checks`` left (BadWorkbook)."""
+        released = {sheet.part: sheet.streamed for sheet in self.sheets if sheet.released}
         while self._unchecked:
             name, check = self._unchecked.popitem()
-            check.finish(self.parts[name])
+            check.finish(released[name] if name in released else self.parts[name])
+
+    def check_and_scan(self) -> None:
+        """:meth:`check` and :meth:`scan`, a sheet not held checked as it is scanned: one
+        pass over it, not two."""
+        for sheet in self.sheets:
+            if sheet.released and not sheet.scanned and sheet.part in self._unchecked:
+                self._fill(sheet, self._unchecked.pop(sheet.part))
+        self.check()
+        self.scan()
 
     def scan(self) -> None:
         """Find the formula cells of every sheet not scanned yet (see ``scan=False``)."""
         for sheet in self.sheets:
             if not sheet.scanned:
                 self._fill(sheet)
+
+    def release(self) -> None:
+        """Stop holding the XML of every large sheet the fast pattern reads (or read).
+
+        A sheet's XML is about 100 bytes a formula cell, more than everything else a
+        recalculation keeps of it. The passes that still need it (the rest of the XML
+        check, the scan, the patch, the write, the read-back) stream it from the
+        still-open file (:class:`~xlfuncs.xlsx.package.Streamed`, checked at each pass);
+        anything else asking for :attr:`Sheet.data` reads it whole again.
+        """
+        for sheet in self.sheets:
+            if sheet.released or sheet.prefix or sheet.cleared or len(sheet.data) < STREAM_FROM:
+                continue
+            if sheet.scanned and sheet.make_cell is None:
+                continue  # the general scanner's: its cells are objects reading the XML
+            if not sheet.scanned and (b't="array"' in sheet.data or b"t='array'" in sheet.data):
+                continue  # the general scanner's to come
+            streamed = self.parts.streamed(sheet.part)
+            if streamed is not None:
+                sheet.release(streamed)
+                dict.pop(self.parts, sheet.part, None)  # read again on demand, if ever
 
     # ------------------------------------------------------------------ reading
 
@@ -145,7 +290,15 @@ class XlsxFile:
                 continue  # chart sheets and dialog sheets hold no cells
             if target not in self.parts:
                 raise BadWorkbook(f"corrupt workbook: sheet {sheet.get('name')!r} has no part {target}")
-            self.sheets.append(self._sheet(sheet.get("name", ""), target, self.parts[target]))
+            survey = self._surveys.get(target)
+            streamed = self.parts.streamed(target) if survey is not None else None
+            if streamed is None:
+                self.sheets.append(self._sheet(sheet.get("name", ""), target, self.parts[target]))
+                continue
+            made = self._sheet(sheet.get("name", ""), target, survey.head)
+            made.release(streamed)
+            made.marks = frozenset(survey.marks)
+            self.sheets.append(made)
 
     def shared_string(self, index: int) -> str:
         if self._shared_strings is None:
@@ -172,7 +325,7 @@ class XlsxFile:
         if not root:
             raise BadWorkbook(f"corrupt worksheet {part}: no <worksheet> element")
         sheet = Sheet(name=name, part=part, data=data, prefix=root.group(1) or b"")
-        sheet.cell_at = lambda start: self._cell_at(sheet, start)
+        sheet.cell_at = lambda start, data=None, base=0: self._cell_at(sheet, start, None, data, base)
         return sheet
 
     def _scan(self, name: str, part: str, data: bytes) -> Sheet:
@@ -180,15 +333,19 @@ class XlsxFile:
         self._fill(sheet)
         return sheet
 
-    def _fill(self, sheet: Sheet) -> None:
-        """Scan a sheet: its :attr:`~Sheet.table` (and its cells, when the general scanner runs)."""
-        data, prefix, part = sheet.data, sheet.prefix, sheet.part
+    def _fill(self, sheet: Sheet, check: XmlCheck | None = None) -> None:
+        """Scan a sheet: its :attr:`~Sheet.table` (and its cells, when the general scanner
+        runs); ``check`` (its deferred XML check) is finished on the way."""
+        prefix, part = sheet.prefix, sheet.part
         sheet.scanned = True
         try:
             # The common case in one C-level regex pass over formula cells only; anything
             # unusual (namespace prefixes, array formulas, cells without a reference)
             # takes the general scanner, which visits every row and cell.
-            if prefix or b't="array"' in data or b"t='array'" in data or not self._scan_fast(sheet):
+            fast = not prefix and self._scan_fast(sheet, check)
+            if check is not None:
+                check.finish(sheet.streamed if sheet.released else sheet.data)  # what the scan left
+            if not fast:
                 sheet.cells = []
                 sheet.shared_masters.clear()
                 sheet.shared_origins.clear()
@@ -197,8 +354,9 @@ class XlsxFile:
         except (ValueError, UnicodeDecodeError, IndexError) as exc:
             raise BadWorkbook(f"corrupt worksheet {part}: {exc}") from None
 
-    def _scan_fast(self, sheet: Sheet) -> bool:
+    def _scan_fast(self, sheet: Sheet, check: XmlCheck | None = None) -> bool:
         """The table of an unprefixed sheet without array formulas; False to give up.
+        ``check`` is fed the XML as it goes (see :meth:`check_and_scan`).
 
         The loop body runs once per formula cell (800,000 in a 100,000-row model), so it
         keeps only where each cell is and its cached value, in flat columns
@@ -207,17 +365,33 @@ class XlsxFile:
         (white space before its ``<f>``, ``r`` not first) is missed by the pattern, which
         the count of ``<f>`` elements at the end detects.
         """
-        data = sheet.data
+        i = elements = 0
+        for base, data in windows(sheet):
+            if check is not None:
+                check.feed_at(base, data)
+            if b't="array"' in data or b"t='array'" in data:
+                return False  # array formulas: the general scanner's sheet
+            elements += data.count(b"<f>") + data.count(b"<f ") + data.count(b"<f/>")
+            i = self._scan_window(sheet, data, base, i)
+        sheet.make_cell = lambda index: self._fast_cell(sheet, index)
+        # Every <f> must have been seen: a cell the fast pattern cannot read would otherwise
+        # be silently skipped.
+        return i == elements
+
+    def _scan_window(self, sheet: Sheet, data: bytes, base: int, i: int) -> int:
+        """:meth:`_scan_fast` of the sheet's XML ``data`` found at offset ``base``, whose
+        first formula cell is number ``i``; returns the number after its last one."""
         table = sheet.table
         rows, cols, starts, ends, numbers = table.rows, table.cols, table.starts, table.ends, table.numbers
         others, shared = table.others, table.shared
         cached = self._cached
         masters, origins = sheet.shared_masters, sheet.shared_origins
-        i = 0
         for match in FAST_CELL.finditer(data):
             attrs, letters, digits, _, f_attrs, f_text, rest = match.groups()
             col = _column(letters)
             start, end = match.span()
+            start += base
+            end += base
             row = int(digits) - 1
             rows.append(row)
             cols.append(col)
@@ -244,10 +418,7 @@ class XlsxFile:
             else:
                 shared.append(-1)
             i += 1
-        sheet.make_cell = lambda index: self._fast_cell(sheet, index)
-        # Every <f> must have been seen: a cell the fast pattern cannot read would otherwise
-        # be silently skipped.
-        return i == data.count(b"<f>") + data.count(b"<f ") + data.count(b"<f/>")
+        return i
 
     def _fast_cell(self, sheet: Sheet, index: int) -> Cell:
         """Cell ``index`` of a sheet :meth:`_scan_fast` read, from its XML."""
@@ -257,11 +428,14 @@ class XlsxFile:
         cell.index = index
         return cell
 
-    def _cell_at(self, sheet: Sheet, start: int, known: tuple | None = None) -> Cell | None:
+    def _cell_at(
+        self, sheet: Sheet, start: int, known: tuple | None = None, data: bytes | None = None, base: int = 0
+    ) -> Cell | None:
         """The formula cell whose ``<c>`` starts at byte ``start`` of an unprefixed sheet,
         read as :meth:`_scan_fast` reads it; None when the fast pattern does not match there.
-        ``known`` is its (row, col, cached value) when the scan has read them already."""
-        match = FAST_CELL.match(sheet.data, start)
+        ``known`` is its (row, col, cached value) when the scan has read them already;
+        ``data`` is the sheet's XML from offset ``base`` on (by default all of it)."""
+        match = FAST_CELL.match(sheet.data if data is None else data, start - base)
         if match is None:
             return None
         attrs, letters, digits, f_xml, f_attrs, f_text, rest = match.groups()
@@ -272,8 +446,8 @@ class XlsxFile:
             (letters + digits).decode(),
             known[0],
             known[1],
-            match.start(),
-            match.end(),
+            match.start() + base,
+            match.end() + base,
             attrs,
             f_xml,
             ext_list(rest, b"") if b"extLst" in rest else b"",
@@ -473,6 +647,11 @@ class XlsxFile:
 
     def _patch(self, sheet: Sheet, sheet_updates) -> Patch:
         """The sheet with its changed cells rewritten (and cleared cells emptied)."""
+        if sheet.released and not sheet.cleared and not sheet.prefix and sheet.make_cell is not None:
+            try:
+                return self._streamed_patch(sheet, sheet_updates)
+            except ValueError:
+                pass  # changes out of the sheet's order: the whole sheet again, below
         real = ((cell, new) for cell, new in sheet_updates if type(cell) is int or not cell.virtual)
         patch = Patch(sheet.data)
         if not sheet.cleared:
@@ -485,18 +664,40 @@ class XlsxFile:
         spans += [(cell.start, cell.end, empty_cell_xml(sheet.prefix, cell)) for cell in sheet.cleared]
         return Patch(sheet.data, spans)
 
-    def _new_xml(self, sheet: Sheet, cell: Cell | int, value: Value) -> tuple[int, int, bytes]:
-        """(start, end, new XML) of a formula cell given a new value (see :meth:`patched`)."""
+    def _streamed_patch(self, sheet: Sheet, sheet_updates) -> Patch:
+        """:meth:`_patch` of a released sheet, in one pass over its XML as it streams past
+        (ValueError: the changes are not in the sheet's order). Each new cell is checked
+        as it is made, as :meth:`_patch_as_meant` checks them (so the patch is marked
+        ``checked``): no pass over the sheet is needed for that."""
+        table = sheet.table
+
+        def spans():
+            for (cell, value), data, base in _by_window(sheet, sheet_updates, lambda pair: _bounds(table, pair[0])):
+                span = self._new_xml(sheet, cell, value, data, base)
+                self._check_span(sheet, data, base, cell, value, span)
+                yield span
+
+        patch = Patch(sheet.streamed)
+        patch.extend(spans())
+        patch.checked = sheet_updates
+        return patch
+
+    def _new_xml(
+        self, sheet: Sheet, cell: Cell | int, value: Value, data: bytes | None = None, base: int = 0
+    ) -> tuple[int, int, bytes]:
+        """(start, end, new XML) of a formula cell given a new value (see :meth:`patched`);
+        ``data`` is the sheet's XML from offset ``base`` on (by default all of it)."""
         if type(cell) is not int:
             return cell.start, cell.end, cell_xml(sheet.prefix, cell, value)
+        data = sheet.data if data is None else data
         if type(value) is float:
-            inside = _value_text(sheet.data, sheet.table.starts[cell], sheet.table.ends[cell])
+            inside = _value_text(data, sheet.table.starts[cell] - base, sheet.table.ends[cell] - base)
             if inside is not None:  # a number replacing a number: only the text of its <v>
-                return inside[0], inside[1], number_xml(value)
-        match = FAST_CELL.match(sheet.data, sheet.table.starts[cell])
+                return inside[0] + base, inside[1] + base, number_xml(value)
+        match = FAST_CELL.match(data, sheet.table.starts[cell] - base)
         attrs, f_xml, rest = match.group(1), match.group(4), match.group(7)
         ext = ext_list(rest, b"") if b"extLst" in rest else b""
-        return match.start(), match.end(), element_xml(b"", attrs, f_xml, ext, value)
+        return match.start() + base, match.end() + base, element_xml(b"", attrs, f_xml, ext, value)
 
     def write(self, target: Path, changed: dict[str, bytes], updates: dict | None = None, aside: bool = False) -> None:
         """Write this workbook with ``changed`` parts to ``target``, atomically and checked.
@@ -578,6 +779,8 @@ class XlsxFile:
         if sheet.prefix or sheet.make_cell is None or sheet.cleared:
             return False
         if isinstance(written, Patch):
+            if written.checked is not None:
+                return written.checked is meant
             return written.data is sheet.data and self._patch_as_meant(sheet, written, meant)
         if any(type(c) is not int and c.virtual for c, _ in meant):
             return False
@@ -606,18 +809,27 @@ class XlsxFile:
         if not all(a <= b for a, b in itertools.pairwise(starts)):
             spans = sorted(spans, key=lambda span: span[0])
         data = sheet.data
-        for (start, end, cell, value), (at, to, xml) in zip(spans, patch.spans()):
-            if (at, to) == (start, end):  # the whole cell rewritten
-                ref = _ref(table, cell)
-                if self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
-                    refuse(f"{sheet.name}!{ref} is not where it was written")
-                continue
-            if _value_text(data, start, end) != (at, to):  # else: the text of its number only
-                refuse(f"{sheet.name}!{_ref(table, cell)} is not where it was written")
-            got = float(xml) if _NUMBER.fullmatch(xml) else None
-            if not identical(got, value):
-                refuse(f"{sheet.name}!{_ref(table, cell)} reads back as {show(got)}, not {show(value)}")
+        for (_, _, cell, value), span in zip(spans, patch.spans()):
+            self._check_span(sheet, data, 0, cell, value, span)
         return True
+
+    def _check_span(self, sheet: Sheet, data: bytes, base: int, cell, value, span) -> None:
+        """Refuses unless ``span`` (start, end, XML) rewrites ``cell`` to ``value``: the
+        whole cell, reading back as it, or the text of its ``<v>`` only, a number that is
+        it. ``data`` is the sheet's XML from offset ``base`` on."""
+        at, to, xml = span
+        start, end = _bounds(sheet.table, cell)
+        if (at, to) == (start, end):  # the whole cell rewritten
+            ref = _ref(sheet.table, cell)
+            if self._read_back_cell(sheet, xml, 0, ref, value) != len(xml):
+                refuse(f"{sheet.name}!{ref} is not where it was written")
+            return
+        inside = _value_text(data, start - base, end - base)  # else: the text of its number only
+        if inside is None or (inside[0] + base, inside[1] + base) != (at, to):
+            refuse(f"{sheet.name}!{_ref(sheet.table, cell)} is not where it was written")
+        got = float(xml) if _NUMBER.fullmatch(xml) else None
+        if not identical(got, value):
+            refuse(f"{sheet.name}!{_ref(sheet.table, cell)} reads back as {show(got)}, not {show(value)}")
 
     def _read_back_cell(self, sheet: Sheet, written: bytes, at: int, ref: str, value) -> int:
         """Read the cell written at ``at`` with the scanner's own pattern: refuses unless it

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 
 from ..errors import ExcelError
 from ..numtext import number_text
-from .package import BadWorkbook
+from .package import BadWorkbook, Streamed
 
 Value = float | str | bool | ExcelError  # or OtherError, a str
+#: Byte strings whose presence in a streamed sheet is noted as it is read (Sheet.marks).
+MARKERS = (b't="array"', b"t='array'", b"shared", b"<f>", b"<f ", b"cfRule")
+_MARKED = frozenset(MARKERS)
 
 
 @dataclass(slots=True)
@@ -183,6 +186,26 @@ class Sheet:
     cleared: list[Cell] = field(default_factory=list)
     #: Anchors of dynamic arrays blocked by a cell in their way (``#SPILL!``).
     blocked: set[tuple[int, int]] = field(default_factory=set)
+    #: Where :attr:`data` comes from once :meth:`release` let it go (None: held).
+    streamed: Streamed | None = None
+    #: Which of :data:`MARKERS` a sheet read without being held holds.
+    marks: frozenset[bytes] | None = None
+
+    def contains(self, marker: bytes) -> bool:
+        """Whether ``marker`` is in the XML (a noted marker: without reading it again)."""
+        if self.marks is not None and self.released and marker in _MARKED:
+            return marker in self.marks
+        return marker in self.data
+
+    def release(self, streamed: Streamed) -> None:
+        """Stop holding the sheet's XML: a pass over it streams it from ``streamed``, and
+        :attr:`data`, if still asked for, reads it whole again."""
+        self.streamed = streamed
+        self._held = None
+
+    @property
+    def released(self) -> bool:
+        return self._held is None
 
     @property
     def cells(self) -> list[Cell]:
@@ -224,6 +247,21 @@ class Sheet:
         if cell.shared_index is not None:
             return self.shared_masters.get(cell.shared_index, "")
         return ""
+
+
+def _sheet_data(sheet: Sheet) -> bytes:
+    if sheet._held is None:
+        sheet._held = sheet.streamed.read()
+    return sheet._held
+
+
+def _hold_data(sheet: Sheet, data: bytes) -> None:
+    sheet._held = data
+
+
+# A property set on the class once the dataclass is made: its __init__ stores ``data``
+# through the setter, and code reading ``sheet.data`` needs no idea of release().
+Sheet.data = property(_sheet_data, _hold_data, doc="The worksheet part's XML (read again after release()).")
 
 
 def col_name(col: int) -> str:
