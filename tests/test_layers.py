@@ -1,6 +1,6 @@
 """Imports point one way: a lower layer never imports a higher one (read with ``ast``).
 
-From the bottom: errors and number text; the metrics and the xlsx package (shared file
+From the bottom: errors, number text and the labels of the label functions; the metrics and the xlsx package (shared file
 handling, below both recalc and templates); the registry; the cell rules (adapter); the
 Python API, xlwings and docs; recalc and templates; the command line.
 """
@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "xlfuncs"
 LAYERS = {
     "xlfuncs.errors": 0,
     "xlfuncs.numtext": 0,
+    "xlfuncs.labels": 0,
     "xlfuncs.backend": 1,
     "xlfuncs.metrics": 1,
     "xlfuncs.billing": 1,

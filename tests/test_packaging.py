@@ -182,6 +182,33 @@ print(callable(generate), "onboarding-roi" in TEMPLATES, issubclass(ScenarioErro
     assert done.stdout.splitlines() == ["['xlfuncs.templates.cli', 'xlfuncs.templates.i18n']", "True True True"]
 
 
+def test_recalc_s_client_runs_without_numpy(tmp_path):
+    """The metrics (and numpy, 10 MB of the client's memory) load inside LibreOffice, not
+    in the command that drives it: ``xlfuncs recalc`` and ``xlfuncs functions`` never
+    import numpy; the registry imports a metric on first use."""
+    generate("onboarding-roi", tmp_path / "roi.xlsx")
+    # Found (LibreOffice's Python is pointed at it), never imported: said as the process exits.
+    watched = (
+        "import atexit, sys; atexit.register(lambda: print('numpy imported:', 'numpy' in sys.modules)); "
+        "from xlfuncs.__main__ import main; main()"
+    )
+    env = _env(PYTHONPATH=str(ROOT))
+    checked = _run([sys.executable, "-c", watched, "recalc", "roi.xlsx", "--check"], cwd=tmp_path, env=env)
+    assert "0 with stale values, 0 failed" in checked.stderr, checked
+    assert checked.stdout == "numpy imported: False\n"
+    listed = _run([sys.executable, "-c", watched, "functions"], cwd=tmp_path, env=env)
+    assert "CLV" in listed.stdout and listed.stdout.endswith("numpy imported: False\n")
+    code = """
+import sys
+from xlfuncs import registry
+print("numpy" in sys.modules)
+from xlfuncs import metrics
+print(registry.get("CLV").impl is metrics.clv, registry.get("SBG_CLV").impl.__module__)
+"""
+    lazily = _run([sys.executable, "-c", code], cwd=tmp_path, env=env)
+    assert lazily.stdout.splitlines() == ["False", "True xlfuncs.sbg"]
+
+
 # ------------------------------------------------------------------------------ CI recipes
 
 

@@ -10,12 +10,17 @@ recalc engine, the command line) start without it.
 """
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
     if name.startswith("__") and name != "__all__":
+        raise AttributeError(name)
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        # A submodule not imported yet: "from . import docs" asks here first, and the
+        # import system then loads it (without the API and numpy).
         raise AttributeError(name)
     # import_module, not "from . import api": that would ask this module for "api" first.
     api = importlib.import_module("xlfuncs.api")

@@ -24,6 +24,7 @@ import numpy as np
 
 from .backend import ARRAYS, elementwise
 from .errors import DIV0, NUM, OK
+from .labels import HEALTH_LABELS, SEGMENT_LABELS
 
 __all__ = [
     "clv",
@@ -33,6 +34,8 @@ __all__ = [
     "ttfv",
     "health_status",
     "segment",
+    "HEALTH_LABELS",
+    "SEGMENT_LABELS",
     "arpu",
     "cac",
     "retention_cost",
@@ -305,10 +308,6 @@ def ttfv(xp, start, first_value):
     days = first_value - start
     err.where(_outside(xp, days, 0), NUM)
     return days, err.plane
-
-
-HEALTH_LABELS = ("red", "yellow", "green")
-SEGMENT_LABELS = ("VIP", "potential", "core", "non-core")
 
 
 @elementwise

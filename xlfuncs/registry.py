@@ -14,11 +14,13 @@ from :data:`FUNCTIONS`; none of them lists the functions again.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import billing, metrics, sbg
+from .labels import HEALTH_LABELS, SEGMENT_LABELS
 from .numtext import number_text
 
 ELEMENTWISE = "elementwise"
@@ -77,7 +79,8 @@ class Function:
 
     name: str
     kind: str
-    impl: Callable
+    #: ``module.function`` in xlfuncs: see :attr:`impl`.
+    implementation: str
     args: tuple[Arg, ...]
     description: str
     notes: str
@@ -93,6 +96,14 @@ class Function:
     native_differs: str = ""
     # Table functions: the built-in formula of ONE cell of the spill (see native_cell).
     native_cell_builder: Callable[..., str] | None = None
+
+    @functools.cached_property
+    def impl(self) -> Callable:
+        """The pure implementation, imported on first use: the metrics need numpy, and
+        what only describes the functions (recalc's client, the command line) does not
+        load it (10 MB of a recalculation's memory)."""
+        module, _, name = self.implementation.rpartition(".")
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
     @property
     def python_name(self) -> str:
@@ -326,7 +337,7 @@ _register(
     Function(
         name="CLV",
         kind=ELEMENTWISE,
-        impl=metrics.clv,
+        implementation="metrics.clv",
         args=(
             Arg("arpu", "Revenue per customer per period, >= 0."),
             Arg("churn", "Share of customers lost per period, 0 to 1."),
@@ -374,7 +385,7 @@ _register(
     Function(
         name="LTV_CAC",
         kind=ELEMENTWISE,
-        impl=metrics.ltv_cac,
+        implementation="metrics.ltv_cac",
         args=(
             Arg("ltv", "Lifetime value of a customer (e.g. a CLV), >= 0."),
             Arg("cac", "Cost of acquiring that customer, >= 0."),
@@ -392,7 +403,7 @@ _register(
     Function(
         name="ARPU",
         kind=AGGREGATING,
-        impl=metrics.arpu,
+        implementation="metrics.arpu",
         args=(
             Arg("revenue", "Revenue of the period (a range is summed)."),
             Arg("customers", "Customer counts, e.g. at the start and end of the period (averaged)."),
@@ -410,7 +421,7 @@ _register(
     Function(
         name="PAYBACK",
         kind=ELEMENTWISE,
-        impl=metrics.payback,
+        implementation="metrics.payback",
         args=(
             Arg("cac", "Acquisition cost to earn back, >= 0."),
             Arg("arpu", "Revenue per customer per period, >= 0."),
@@ -445,7 +456,7 @@ _register(
     Function(
         name="CAC",
         kind=AGGREGATING,
-        impl=metrics.cac,
+        implementation="metrics.cac",
         args=(
             Arg("spend", "Sales and marketing spend (a range is summed)."),
             Arg("new_customers", "New customers won with that spend (a range is summed)."),
@@ -463,7 +474,7 @@ _register(
     Function(
         name="RETENTION_COST",
         kind=AGGREGATING,
-        impl=metrics.retention_cost,
+        implementation="metrics.retention_cost",
         args=(
             Arg("spend", "Customer-success spend (a range is summed)."),
             Arg("customers", "Customers kept with that spend (a range is summed)."),
@@ -479,7 +490,7 @@ _register(
     Function(
         name="ONBOARDING_ROI",
         kind=ELEMENTWISE,
-        impl=metrics.onboarding_roi,
+        implementation="metrics.onboarding_roi",
         args=(
             Arg("value_with", "What a customer is worth with onboarding (e.g. its CLV)."),
             Arg("value_without", "What a customer is worth without onboarding."),
@@ -498,7 +509,7 @@ _register(
     Function(
         name="NET_MRR",
         kind=AGGREGATING,
-        impl=metrics.net_mrr,
+        implementation="metrics.net_mrr",
         args=(
             Arg("new", "MRR from new customers (a range is summed)."),
             _EXPANSION,
@@ -522,7 +533,7 @@ _register(
     Function(
         name="MRR_MOVEMENTS",
         kind=TABLE,
-        impl=billing.mrr_movements,
+        implementation="billing.mrr_movements",
         args=(
             Arg(
                 "mrr",
@@ -555,7 +566,7 @@ _register(
     Function(
         name="CHURN_RATE",
         kind=AGGREGATING,
-        impl=metrics.churn_rate,
+        implementation="metrics.churn_rate",
         args=(
             Arg("lost", "Customers (or MRR) lost in the period; positive or negative, by magnitude."),
             Arg("at_start", "Customers (or MRR) at the start of the period (a range is summed)."),
@@ -591,7 +602,7 @@ _register(
     Function(
         name="NRR",
         kind=AGGREGATING,
-        impl=metrics.nrr,
+        implementation="metrics.nrr",
         args=(
             Arg("start_mrr", "MRR at the start of the period (a range is summed)."),
             _EXPANSION,
@@ -617,7 +628,7 @@ _register(
     Function(
         name="GRR",
         kind=AGGREGATING,
-        impl=metrics.grr,
+        implementation="metrics.grr",
         args=(
             Arg("start_mrr", "MRR at the start of the period (a range is summed)."),
             _CONTRACTION,
@@ -637,7 +648,7 @@ _register(
     Function(
         name="QUICK_RATIO",
         kind=AGGREGATING,
-        impl=metrics.quick_ratio,
+        implementation="metrics.quick_ratio",
         args=(
             Arg("new", "MRR from new customers (a range is summed)."),
             _EXPANSION,
@@ -658,7 +669,7 @@ _register(
     Function(
         name="TTFV",
         kind=ELEMENTWISE,
-        impl=metrics.ttfv,
+        implementation="metrics.ttfv",
         args=(
             Arg("start", "Start date (a date or an Excel date serial).", kind=DATE),
             Arg(
@@ -685,7 +696,7 @@ _register(
     Function(
         name="HEALTH_SCORE",
         kind=AGGREGATING,
-        impl=metrics.health_score,
+        implementation="metrics.health_score",
         args=(
             Arg("scores", "Signal scores on 0..100; a blank score drops out with its weight."),
             Arg("weights", "Weights of the signals, >= 0, same shape as scores."),
@@ -713,7 +724,7 @@ _register(
     Function(
         name="HEALTH_STATUS",
         kind=ELEMENTWISE,
-        impl=metrics.health_status,
+        implementation="metrics.health_status",
         args=(
             Arg("score", "Health score, e.g. from HEALTH_SCORE."),
             Arg("red_below", "Scores below this are red.", 50.0, True, BLANK_DEFAULT),
@@ -731,7 +742,7 @@ _register(
             ("=HEALTH_STATUS(75)", "green"),
             ("=HEALTH_STATUS(60, 80, 70)", "#NUM!"),
         ),
-        labels=metrics.HEALTH_LABELS,
+        labels=HEALTH_LABELS,
         native_builder=lambda a: _num_error_if(
             [_is(a["red_below"], ">", a["green_from"])],
             f'IF({a["score"]}<{a["red_below"]},"red",IF({a["score"]}>={a["green_from"]},"green","yellow"))',
@@ -743,7 +754,7 @@ _register(
     Function(
         name="SEGMENT",
         kind=ELEMENTWISE,
-        impl=metrics.segment,
+        implementation="metrics.segment",
         args=(
             Arg("mrr", "The customer's MRR today."),
             Arg("potential_mrr", "The MRR the customer could reach."),
@@ -763,7 +774,7 @@ _register(
             ("=SEGMENT(50, 0, 800, 200)", "non-core"),
             ("=SEGMENT(50, 0, 100, 200)", "#NUM!"),
         ),
-        labels=metrics.SEGMENT_LABELS,
+        labels=SEGMENT_LABELS,
         native_builder=lambda a: _num_error_if(
             [_is(a["vip_mrr"], "<", a["core_mrr"])],
             f'IF({a["mrr"]}>={a["vip_mrr"]},"VIP",IF({a["potential_mrr"]}>={a["vip_mrr"]},"potential",'
@@ -819,7 +830,7 @@ _register(
     Function(
         name="MRR_FROM_SUBS",
         kind=TABLE,
-        impl=billing.mrr_from_subs,
+        implementation="billing.mrr_from_subs",
         cells=RECORDS,
         args=(
             Arg("customer", "The customer's id (text or number), one per subscription.", kind=ID),
@@ -893,7 +904,7 @@ _register(
     Function(
         name="CUSTOMER_COUNTS",
         kind=TABLE,
-        impl=billing.customer_counts,
+        implementation="billing.customer_counts",
         args=(_MRR_GRID,),
         description="Customer counts per step: at_start, new, reactivated, churned, at_end (spills).",
         notes=(
@@ -917,7 +928,7 @@ _register(
     Function(
         name="COHORT_RETENTION",
         kind=TABLE,
-        impl=billing.cohort_retention,
+        implementation="billing.cohort_retention",
         args=(
             _MRR_GRID,
             Arg(
@@ -968,7 +979,7 @@ _register(
     Function(
         name="SBG_FIT",
         kind=TABLE,
-        impl=sbg.sbg_fit,
+        implementation="sbg.sbg_fit",
         cells=COHORT_ROWS,
         args=(
             Arg(
@@ -998,7 +1009,7 @@ _register(
     Function(
         name="SBG_SURVIVAL",
         kind=ELEMENTWISE,
-        impl=sbg.sbg_survival,
+        implementation="sbg.sbg_survival",
         args=(
             Arg("alpha", "sBG alpha, > 0 (e.g. from SBG_FIT)."),
             Arg("beta", "sBG beta, > 0."),
@@ -1015,7 +1026,7 @@ _register(
     Function(
         name="SBG_CLV",
         kind=ELEMENTWISE,
-        impl=sbg.sbg_clv,
+        implementation="sbg.sbg_clv",
         args=(
             Arg("arpu", "Revenue per customer per period, >= 0."),
             Arg("alpha", "sBG alpha, > 0 (e.g. from SBG_FIT)."),
@@ -1057,7 +1068,7 @@ _register(
     Function(
         name="NPS",
         kind=AGGREGATING,
-        impl=metrics.nps,
+        implementation="metrics.nps",
         args=(Arg("responses", "Answers on 0..10 to 'how likely are you to recommend us?' (blanks, text skipped)."),),
         description="Net promoter score: 100 * (promoters (9-10) - detractors (0-6)) / answers.",
         notes=(
@@ -1077,7 +1088,7 @@ _register(
     Function(
         name="CSAT",
         kind=AGGREGATING,
-        impl=metrics.csat,
+        implementation="metrics.csat",
         args=(
             Arg("responses", "Answers on 1..scale (blanks and text skipped)."),
             Arg("scale", "Top of the survey's scale, a whole number >= 2.", 5.0, True, BLANK_DEFAULT),

@@ -32,6 +32,7 @@ from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..labels import HEALTH_LABELS, SEGMENT_LABELS
 from ..numtext import number_text
 from . import book as style
 from .book import Book, Page
@@ -764,7 +765,7 @@ def _health(ctx: _Context) -> None:
             f"I{row}", fn("HEALTH_SCORE", scores, Range(page.sheet, weight_range)), style.CALC_KEY, formats.one
         )
         status = fn("HEALTH_STATUS", score, names["health_red_below"], names["health_green_from"])
-        page.formula(f"J{row}", _in_words(ctx, status, STATUS_LABELS), style.CALC_KEY_CENTER)
+        page.formula(f"J{row}", _in_words(ctx, status, HEALTH_LABELS), style.CALC_KEY_CENTER)
         segment = fn("SEGMENT", mrr, potential, names["vip_mrr"], names["core_mrr"])
         page.formula(f"K{row}", _in_words(ctx, segment, SEGMENT_LABELS), style.CALC_CENTER)
     last = first + len(accounts) - 1
@@ -789,10 +790,6 @@ def _health(ctx: _Context) -> None:
     page.ws.add_data_validation(score_rule)
     page.ws.freeze_panes = f"B{first}"
     ctx.setup(page, f"{head}:{weights_row}", tab=style.NAVY)
-
-
-STATUS_LABELS = ("red", "yellow", "green")
-SEGMENT_LABELS = ("VIP", "potential", "core", "non-core")
 
 
 def _in_words(ctx: _Context, call: Expr, labels: tuple[str, ...]) -> Expr:
