@@ -20,9 +20,11 @@ from xlfuncs import adapter, registry
 from xlfuncs.errors import ExcelError
 from xlfuncs.numtext import number_text
 from xlfuncs.recalc import addin, formula, vectorise
-from xlfuncs.recalc.engine import shard, unknown_functions
+from xlfuncs.recalc.engine import _differing, shard, unknown_functions
+from xlfuncs.recalc.office import Values
 from xlfuncs.recalc.workbook import Workbook
 from xlfuncs.xlsx import same_value
+from xlfuncs.xlsx.cells import Table
 
 
 def _same(a, b) -> bool:
@@ -248,3 +250,24 @@ def test_called_names_read_in_pieces_find_every_call(data, piece):
         pieces = list(formula._between_tags(data))
         assert b"".join(data[a:b] for a, b in pieces) == data
         assert all(data[b : b + 1] in (b"<", b"") for _, b in pieces)
+
+
+_CELL_VALUE = st.one_of(st.floats(allow_nan=True), st.sampled_from(["text", True, None, ExcelError.DIV0]))
+
+
+@given(st.lists(st.tuples(_CELL_VALUE, _CELL_VALUE), max_size=40))
+def test_the_cells_to_look_at_are_every_cell_not_a_number_equal_to_libreoffice_s(pairs):
+    """_differing finds them as they are asked for (no list of them): each cell once, in
+    order, whose old or new value is not a float or whose two floats differ (NaN too)."""
+    table = Table()
+    for i, (old, _) in enumerate(pairs):
+        table.numbers.append(old if type(old) is float else 0.0)
+        if type(old) is not float:
+            table.others[i] = old
+    numbers = [new if type(new) is float else 0.0 for _, new in pairs]
+    news = Values(memoryview(struct.pack(f"{len(numbers)}d", *numbers)).cast("d"), {}, {})
+    news.others.update((i, new) for i, (_, new) in enumerate(pairs) if type(new) is not float)
+    expected = [
+        i for i, (old, new) in enumerate(pairs) if type(old) is not float or type(new) is not float or not (old == new)
+    ]
+    assert list(_differing(table, news)) == expected

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import heapq
+import itertools
 import multiprocessing
 import os
 import queue as queue_module
@@ -15,7 +17,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -519,15 +521,16 @@ class _Indexed(NamedTuple):
         return cls(f"{col_name(col)}{row + 1}", row, col, table.old(i))
 
 
-def _differing(table, news) -> list[int]:
-    """The cells whose value may have changed or is not a plain number: every other cell
-    holds a number equal to LibreOffice's, which needs no further look (most of a
-    workbook, compared here without an object per cell)."""
-    others, new_others = table.others, news.others
-    out = [i for i, (old, new) in enumerate(zip(table.numbers, news.numbers)) if old != new]
-    if others or new_others:
-        out = sorted(set(out).union(others, new_others))
-    return out
+def _differing(table, news) -> Iterator[int]:
+    """The cells whose value may have changed or is not a plain number, in order: every
+    other cell holds a number equal to LibreOffice's, which needs no further look (most
+    of a workbook, compared here without an object per cell). Found as they are asked
+    for: a list of them (an int object each) and its set were 17 MB at 200,000 changes."""
+    differing = (i for i, (old, new) in enumerate(zip(table.numbers, news.numbers)) if old != new)
+    others = sorted(set(table.others).union(news.others))  # texts, logicals, errors, blanks
+    if not others:
+        return differing
+    return (i for i, _ in itertools.groupby(heapq.merge(differing, others)))
 
 
 def _resize_dynamic(office: Office, workbook: Workbook, dynamic: list[tuple], kept: dict) -> None:

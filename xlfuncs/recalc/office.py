@@ -594,7 +594,12 @@ class Office:
         argument = self._uno.createUnoStruct("com.sun.star.beans.NamedValue")
         argument.Name, argument.Value = "request", self._uno.ByteSequence(marshal.dumps(request))
         try:
-            answer = marshal.loads(self._reader.execute((argument,)).value)
+            reply = self._reader.execute((argument,)).value
+            # A request and its answer may be megabytes each (the cells of a sheet, their
+            # values): one is let go before the next is decoded.
+            del argument
+            answer = marshal.loads(reply)
+            del reply
         except Exception as exc:
             if self._killed:
                 raise OfficeError("LibreOffice was stopped") from None
@@ -661,18 +666,16 @@ class Office:
         """The values of the wanted cells of a workbook :meth:`load` opened (see :meth:`recalc`)."""
         token = self._answer(loading)["token"]
         # 32-bit, as the formula table keeps them (Excel's rows and columns fit): the table's
-        # own columns go as they are, without a 64-bit copy of each.
-        request = {name: (_int32(rows).tobytes(), _int32(cols).tobytes()) for name, (rows, cols) in wanted.items()}
-        reply = self._job({"op": "read", "token": token, "sheets": request, "order": order or []})
-        answer = reply["values"]
+        # own columns go as they are (marshal writes an array as its bytes), with no copy.
+        request = {name: (_int32(rows), _int32(cols)) for name, (rows, cols) in wanted.items()}
+        answer = self._job({"op": "read", "token": token, "sheets": request, "order": order or []})["values"]
         out = {}
         for name, (rows, _) in wanted.items():
             if name not in answer:
                 out[name] = Values.missing(len(rows))
                 continue
-            number_bytes, others = answer[name]
-            numbers = array("d")
-            numbers.frombytes(number_bytes)
+            number_bytes, others = answer.pop(name)
+            numbers = memoryview(number_bytes).cast("d")  # read where they came: no copy
             codes = {}
             for i, value in others.items():
                 if isinstance(value, tuple):
@@ -689,7 +692,7 @@ def _int32(numbers) -> array:
 class Values:
     """LibreOffice's values of the wanted cells of one sheet, aligned with them.
 
-    ``numbers[i]`` is cell ``i``'s number unless ``others`` holds its value (a str, bool,
+    ``numbers[i]`` is cell ``i``'s number (an array of doubles, or a view of them) unless ``others`` holds its value (a str, bool,
     ExcelError, or None: unknown); ``codes`` holds LibreOffice's FormulaError code of
     each error cell.
     """

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from .. import registry
 from ..xlsx.book import windows
@@ -204,7 +204,7 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
                 indices.add(i)
     masters = {table.shared_ids[si] for si, text in sheet.shared_masters.items() if hit.search(text)}
     if masters:
-        indices.update(i for i, si in enumerate(table.shared) if si in masters)
+        indices.update(i for i, si in table.shared.items() if si in masters)
     if not sheet.released:
         for i in sorted(indices):
             yield sheet.cell(i, keep=False)
@@ -219,25 +219,41 @@ def _calling(sheet: Sheet, hit: re.Pattern) -> Iterator[Cell]:
             i = next(wanted, None)
 
 
-class Member(NamedTuple):
-    """What a column group needs of one of its cells: a :class:`Cell` (its XML and formula
-    text besides) costs about three times as much, and a group may hold a million."""
+class _Found:
+    """The cells that may join a column group, as columns: an object, or even a tuple, per
+    cell cost about 190 bytes, and a group may hold a million cells (the peak of making
+    LibreOffice's copy was these and their replacements, 36 MB at 100,000 rows)."""
 
-    col: int
-    row: int
-    key: tuple  # the formula's vector_key, shared down the column
-    start: int  # the byte span of its <c> element
-    end: int
-    shared_index: str | None
+    __slots__ = ("cols", "rows", "starts", "ends", "keys", "key_ids", "shared")
+
+    def __init__(self):
+        self.cols, self.rows = array("i"), array("i")
+        self.starts, self.ends = array("i"), array("i")  # the byte span of the <c> element
+        self.keys: list[tuple] = []  # the distinct vector_keys; a cell holds its number
+        self.key_ids: dict[tuple, int] = {}
+        self.shared: dict[int, str] = {}  # cell number -> shared_index, for those that have one
+
+    def add(self, cell: Cell, key: tuple) -> None:
+        if key not in self.key_ids:
+            self.key_ids[key] = len(self.keys)
+            self.keys.append(key)
+        if cell.shared_index is not None:
+            self.shared[len(self.cols)] = cell.shared_index
+        self.cols.append(cell.col)
+        self.rows.append(cell.row)
+        self.starts.append(cell.start)
+        self.ends.append(cell.end)
 
 
-def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Member]]]:
-    """Runs of cells down a column that one vectorised array formula can compute.
+def vector_groups(sheet: Sheet, hit: re.Pattern) -> tuple[_Found, list[tuple[tuple, array]]]:
+    """Runs of cells down a column that one vectorised array formula can compute: the
+    cells found, and per run its key and its cells' numbers among them (top to bottom).
 
     See :func:`vector_key`. A shared formula joins a run only
     with every cell that shares it; array formulas never do.
     """
-    candidates = []
+    found = _Found()
+    key_of = array("i")
     # Per column, the last key and its renderer: the next cell down is mostly the same
     # formula one row further (see _renderer).
     last: dict[int, tuple] = {}
@@ -262,56 +278,68 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> list[tuple[tuple, list[Membe
                 continue
             key = parsed[0]
             last[cell.col] = (key, _renderer(*parsed))
-        candidates.append(Member(cell.col, cell.row, key, cell.start, cell.end, cell.shared_index))
-    by_shared = Counter(sheet.table.shared) if any(c.shared_index is not None for c in candidates) else {}
-    candidates.sort(key=lambda c: (c.col, c.row))
+        found.add(cell, key)
+        key_of.append(found.key_ids[key])
+    by_shared = Counter(sheet.table.shared.values()) if found.shared else {}
+    cols, rows = found.cols, found.rows
+    # Down each column: the cells come in document order (row by row), so a sheet with one
+    # such column is in that order already, and needs no list to sort.
+    order = array("i", range(len(cols)))
+    if any(cols[i] > cols[i + 1] or (cols[i] == cols[i + 1] and rows[i] >= rows[i + 1]) for i in range(len(cols) - 1)):
+        order = array("i", sorted(order, key=lambda i: (cols[i], rows[i])))
     groups = []
-    run: list[Member] = []
 
-    def close(cells):
-        if len(cells) < MIN_GROUP:
+    def close(run: array) -> None:
+        if len(run) < MIN_GROUP:
             return
-        key = cells[0].key
-        first, last = cells[0].row + 1, cells[-1].row + 1
-        if overlaps(key, sheet.name, col_name(cells[0].col), first, last):
+        key = found.keys[key_of[run[0]]]
+        first, last = rows[run[0]] + 1, rows[run[-1]] + 1
+        if overlaps(key, sheet.name, col_name(cols[run[0]]), first, last):
             return
         shared: dict[str, int] = {}
-        for cell in cells:
-            if cell.shared_index is not None:
-                shared[cell.shared_index] = shared.get(cell.shared_index, 0) + 1
+        for i in run if found.shared else ():
+            si = found.shared.get(i)
+            if si is not None:
+                shared[si] = shared.get(si, 0) + 1
         if any(by_shared[sheet.table.shared_ids[si]] != count for si, count in shared.items()):
             return
-        groups.append((key, cells))
+        groups.append((key, run))
 
-    for candidate in candidates:
-        if run and (candidate.col != run[-1].col or candidate.row != run[-1].row + 1 or candidate.key != run[-1].key):
+    run = array("i")
+    for i in order:
+        if run and (cols[i] != cols[run[-1]] or rows[i] != rows[run[-1]] + 1 or key_of[i] != key_of[run[-1]]):
             close(run)
-            run = []
-        run.append(candidate)
+            run = array("i")
+        run.append(i)
     close(run)
-    return groups
+    return found, groups
 
 
-def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[tuple[int, int, bytes]]:
-    """Every column group of the sheet as one array formula: (start, end, new XML) of each
-    of its cells' ``<c>`` elements.
+def group_replacements(sheet: Sheet, hit: re.Pattern, constants) -> list[Iterator[tuple[int, int, bytes]]]:
+    """Every column group of the sheet as one array formula: per group, (start, end, new
+    XML) of each of its cells' ``<c>`` elements, top to bottom (so in document order),
+    made as they are read (a replacement a cell would be a tuple and its bytes each).
 
     Groups holding a cell of ``constants`` ((part, row, col) kept as constants) are left out.
     """
-    groups = vector_groups(sheet, hit)
-    p = sheet.prefix
-    replacements = []
-    for key, cells in groups:
-        if any((sheet.part, c.row, c.col) in constants for c in cells):
-            continue
-        first, last = cells[0], cells[-1]
-        column = col_name(first.col)
-        top = f"{column}{first.row + 1}".encode()
-        ref = top + f":{column}{last.row + 1}".encode()
-        text = escape_xml(vector_formula(key, first.row + 1, last.row + 1))
-        anchor = b"<" + p + b'c r="' + top + b'"><' + p + b'f t="array" ref="' + ref + b'">'
-        replacements.append((first.start, first.end, anchor + text + b"</" + p + b"f></" + p + b"c>"))
-        empty = b"<" + p + b'c r="' + column.encode()
-        for cell in cells[1:]:
-            replacements.append((cell.start, cell.end, b'%s%d"/>' % (empty, cell.row + 1)))
-    return replacements
+    found, groups = vector_groups(sheet, hit)
+    cols, rows = found.cols, found.rows
+    return [
+        _group_spans(sheet.prefix, found, key, run)
+        for key, run in groups
+        if not constants or not any((sheet.part, rows[i], cols[i]) in constants for i in run)
+    ]
+
+
+def _group_spans(p: bytes, found: _Found, key: tuple, run: array) -> Iterator[tuple[int, int, bytes]]:
+    starts, ends, rows = found.starts, found.ends, found.rows
+    first, last = run[0], run[-1]
+    column = col_name(found.cols[first])
+    top = f"{column}{rows[first] + 1}".encode()
+    ref = top + f":{column}{rows[last] + 1}".encode()
+    text = escape_xml(vector_formula(key, rows[first] + 1, rows[last] + 1))
+    anchor = b"<" + p + b'c r="' + top + b'"><' + p + b'f t="array" ref="' + ref + b'">'
+    yield starts[first], ends[first], anchor + text + b"</" + p + b"f></" + p + b"c>"
+    empty = b"<" + p + b'c r="' + column.encode()
+    for i in run[1:]:
+        yield starts[i], ends[i], b'%s%d"/>' % (empty, rows[i] + 1)

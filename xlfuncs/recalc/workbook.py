@@ -9,9 +9,11 @@ resizing of Excel 365 dynamic arrays (:meth:`Workbook.resize`).
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import zipfile
+from operator import itemgetter
 from pathlib import Path
 
 from ..xlsx import XlsxFile
@@ -44,6 +46,13 @@ _XF_NUMFMT = re.compile(rb'(<(?:\w+:)?xf\b[^>]*?\bnumFmtId\s*=\s*")(?!0")[0-9]+(
 _ANCHORARRAY = re.compile(
     rb"(?i)_xlfn\.ANCHORARRAY\(\s*((?:'(?:[^']|'')+'|[A-Za-z_][A-Za-z0-9_.]*)!)?(\$?[A-Za-z]{1,3}\$?[0-9]{1,7})\s*\)"
 )
+
+
+def _patch(data, spans) -> Patch:
+    """``data`` with ``spans`` (in document order) replaced, none of them held in a list."""
+    patch = Patch(data)
+    patch.extend(spans)
+    return patch
 
 
 def _spill_range(match: re.Match, own: Sheet | None, anchors: dict) -> bytes:
@@ -120,23 +129,23 @@ class Workbook(XlsxFile):
                 if not cell.virtual and (sheet.part, cell.row, cell.col) in constants
             ]
             replacements += self._resize_replacements(sheet)
-            spans = [(c.start, c.end, x) for c, x in replacements]
-            if hit is not None and self.vectorise:
-                groups = group_replacements(sheet, hit, constants)
-                self.grouped = self.grouped or bool(groups)
-                spans += groups
+            spans = sorted((c.start, c.end, x) for c, x in replacements)
+            groups = group_replacements(sheet, hit, constants) if hit is not None and self.vectorise else []
+            self.grouped = self.grouped or bool(groups)
+            if groups:  # each group's spans come in document order, made as they are written
+                spans = heapq.merge(spans, *groups, key=itemgetter(0))
             # A sheet not held streams into the copy (see XlsxFile.release).
             data = original = sheet.streamed if sheet.released else sheet.data
             if extra.get(sheet.part):
                 data = sheet.data
-                data = insert_cells(bytes(Patch(data, spans)) if spans else data, sheet.prefix, extra[sheet.part])
+                data = insert_cells(bytes(_patch(data, spans)), sheet.prefix, extra[sheet.part])
                 spans = []
                 hit = formulas.spelling_filter(
                     names | formulas.spellings(unescape_xml(x) for x in extra[sheet.part].values())
                 )
             spilling = anchors and _ANCHORARRAY.search(data if isinstance(data, bytes) else sheet.data)
             respell = self._respelling(sheet, hit, anchors if spilling else None)
-            if spans or data is not original or respell is not None:
+            if groups or spans or data is not original or respell is not None:
                 copies[sheet.part] = (data, spans, respell, b"</" + sheet.prefix + b"c>")
         changed: dict[str, bytes] = {}
         names = formulas.spellings(text for _, text in self.defined_names())
@@ -166,7 +175,7 @@ class Workbook(XlsxFile):
                     continue
                 data, spans, respell, cell_end = copies.pop(info.filename)
                 with out.open(info.filename, "w", force_zip64=len(data) > _ZIP64_FROM) as stream:
-                    for chunk in Patch(data, spans).chunks(boundary=cell_end):
+                    for chunk in _patch(data, spans).chunks(boundary=cell_end):
                         stream.write(respell(chunk) if respell is not None else chunk)
         return target
 

@@ -29,6 +29,7 @@ from .cells import (
     Cell,
     OtherError,
     Sheet,
+    Table,
     Value,
     attr_map,
     cell_xml,
@@ -411,12 +412,10 @@ class XlsxFile:
                     numbers[i] = others.pop(i)
             if f_attrs and b"shared" in f_attrs and (f_attr_map := attr_map(f_attrs)).get(b"t") == b"shared":
                 si = f_attr_map.get(b"si", b"").decode()
-                shared.append(table.shared_id(si))
+                shared[i] = table.shared_id(si)
                 if f_text:
                     masters[si] = unescape_xml(f_text) if b"&" in f_text else f_text.decode("utf-8")
                     origins[si] = (row, col)
-            else:
-                shared.append(-1)
             i += 1
         return i
 
@@ -670,6 +669,10 @@ class XlsxFile:
         as it is made, as :meth:`_patch_as_meant` checks them (so the patch is marked
         ``checked``): no pass over the sheet is needed for that."""
         table = sheet.table
+        # The old values were compared; nothing of this sheet reads them again (the check
+        # of such a sheet's patch never compares other cells with them: see
+        # _spliced_as_meant), and the patch is made in the memory they held.
+        table.forget_values()
 
         def spans():
             for (cell, value), data, base in _by_window(sheet, sheet_updates, lambda pair: _bounds(table, pair[0])):
@@ -734,11 +737,17 @@ class XlsxFile:
                 checking.cancel()
 
     def _release(self, changed: dict[str, bytes]) -> None:
-        """Forget the original bytes of the patched sheets (re-read from the file if asked)."""
+        """Forget the original bytes of the patched sheets (re-read from the file if asked),
+        and the formula table of a sheet whose patch was checked as it was made: nothing
+        of it is read again (28 bytes a formula cell, the most of what a write held)."""
         for sheet in self.sheets:
-            if sheet.part in changed and dict.__contains__(self.parts, sheet.part):
+            if sheet.part not in changed:
+                continue
+            if dict.__contains__(self.parts, sheet.part):
                 dict.__delitem__(self.parts, sheet.part)  # read_package deferred every entry
                 sheet.data = b""
+            if getattr(changed[sheet.part], "checked", None) is not None:
+                sheet.table = Table()
 
     def check_values(self, changed: dict[str, bytes], updates: dict | None) -> None:
         """:class:`BadWorkbook` unless the patched sheets in ``changed`` hold the values meant

@@ -67,8 +67,9 @@ class Table:
     numbers: array = field(default_factory=lambda: array("d"))
     #: Index -> the cached value that is not a number (text, logical, error) or None (none).
     others: dict[int, Value | None] = field(default_factory=dict)
-    #: The shared formula of each cell, as a number of :attr:`shared_ids` (-1: none).
-    shared: array = field(default_factory=lambda: array("i"))
+    #: Index -> its shared formula, as a number of :attr:`shared_ids`, for the cells that
+    #: have one (most sheets have none: no column for them).
+    shared: dict[int, int] = field(default_factory=dict)
     #: A shared formula's ``si`` -> its number in :attr:`shared`.
     shared_ids: dict[str, int] = field(default_factory=dict)
 
@@ -80,6 +81,11 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def forget_values(self) -> None:
+        """Let the cached values go (8 bytes a cell and more): what a patch made as the
+        sheet streams past needs of the table is where its cells are."""
+        self.numbers, self.others = array("d"), {}
 
     def old(self, i: int) -> Value | None:
         """The cached value of cell ``i``."""
@@ -96,7 +102,8 @@ class Table:
             table.cols.append(cell.col)
             table.starts.append(cell.start)
             table.ends.append(cell.end)
-            table.shared.append(-1 if cell.shared_index is None else table.shared_id(cell.shared_index))
+            if cell.shared_index is not None:
+                table.shared[i] = table.shared_id(cell.shared_index)
             if type(cell.old) is float:
                 table.numbers.append(cell.old)
             else:
