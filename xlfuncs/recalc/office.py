@@ -692,14 +692,14 @@ def _int32(numbers) -> array:
 class Values:
     """LibreOffice's values of the wanted cells of one sheet, aligned with them.
 
-    ``numbers[i]`` is cell ``i``'s number (an array of doubles, or a view of them) unless ``others`` holds its value (a str, bool,
-    ExcelError, or None: unknown); ``codes`` holds LibreOffice's FormulaError code of
-    each error cell.
+    ``numbers[i]`` is cell ``i``'s number (an array of doubles, or a view of the bytes
+    they came in) unless ``others`` holds its value (a str, bool, ExcelError, or None:
+    unknown); ``codes`` holds LibreOffice's FormulaError code of each error cell.
     """
 
     __slots__ = ("numbers", "others", "codes")
 
-    def __init__(self, numbers: array, others: dict, codes: dict[int, int]):
+    def __init__(self, numbers: array | memoryview, others: dict, codes: dict[int, int]):
         self.numbers, self.others, self.codes = numbers, others, codes
 
     @classmethod

@@ -224,19 +224,22 @@ class _Found:
     cell cost about 190 bytes, and a group may hold a million cells (the peak of making
     LibreOffice's copy was these and their replacements, 36 MB at 100,000 rows)."""
 
-    __slots__ = ("cols", "rows", "starts", "ends", "keys", "key_ids", "shared")
+    __slots__ = ("cols", "rows", "starts", "ends", "key_of", "keys", "_numbers", "shared")
 
     def __init__(self):
         self.cols, self.rows = array("i"), array("i")
         self.starts, self.ends = array("i"), array("i")  # the byte span of the <c> element
-        self.keys: list[tuple] = []  # the distinct vector_keys; a cell holds its number
-        self.key_ids: dict[tuple, int] = {}
+        self.key_of = array("i")  # its formula's vector_key, as a number in keys
+        self.keys: list[tuple] = []
+        self._numbers: dict[tuple, int] = {}
         self.shared: dict[int, str] = {}  # cell number -> shared_index, for those that have one
 
     def add(self, cell: Cell, key: tuple) -> None:
-        if key not in self.key_ids:
-            self.key_ids[key] = len(self.keys)
+        number = self._numbers.get(key)
+        if number is None:
+            number = self._numbers[key] = len(self.keys)
             self.keys.append(key)
+        self.key_of.append(number)
         if cell.shared_index is not None:
             self.shared[len(self.cols)] = cell.shared_index
         self.cols.append(cell.col)
@@ -253,7 +256,6 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> tuple[_Found, list[tuple[tup
     with every cell that shares it; array formulas never do.
     """
     found = _Found()
-    key_of = array("i")
     # Per column, the last key and its renderer: the next cell down is mostly the same
     # formula one row further (see _renderer).
     last: dict[int, tuple] = {}
@@ -279,9 +281,8 @@ def vector_groups(sheet: Sheet, hit: re.Pattern) -> tuple[_Found, list[tuple[tup
             key = parsed[0]
             last[cell.col] = (key, _renderer(*parsed))
         found.add(cell, key)
-        key_of.append(found.key_ids[key])
     by_shared = Counter(sheet.table.shared.values()) if found.shared else {}
-    cols, rows = found.cols, found.rows
+    cols, rows, key_of = found.cols, found.rows, found.key_of
     # Down each column: the cells come in document order (row by row), so a sheet with one
     # such column is in that order already, and needs no list to sort.
     order = array("i", range(len(cols)))

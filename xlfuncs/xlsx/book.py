@@ -746,7 +746,8 @@ class XlsxFile:
             if dict.__contains__(self.parts, sheet.part):
                 dict.__delitem__(self.parts, sheet.part)  # read_package deferred every entry
                 sheet.data = b""
-            if getattr(changed[sheet.part], "checked", None) is not None:
+            part = changed[sheet.part]
+            if isinstance(part, Patch) and part.checked is not None:
                 sheet.table = Table()
 
     def check_values(self, changed: dict[str, bytes], updates: dict | None) -> None:
