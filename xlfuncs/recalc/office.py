@@ -435,9 +435,12 @@ class Office:
                         continue
                     if code < 0 and self._killed:
                         raise OfficeError("LibreOffice was stopped") from None
-                    if code < 0 and not self._retried and self._template is not None and self._server is None:
-                        # Crashed on start-up: the prepared profile may be damaged. Once:
-                        # throw it away, build it again, start again.
+                    # A signal (soffice is a shell script: its child's death by one is 128 + it).
+                    crashed = code < 0 or code > 128
+                    if crashed and not self._retried and self._template is not None and self._server is None:
+                        # Crashed on start-up (now and then, SIGABRT on a sound profile too),
+                        # or the prepared profile is damaged. Once: throw it away, build it
+                        # again, start again.
                         self._retried = True
                         extension.discard(self._template)
                         self._release()
