@@ -24,6 +24,7 @@ import pytest
 from hostile_corpus import XML_BOMBS, corrupt_deflate, good_workbook, many_zero_parts, utf16_but_harmless
 from recalc_support import processes, wait_for
 from typer.testing import CliRunner
+from xlsx_builder import cell, rows, xlsx
 
 import xlfuncs
 from xlfuncs.cli import app
@@ -287,6 +288,29 @@ def test_symlinks_folders_unreadable_and_hostile_files_in_one_batch(tmp_path, mo
     assert "cannot read: Permission denied" in line_for(secret.name)
     assert "cannot write the report" in line_for(str(report_folder))
     assert list(tmp_path.glob(".report.xml*")) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("D99999999999", "a cell at D99999999999"),  # past a 32-bit number: it overflowed the scan
+        ("D1048577", "a cell at D1048577"),
+        ("D0", "a cell at D0"),
+    ],
+)
+def test_a_formula_cell_beyond_excel_s_last_row_is_one_line_and_the_batch_goes_on(tmp_path, where, said):
+    cells = [cell("A1", None, 35), cell("B1", None, 0.05)]
+    cells += [cell(f"C{r}", f"CLV(A1,B{r})", 1) for r in range(1, 4)]
+    hostile = xlsx(tmp_path / "hostile.xlsx", {"Model": rows(*cells, cell(where, "CLV(A1,B1)", 1))})
+    before = hostile.read_bytes()
+    good = good_workbook(tmp_path / "good.xlsx")
+    result = runner.invoke(app, ["recalc", str(hostile), str(good), "--in-place", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    (line,) = [line for line in result.stderr.splitlines() if "hostile.xlsx" in line]
+    assert line.endswith(f"Model: {said}, beyond Excel's last row or column"), line
+    assert hostile.read_bytes() == before
+    assert openpyxl.load_workbook(good, data_only=True).active["B1"].value == 700
 
 
 # ---------------------------------------------------------------------- subprocess runs

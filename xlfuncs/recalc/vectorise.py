@@ -26,12 +26,11 @@ from collections.abc import Iterator
 
 from .. import registry
 from ..xlsx.book import windows
-from ..xlsx.cells import NO_SPAN, Cell, Sheet, col_name, escape_xml
+from ..xlsx.cells import MAX_ROW, NO_SPAN, Cell, Sheet, col_name, escape_xml
 from .formula import IDENTIFIER, QUALIFIER, needs_range, our_name
 from .lonames import CALC_PREFIX, SPILL_SUFFIX
 
 MIN_GROUP = 16  # shorter runs stay ordinary formulas
-MAX_ROW = 1_048_576  # Excel's last row
 
 _VEC_FORMULA = re.compile(rf"""^\s*(?P<qual>{QUALIFIER})?(?P<ident>{IDENTIFIER})\((?P<args>[^()"{{}}']*)\)\s*$""")
 _VEC_REF = re.compile(

@@ -23,6 +23,8 @@ from ..errors import ExcelError
 from .cells import (
     FAST_CELL,
     MARKERS,
+    MAX_COL,
+    MAX_ROW,
     NO_SPAN,
     T_ATTR,
     X_ESCAPE,
@@ -68,6 +70,9 @@ from .package import (
 #: (:meth:`XlsxFile.release`): below it, passes over the file again cost more than the
 #: memory they save.
 STREAM_FROM = 16 * 1024**2
+
+
+_BEYOND = "beyond Excel's last row or column"
 
 
 class _Cutter:
@@ -394,6 +399,8 @@ class XlsxFile:
             start += base
             end += base
             row = int(digits) - 1
+            if row >= MAX_ROW or row < 0 or col >= MAX_COL:
+                raise BadWorkbook(f"{sheet.name}: a cell at {(letters + digits).decode()}, {_BEYOND}")
             rows.append(row)
             cols.append(col)
             starts.append(start)
@@ -492,6 +499,10 @@ class XlsxFile:
             if not is_formula:
                 if not arrays or not any(a <= row <= c and b <= col <= d for a, b, c, d in arrays):
                     continue
+            if not (0 <= row < MAX_ROW and 0 <= col < MAX_COL):
+                # Not a cell Excel can have (its columns of 32-bit numbers would overflow).
+                where = r_match.group(1).decode() if r_match else f"row {row + 1}, column {col + 1}"
+                raise BadWorkbook(f"{sheet.name}: a cell at {where}, {_BEYOND}")
             attrs = attr_map(attrs_text)
             t = attrs.get(b"t", b"n").decode()
             f_match = f_re.search(children) if is_formula else None

@@ -46,6 +46,9 @@ class Cell:
 
 NO_SPAN = -1
 
+#: Excel's last row and last column (XFD): a sheet's cells lie within them.
+MAX_ROW, MAX_COL = 1_048_576, 16_384
+
 
 @dataclass
 class Table:
