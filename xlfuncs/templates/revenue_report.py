@@ -35,6 +35,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from .. import adapter, registry
 from ..errors import ExcelError
+from ..labels import HEALTH_LABELS, SEGMENT_LABELS
 from . import billing_export, i18n
 from . import book as B
 from .book import Book, Page
@@ -852,8 +853,8 @@ def _customers(ctx: _Ctx, mrr: dict) -> None:
             latest[key] = (start, plan, seg)
     first = wrow + 1
     dash = ctx.s("rr.dash")
-    seg_words = {w: ctx.s(f"rr.segment.{w}") for w in ("VIP", "potential", "core", "non-core")}
-    status_words = {w: ctx.s(f"rr.status.{w}") for w in ("red", "yellow", "green")}
+    seg_words = {w: ctx.s(f"rr.segment.{w}") for w in SEGMENT_LABELS}
+    status_words = {w: ctx.s(f"rr.status.{w}") for w in HEALTH_LABELS}
     rng = np.random.default_rng(3)
     grid = mrr["grid"]
     n = len(inp.customers)
